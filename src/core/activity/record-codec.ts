@@ -1,0 +1,125 @@
+/**
+ * The one mapping between an ActivityRecord and its rows (activity + activity_body), and the
+ * canonical form the hash chain covers. Writer, queries, export and verify all use it.
+ */
+import { createHash } from 'node:crypto'
+import type { ActivityRecord } from '../../shared/activity'
+
+/** Record fields kept in the `meta` JSON column (the rest have columns of their own). */
+const META_KEYS = [
+  'client',
+  'intent',
+  'flags',
+  'detection_types',
+  'pii_detected',
+  'risk_score',
+  'policy',
+  'entities',
+  'metadata',
+  'request_bytes',
+  'response_bytes',
+  'request_tokens',
+  'response_tokens',
+  'response_truncated',
+  'trace_id',
+  'span_id',
+] as const satisfies ReadonlyArray<keyof ActivityRecord>
+
+export interface ActivityRow {
+  rid?: number
+  id: string
+  seq: number | null
+  ts: number
+  type: string
+  status: string
+  server_name: string | null
+  tool_name: string | null
+  session_id: string | null
+  request_id: string | null
+  intent_type: string | null
+  sensitive: number
+  duration_ms: number | null
+  error: string | null
+  meta: string
+  prev_hash: string | null
+  hash: string | null
+}
+
+export interface BodyRow {
+  arguments: string | null
+  response: string | null
+}
+
+const nil = <T>(v: T | undefined): T | null => (v === undefined ? null : v)
+
+export function toRows(r: ActivityRecord, seq: number | null): { row: ActivityRow; body: BodyRow } {
+  const meta: Record<string, unknown> = {}
+  for (const k of META_KEYS) if (r[k] !== undefined) meta[k] = r[k]
+  return {
+    row: {
+      id: r.id,
+      seq,
+      ts: Date.parse(r.timestamp),
+      type: r.type,
+      status: r.status,
+      server_name: nil(r.server_name),
+      tool_name: nil(r.tool_name),
+      session_id: nil(r.session_id),
+      request_id: nil(r.request_id),
+      intent_type: nil(r.intent?.operation_type),
+      sensitive: (r.detection_types?.length ?? 0) + (r.pii_detected?.length ?? 0) > 0 ? 1 : 0,
+      duration_ms: nil(r.duration_ms),
+      error: nil(r.error),
+      meta: JSON.stringify(meta),
+      prev_hash: nil(r.prev_hash),
+      hash: nil(r.hash),
+    },
+    body: {
+      arguments: r.arguments === undefined ? null : JSON.stringify(r.arguments),
+      response: r.response === undefined ? null : JSON.stringify(r.response),
+    },
+  }
+}
+
+/** Rebuilds a record from its row; with no body row the record has no arguments/response. */
+export function fromRows(row: ActivityRow, body?: BodyRow | null): ActivityRecord {
+  const r: Record<string, unknown> = {
+    id: row.id,
+    type: row.type,
+    timestamp: new Date(row.ts).toISOString(),
+    status: row.status,
+  }
+  if (row.session_id !== null) r.session_id = row.session_id
+  if (row.request_id !== null) r.request_id = row.request_id
+  if (row.server_name !== null) r.server_name = row.server_name
+  if (row.tool_name !== null) r.tool_name = row.tool_name
+  if (row.error !== null) r.error = row.error
+  if (row.duration_ms !== null) r.duration_ms = row.duration_ms
+  Object.assign(r, JSON.parse(row.meta) as Record<string, unknown>)
+  if (body) {
+    if (body.arguments !== null) r.arguments = JSON.parse(body.arguments)
+    if (body.response !== null) r.response = JSON.parse(body.response)
+  }
+  if (row.prev_hash !== null) r.prev_hash = row.prev_hash
+  if (row.hash !== null) r.hash = row.hash
+  return r as ActivityRecord
+}
+
+/** JSON with object keys sorted at every level and undefined members dropped. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value)) return '[' + value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',') + ']'
+  const obj = value as Record<string, unknown>
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}'
+}
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+/** hash = sha256(prev_hash + "\n" + canonical record without prev_hash/hash). */
+export function chainHash(prevHash: string, record: ActivityRecord): string {
+  const { prev_hash: _p, hash: _h, ...content } = record
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(content)).digest('hex')
+}

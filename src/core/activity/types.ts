@@ -1,0 +1,106 @@
+/**
+ * The activity store's contract, shared by the writer, the query service, REST, IPC and the CLI.
+ */
+import type {
+  ActivityCompletion,
+  ActivityFilter,
+  ActivityInput,
+  ActivityMetricsInfo,
+  ActivityPage,
+  ActivityRecord,
+  ActivitySummaryInfo,
+  ExportFormat,
+  FilterOptionField,
+  FilterOptionInfo,
+  ImportResultInfo,
+  SummaryPeriod,
+  VerifyResultInfo,
+  WriterStatsInfo,
+} from '../../shared/activity'
+
+/** Settings the store reads from the config (flat keys of mcp_config.json). */
+export interface ActivitySettings {
+  retentionDays: number
+  maxRecords: number
+  maxResponseSize: number
+  cleanupIntervalMin: number
+  maxDbMb: number
+  redactPii: boolean
+  metadataOnly: boolean
+  /** bounded queue length; beyond it droppable records are counted and dropped */
+  queueLimit: number
+  /** group-commit window */
+  commitWindowMs: number
+}
+
+export const DEFAULT_ACTIVITY_SETTINGS: ActivitySettings = {
+  retentionDays: 90,
+  maxRecords: 100_000,
+  maxResponseSize: 65_536,
+  cleanupIntervalMin: 60,
+  maxDbMb: 512,
+  redactPii: false,
+  metadataOnly: false,
+  queueLimit: 10_000,
+  commitWindowMs: 50,
+}
+
+/** Records appended to the chain (by this process or another), in seq order. */
+export interface AppendedBatch {
+  records: ActivityRecord[]
+  lastSeq: number
+}
+
+/** Non-blocking recording. Redaction, truncation and hashing happen in the writer, off the call path. */
+export interface ActivityRecorder {
+  /** Queues a record and returns its id at once. A `pending` record joins the chain when completed. */
+  record(input: ActivityInput): string
+  /** Completes a pending record (same id). */
+  complete(id: string, completion: ActivityCompletion): void
+  /** Resolves when everything queued before the call is on disk. */
+  flush(): Promise<void>
+  stats(): WriterStatsInfo
+}
+
+export interface PageRequest {
+  limit: number
+  offset: number
+  cursor?: string
+}
+
+export interface ActivityQueries {
+  list(filter: ActivityFilter, page: PageRequest): ActivityPage
+  get(id: string): ActivityRecord | null
+  count(filter: ActivityFilter): number
+  filterOptions(field: FilterOptionField, filter?: ActivityFilter): FilterOptionInfo[]
+  summary(period: SummaryPeriod, now?: Date): ActivitySummaryInfo
+  metrics(days: number, server?: string, now?: Date): ActivityMetricsInfo
+  /** Records with seq > afterSeq in seq order (for SSE replay and cross-process tailing). */
+  since(afterSeq: number, limit: number): AppendedBatch
+  lastSeq(): number
+}
+
+export interface ExportOptions {
+  format: ExportFormat
+  includeBodies: boolean
+}
+
+export interface ActivityMaintenance {
+  /** Deletes one record; the deletion is itself recorded. Returns false when absent. */
+  delete(id: string, actor?: string): boolean
+  /** Deletes every record matching the filter; recorded once. Returns how many. */
+  deleteWhere(filter: ActivityFilter, actor?: string): number
+  /** Streams matching records (oldest first) as JSON Lines or CSV chunks, with constant memory. */
+  export(filter: ActivityFilter, options: ExportOptions): AsyncIterable<string>
+  /** Reads our JSON Lines export back; idempotent on id. */
+  import(lines: AsyncIterable<string> | Iterable<string>, onProgress?: (read: number) => void): Promise<ImportResultInfo>
+  verify(): VerifyResultInfo
+  /** Applies retention by age, count and size; writes a checkpoint when it prunes. */
+  prune(now?: Date): { pruned: number; reason?: string }
+}
+
+export interface ActivityStore extends ActivityRecorder, ActivityQueries, ActivityMaintenance {
+  /** Called after each committed batch, and for records other processes appended (polled). */
+  onAppended(listener: (batch: AppendedBatch) => void): () => void
+  close(): Promise<void>
+}

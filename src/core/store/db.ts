@@ -1,0 +1,72 @@
+import Database from 'better-sqlite3'
+import { CoreError } from '../errors'
+import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations'
+
+export type Db = Database.Database
+
+export interface OpenDbOptions {
+  readonly?: boolean
+  /** better-sqlite3 `nativeBinding`: the Electron main passes a binary built for Electron's ABI */
+  nativeBinding?: string
+  /** how long a writer waits for another process's lock */
+  busyTimeoutMs?: number
+  migrations?: readonly Migration[]
+}
+
+/**
+ * Opens (and migrates) the SQLite database: WAL, NORMAL sync, a busy timeout so several
+ * processes can share it. A database from a newer version is refused, never touched.
+ */
+export function openDb(file: string, options: OpenDbOptions = {}): Db {
+  const migrations = options.migrations ?? MIGRATIONS
+  const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0
+  let db: Db
+  try {
+    db = new Database(file, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+      nativeBinding: options.nativeBinding,
+    })
+  } catch (err) {
+    throw new CoreError('DB_ERROR', `cannot open the activity database ${file}: ${(err as Error).message}`)
+  }
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > latest) {
+    db.close()
+    throw new CoreError(
+      'DB_TOO_NEW',
+      `the activity database ${file} has schema version ${version}, newer than this mcpproxy understands (${latest}); upgrade mcpproxy or point --data-dir elsewhere`,
+    )
+  }
+  if (options.readonly) {
+    if (version < latest) {
+      db.close()
+      throw new CoreError('DB_ERROR', `the activity database ${file} is at schema ${version} and needs a migration; start mcpproxy once to upgrade it`)
+    }
+    return db
+  }
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  migrate(db, migrations)
+  return db
+}
+
+/** Applies pending migrations, each in its own IMMEDIATE transaction, bumping user_version. */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {
+  let applied = 0
+  for (const m of migrations) {
+    const run = db.transaction(() => {
+      const current = db.pragma('user_version', { simple: true }) as number
+      if (current >= m.version) return false
+      db.exec(m.sql)
+      db.pragma(`user_version = ${m.version}`)
+      return true
+    })
+    if (run.immediate()) applied++
+  }
+  return applied
+}
+
+export { SCHEMA_VERSION }

@@ -1,0 +1,109 @@
+/**
+ * Numbered schema migrations, applied in order on `PRAGMA user_version`, each in one
+ * transaction. Never edit a released migration: add the next one.
+ */
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'activity log, bodies, full-text index, chain checkpoints and tombstones, sessions, tool pins',
+    sql: `
+      -- One row per record. rid is the rowid (FTS key); id is the ULID whose order is time order;
+      -- seq is the position in the hash chain, NULL while a record is pending.
+      CREATE TABLE activity (
+        rid          INTEGER PRIMARY KEY,
+        id           TEXT    NOT NULL,
+        seq          INTEGER,
+        ts           INTEGER NOT NULL,
+        type         TEXT    NOT NULL,
+        status       TEXT    NOT NULL,
+        server_name  TEXT,
+        tool_name    TEXT,
+        session_id   TEXT,
+        request_id   TEXT,
+        intent_type  TEXT,
+        sensitive    INTEGER NOT NULL DEFAULT 0,
+        duration_ms  REAL,
+        error        TEXT,
+        meta         TEXT    NOT NULL DEFAULT '{}',
+        prev_hash    TEXT,
+        hash         TEXT
+      ) STRICT;
+      CREATE UNIQUE INDEX activity_by_id        ON activity(id);
+      CREATE UNIQUE INDEX activity_by_seq       ON activity(seq) WHERE seq IS NOT NULL;
+      CREATE INDEX activity_by_type             ON activity(type, id);
+      CREATE INDEX activity_by_status           ON activity(status, id);
+      CREATE INDEX activity_by_server           ON activity(server_name, id);
+      CREATE INDEX activity_by_tool             ON activity(tool_name, id);
+      CREATE INDEX activity_by_session          ON activity(session_id, id);
+      CREATE INDEX activity_by_intent           ON activity(intent_type, id) WHERE intent_type IS NOT NULL;
+      CREATE INDEX activity_sensitive           ON activity(id) WHERE sensitive = 1;
+      CREATE INDEX activity_pending             ON activity(id) WHERE seq IS NULL;
+
+      -- Bodies live apart so that lists, counts and summaries read narrow rows.
+      CREATE TABLE activity_body (
+        rid        INTEGER PRIMARY KEY,
+        arguments  TEXT,
+        response   TEXT
+      ) STRICT;
+
+      -- Full-text over tool name, arguments, response, error and intent reason (rowid = activity.rid).
+      CREATE VIRTUAL TABLE activity_fts USING fts5(
+        body, content='', contentless_delete=1, detail=none, tokenize="unicode61 tokenchars '_-.'"
+      );
+
+      -- Written when retention prunes the oldest records: verification starts at first_seq,
+      -- whose prev_hash must equal prev_hash here. Checkpoints are chained to each other.
+      CREATE TABLE chain_checkpoint (
+        id          INTEGER PRIMARY KEY,
+        created_at  TEXT    NOT NULL,
+        first_seq   INTEGER NOT NULL,
+        prev_hash   TEXT    NOT NULL,
+        pruned      INTEGER NOT NULL,
+        reason      TEXT    NOT NULL,
+        prior_hash  TEXT,
+        hash        TEXT    NOT NULL
+      ) STRICT;
+
+      -- A record deleted on request keeps its place in the chain here; deleted_by names the
+      -- record that recorded the deletion.
+      CREATE TABLE activity_tombstone (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT    NOT NULL,
+        prev_hash   TEXT    NOT NULL,
+        hash        TEXT    NOT NULL,
+        deleted_by  TEXT    NOT NULL
+      ) STRICT;
+
+      CREATE TABLE session (
+        id              TEXT PRIMARY KEY,
+        transport       TEXT NOT NULL,
+        client_name     TEXT,
+        client_version  TEXT,
+        client_pid      INTEGER,
+        client_exe      TEXT,
+        started_at      TEXT NOT NULL,
+        ended_at        TEXT,
+        call_count      INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX session_by_start ON session(started_at);
+
+      -- Approved tool definitions (rug-pull protection).
+      CREATE TABLE tool_pin (
+        server_name  TEXT NOT NULL,
+        tool_name    TEXT NOT NULL,
+        hash         TEXT NOT NULL,
+        definition   TEXT NOT NULL,
+        approved_at  TEXT NOT NULL,
+        PRIMARY KEY (server_name, tool_name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+]
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
