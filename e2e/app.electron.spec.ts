@@ -1,0 +1,58 @@
+import { _electron as electron, expect, test, type ElectronApplication } from '@playwright/test'
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { electronBinary, NO_ELECTRON_REASON } from './helpers/electron-binary'
+
+const bin = electronBinary()
+if (!bin) console.warn(`[electron e2e] skipped: ${NO_ELECTRON_REASON}`)
+
+test.describe('Electron app', () => {
+  test.skip(!bin, NO_ELECTRON_REASON)
+  let app: ElectronApplication
+  let dataDir: string
+
+  test.beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'mcpproxy-electron-'))
+    mkdirSync(dataDir, { recursive: true })
+    const everything = resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js')
+    writeFileSync(
+      join(dataDir, 'mcp_config.json'),
+      JSON.stringify({
+        listen: '127.0.0.1:0',
+        api_key: 'electron-e2e-key-0123456789',
+        mcpServers: {
+          everything: { command: process.execPath, args: [everything, 'stdio'], quarantined: false },
+          newcomer: { command: process.execPath, args: [everything, 'stdio'] },
+        },
+      }),
+    )
+    app = await electron.launch({ executablePath: bin!, args: ['out/main/index.js', '--no-sandbox', '--data-dir', dataDir] })
+  })
+
+  test.afterAll(async () => {
+    await app?.close()
+  })
+
+  test('opens the window with a locked-down renderer', async () => {
+    const page = await app.firstWindow()
+    await expect(page.getByRole('heading', { name: /activity/i }).first()).toBeVisible({ timeout: 30_000 })
+    const prefs = await app.evaluate(({ BrowserWindow }) => {
+      const w = BrowserWindow.getAllWindows()[0]!
+      const p = w.webContents.getLastWebPreferences()
+      return { contextIsolation: p?.contextIsolation, sandbox: p?.sandbox, nodeIntegration: p?.nodeIntegration }
+    })
+    expect(prefs).toEqual({ contextIsolation: true, sandbox: true, nodeIntegration: false })
+    expect(await page.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined')
+  })
+
+  test('shows a quarantined server and approves it', async () => {
+    const page = await app.firstWindow()
+    await page.getByRole('link', { name: /servers/i }).first().click()
+    await expect(page.getByText('newcomer')).toBeVisible({ timeout: 30_000 })
+    await page.getByRole('button', { name: /approve/i }).first().click()
+    const config = JSON.parse(readFileSync(join(dataDir, 'mcp_config.json'), 'utf8')) as { mcpServers: Record<string, { quarantined?: boolean }> }
+    await expect.poll(() => JSON.parse(readFileSync(join(dataDir, 'mcp_config.json'), 'utf8')).mcpServers.newcomer.quarantined).toBe(false)
+    expect(config.mcpServers.everything!.quarantined).toBe(false)
+  })
+})

@@ -1,0 +1,67 @@
+import { CoreError } from '../errors'
+import type { ConfigService } from '../core-types'
+import type { ActivityRecorder } from '../activity/types'
+import { ConfigSchema, type Config } from './schema'
+import type { ConfigStore } from './store'
+
+const MASK = '********'
+const SECRET_KEY = /(api[_-]?key|token|secret|password|authorization|cookie)/i
+
+/** Masks the api key, every env value and header value, and secret-looking keys anywhere. */
+export function maskConfig(config: Config): Record<string, unknown> {
+  const walk = (value: unknown, key: string, parent: string): unknown => {
+    if (Array.isArray(value)) return value.map((v) => walk(v, '', parent))
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, key)
+      return out
+    }
+    if (typeof value !== 'string') return value
+    if (parent === 'env' || parent === 'headers' || SECRET_KEY.test(key)) return MASK
+    return value
+  }
+  return walk(config, '', '') as Record<string, unknown>
+}
+
+export function createConfigService(store: ConfigStore, recorder: ActivityRecorder): ConfigService {
+  return {
+    current: () => store.current(),
+    masked: () => maskConfig(store.current()),
+    validate: (candidate) => {
+      if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
+        return { valid: false, errors: [{ key: '(root)', message: 'the config must be a JSON object' }] }
+      }
+      const parsed = ConfigSchema.safeParse(candidate)
+      if (parsed.success) return { valid: true, errors: [] }
+      return { valid: false, errors: parsed.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message })) }
+    },
+    apply: async (candidate, actor) => {
+      if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
+        throw new CoreError('CONFIG_INVALID', 'the config must be a JSON object')
+      }
+      const next = { ...(candidate as Record<string, unknown>) }
+      // a masked key sent back unchanged keeps the running key
+      const current = store.raw()
+      if (next.api_key === MASK || next.api_key === undefined) next.api_key = current.api_key
+      restoreMaskedServerSecrets(next, current)
+      const applied = await store.replace(next)
+      recorder.record({ type: 'config_change', status: 'success', metadata: { action: 'config_applied', actor: actor ?? 'api' } })
+      return applied
+    },
+  }
+}
+
+/** Values sent back as the mask (from GET /config) keep the secret the running config holds. */
+function restoreMaskedServerSecrets(next: Record<string, unknown>, current: Record<string, unknown>): void {
+  const servers = next.mcpServers as Record<string, Record<string, unknown>> | undefined
+  const known = (current.mcpServers ?? {}) as Record<string, Record<string, unknown>>
+  if (!servers || typeof servers !== 'object') return
+  for (const [name, server] of Object.entries(servers)) {
+    for (const field of ['env', 'headers'] as const) {
+      const values = server?.[field] as Record<string, unknown> | undefined
+      if (!values || typeof values !== 'object') continue
+      const old = (known[name]?.[field] ?? {}) as Record<string, unknown>
+      for (const [k, v] of Object.entries(values)) if (v === MASK && k in old) values[k] = old[k]
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The core's one entry: `createCore(options)` wires config, the activity store, the upstream
+ * manager, the gates, the MCP front ends and (optionally) the HTTP server. The Electron main,
+ * `mcpproxy serve`, `mcpproxy stdio` and the tests all start the product through it.
+ */
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { createActivityStore } from './activity/store'
+import type { ActivitySettings } from './activity/types'
+import { dataDirPaths, loadConfig } from './config/load'
+import type { Config } from './config/schema'
+import { createConfigService } from './config/service'
+import { createConfigStore } from './config/store'
+import type { Core, CoreOptions } from './core-types'
+import { EventBus } from './events/bus'
+import { createHttpServer, type HttpServerHandle } from './http/server'
+import { createLogger } from './logger'
+import { createOtelExporter } from './otel/exporter'
+import { createDirectCatalogue, type ProxyContext } from './proxy/aggregated-server'
+import { createApprovalRegistry } from './proxy/approvals'
+import { createCallRecorder } from './proxy/call-recorder'
+import { createGates } from './proxy/gates'
+import { createMcpHttpHandler } from './proxy/http-front-end'
+import { createSessionRegistry } from './proxy/sessions'
+import { serveStdio } from './proxy/stdio-front-end'
+import { createToolSearch } from './proxy/tool-search'
+import type { McpFrontEnd } from './proxy/types'
+import { createUpstreamManager } from './proxy/upstream-manager'
+import { openDb } from './store/db'
+
+export const VERSION = '0.1.0'
+
+export function activitySettingsFrom(config: Config): Partial<ActivitySettings> {
+  return {
+    retentionDays: config.activity_retention_days,
+    maxRecords: config.activity_max_records,
+    maxResponseSize: config.activity_max_response_size,
+    cleanupIntervalMin: config.activity_cleanup_interval_min,
+    maxDbMb: config.activity_max_db_mb,
+    redactPii: config.redact_pii,
+    metadataOnly: config.activity_metadata_only,
+  }
+}
+
+export async function createCore(options: CoreOptions): Promise<Core> {
+  const paths = dataDirPaths(options.dataDir)
+  const loaded = loadConfig(paths.dataDir)
+  const logger = options.logger ?? createLogger({ file: join(paths.logs, 'mcpproxy.log'), scope: 'core' })
+  const version = options.version ?? VERSION
+  const bus = new EventBus((err) => logger.error('event listener failed', { error: (err as Error).message }))
+  const activity = createActivityStore({
+    file: paths.db,
+    settings: activitySettingsFrom(loaded.config),
+    logger: logger.child('activity'),
+    nativeBinding: options.nativeBinding,
+  })
+  const configStore = createConfigStore(paths.config, loaded, bus, logger.child('config'))
+  // the proxy keeps sessions and tool pins in the same file through its own connection
+  const proxyDb = openDb(paths.db, { nativeBinding: options.nativeBinding })
+
+  const upstreams = createUpstreamManager({ config: configStore, recorder: activity, bus, db: proxyDb, logger: logger.child('upstreams') })
+  const approvals = createApprovalRegistry(activity, bus)
+  const sessions = createSessionRegistry({ db: proxyDb, logger: logger.child('sessions') })
+  const toolSearch = createToolSearch(upstreams, bus)
+  const ctx: ProxyContext = {
+    upstreams,
+    config: () => configStore.current(),
+    recorder: activity,
+    bus,
+    logger: logger.child('proxy'),
+    gates: createGates({ config: () => configStore.current(), upstreams, recorder: activity, bus, approvals }),
+    approvals,
+    sessions,
+    toolSearch,
+    calls: createCallRecorder(activity, bus),
+    catalogue: createDirectCatalogue(upstreams, bus),
+    version,
+  }
+  const httpHandler = createMcpHttpHandler(ctx)
+  const mcp: McpFrontEnd = {
+    handleHttp: (req, res, body) => httpHandler.handle(req, res, body),
+    serveStdio: (input, output, client) => serveStdio(ctx, input, output, client),
+    close: () => httpHandler.close(),
+  }
+
+  const otelConfig = loaded.config.otel
+  const otel = otelConfig.enabled
+    ? createOtelExporter({ endpoint: otelConfig.endpoint, headers: otelConfig.headers, serviceName: 'mcpproxy', logger: logger.child('otel') })
+    : null
+  const offOtel = otel
+    ? activity.onAppended((batch) => {
+        for (const r of batch.records) if (r.type === 'tool_call' && r.status !== 'pending') otel.exportToolCall(r)
+      })
+    : null
+
+  const startedAt = Date.now()
+  let http: HttpServerHandle | null = null
+  let stopped = false
+
+  const core: Core = {
+    paths,
+    apiKey: loaded.apiKey,
+    bus,
+    logger,
+    activity,
+    upstreams,
+    tools: toolSearch,
+    sessions,
+    approvals,
+    mcp,
+    config: createConfigService(configStore, activity),
+    get listenAddress() {
+      return http?.address ?? null
+    },
+    status() {
+      const servers = upstreams.list()
+      const stats = activity.stats()
+      const listen = http?.address ?? options.listen ?? configStore.current().listen
+      let dbBytes = 0
+      for (const suffix of ['', '-wal']) {
+        try {
+          dbBytes += statSync(paths.db + suffix).size
+        } catch {
+          // the WAL file does not exist between checkpoints
+        }
+      }
+      return {
+        status: 'running',
+        version,
+        uptime: Math.round((Date.now() - startedAt) / 1000),
+        listen,
+        mcp_url: `http://${listen}/mcp`,
+        web_ui_url: `http://${listen}/ui/`,
+        data_dir: paths.dataDir,
+        servers: {
+          total: servers.length,
+          connected: servers.filter((s) => s.connected).length,
+          quarantined: servers.filter((s) => s.quarantined).length,
+          disabled: servers.filter((s) => !s.enabled).length,
+        },
+        tools: { total: upstreams.tools().length },
+        approvals: { pending: approvals.list().length },
+        activity: {
+          queued: stats.queued,
+          written: stats.written,
+          dropped: stats.dropped,
+          dropped_by_type: stats.dropped_by_type as Record<string, number>,
+          db_bytes: dbBytes,
+          last_error: stats.last_error,
+        },
+      }
+    },
+    async start() {
+      activity.record({ type: 'system_start', status: 'success', metadata: { version, pid: process.pid, data_dir: paths.dataDir } })
+      if (options.watchConfig !== false) configStore.watch()
+      if (options.http) {
+        http = await createHttpServer(core, {
+          listen: options.listen ?? configStore.current().listen,
+          webUiDir: options.webUiDir,
+          socketPath: paths.socket,
+        })
+      }
+      await upstreams.start()
+    },
+    async stop() {
+      if (stopped) return
+      stopped = true
+      configStore.close()
+      await http?.close().catch((err: Error) => logger.warn('http close failed', { error: err.message }))
+      await mcp.close()
+      await upstreams.stop()
+      sessions.close?.()
+      toolSearch.close()
+      ctx.catalogue.close()
+      offOtel?.()
+      await otel?.shutdown()
+      activity.record({ type: 'system_stop', status: 'success', metadata: { version, pid: process.pid, uptime_s: Math.round((Date.now() - startedAt) / 1000) } })
+      await activity.close()
+      proxyDb.close()
+    },
+  }
+  return core
+}
+
+export type { Core, CoreOptions } from './core-types'
