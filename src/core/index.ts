@@ -55,6 +55,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     nativeBinding: options.nativeBinding,
   })
   const configStore = createConfigStore(paths.config, loaded, bus, logger.child('config'))
+  configStore.onChange((config) => activity.updateSettings(activitySettingsFrom(config)))
   // the proxy keeps sessions and tool pins in the same file through its own connection
   const proxyDb = openDb(paths.db, { nativeBinding: options.nativeBinding })
 
@@ -161,6 +162,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         })
       }
       await upstreams.start()
+      // first tools/list answers with the catalogue rather than an empty list, within reason
+      await upstreams.ready?.(5000)
     },
     async stop() {
       if (stopped) return

@@ -56,6 +56,8 @@ export interface UpstreamManager {
   readResource(server: string, uri: string, options: CallOptions): Promise<ReadResourceResult>
   /** re-reads `mcpServers` after a config reload: connects new, drops removed, restarts changed */
   applyConfig(): Promise<void>
+  /** resolves once every enabled server finished its first connection attempt, or after timeoutMs */
+  ready?(timeoutMs?: number): Promise<void>
 }
 
 export interface ToolSearch {

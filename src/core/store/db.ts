@@ -46,10 +46,18 @@ export function openDb(file: string, options: OpenDbOptions = {}): Db {
     }
     return db
   }
+  // retention returns freed pages with incremental_vacuum instead of a full VACUUM; the mode can
+  // only be chosen before the first table exists, and before WAL is switched on
+  if (version === 0) db.pragma('auto_vacuum = INCREMENTAL')
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
-  migrate(db, migrations)
+  try {
+    migrate(db, migrations)
+  } catch (err) {
+    db.close()
+    throw err
+  }
   return db
 }
 
@@ -64,7 +72,11 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
       db.pragma(`user_version = ${m.version}`)
       return true
     })
-    if (run.immediate()) applied++
+    try {
+      if (run.immediate()) applied++
+    } catch (err) {
+      throw new CoreError('DB_ERROR', `migration ${m.version} (${m.name}) failed and was rolled back: ${(err as Error).message}`)
+    }
   }
   return applied
 }

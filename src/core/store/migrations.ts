@@ -45,6 +45,54 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX activity_sensitive           ON activity(id) WHERE sensitive = 1;
       CREATE INDEX activity_pending             ON activity(id) WHERE seq IS NULL;
 
+      -- Record counts per filterable value ('*' = all records), kept by triggers so that totals
+      -- of single-filter lists and filter-options do not scan a million index entries.
+      CREATE TABLE activity_count (
+        field  TEXT    NOT NULL,
+        value  TEXT    NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (field, value)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TRIGGER activity_count_insert AFTER INSERT ON activity BEGIN
+        INSERT INTO activity_count (field, value, n)
+          SELECT f, v, 1 FROM (
+            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', NEW.type UNION ALL SELECT 'status', NEW.status
+            UNION ALL SELECT 'server_name', NEW.server_name UNION ALL SELECT 'tool_name', NEW.tool_name
+            UNION ALL SELECT 'session_id', NEW.session_id UNION ALL SELECT 'intent_type', NEW.intent_type
+            UNION ALL SELECT 'sensitive', CASE WHEN NEW.sensitive = 1 THEN '1' END
+          ) WHERE v IS NOT NULL
+          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+      END;
+      CREATE TRIGGER activity_count_delete AFTER DELETE ON activity BEGIN
+        INSERT INTO activity_count (field, value, n)
+          SELECT f, v, -1 FROM (
+            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', OLD.type UNION ALL SELECT 'status', OLD.status
+            UNION ALL SELECT 'server_name', OLD.server_name UNION ALL SELECT 'tool_name', OLD.tool_name
+            UNION ALL SELECT 'session_id', OLD.session_id UNION ALL SELECT 'intent_type', OLD.intent_type
+            UNION ALL SELECT 'sensitive', CASE WHEN OLD.sensitive = 1 THEN '1' END
+          ) WHERE v IS NOT NULL
+          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+      END;
+      CREATE TRIGGER activity_count_update
+        AFTER UPDATE OF type, status, server_name, tool_name, session_id, intent_type, sensitive ON activity BEGIN
+        INSERT INTO activity_count (field, value, n)
+          SELECT f, v, -1 FROM (
+            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', OLD.type UNION ALL SELECT 'status', OLD.status
+            UNION ALL SELECT 'server_name', OLD.server_name UNION ALL SELECT 'tool_name', OLD.tool_name
+            UNION ALL SELECT 'session_id', OLD.session_id UNION ALL SELECT 'intent_type', OLD.intent_type
+            UNION ALL SELECT 'sensitive', CASE WHEN OLD.sensitive = 1 THEN '1' END
+          ) WHERE v IS NOT NULL
+          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+        INSERT INTO activity_count (field, value, n)
+          SELECT f, v, 1 FROM (
+            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', NEW.type UNION ALL SELECT 'status', NEW.status
+            UNION ALL SELECT 'server_name', NEW.server_name UNION ALL SELECT 'tool_name', NEW.tool_name
+            UNION ALL SELECT 'session_id', NEW.session_id UNION ALL SELECT 'intent_type', NEW.intent_type
+            UNION ALL SELECT 'sensitive', CASE WHEN NEW.sensitive = 1 THEN '1' END
+          ) WHERE v IS NOT NULL
+          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+      END;
+
       -- Bodies live apart so that lists, counts and summaries read narrow rows.
       CREATE TABLE activity_body (
         rid        INTEGER PRIMARY KEY,

@@ -1,0 +1,61 @@
+// Child-process entry for bench/proxy.ts: runs one of our front ends with recording on, into a
+// real SQLite activity log in the given data dir.
+//   wrap  <dataDir> -- CMD ARGS...   transparent stdio proxy
+//   stdio <dataDir>                  aggregated server over stdio (upstreams from <dataDir>/mcp_config.json)
+//   http  <dataDir> <port>           aggregated server on http://127.0.0.1:<port>/mcp
+import { createServer } from 'node:http'
+import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { createActivityWriter } from '../src/core/activity/writer'
+import { DEFAULT_ACTIVITY_SETTINGS } from '../src/core/activity/types'
+import { ConfigSchema } from '../src/core/config/schema'
+import { createConfigStore } from '../src/core/config/store'
+import { EventBus } from '../src/core/events/bus'
+import { silentLogger } from '../src/core/logger'
+import { createProxyServices } from '../src/core/proxy/mcp-front-end'
+import { createUpstreamManager } from '../src/core/proxy/upstream-manager'
+import { runWrap } from '../src/core/proxy/wrap'
+import { openDb } from '../src/core/store/db'
+
+const [mode, dataDir, ...rest] = process.argv.slice(2)
+if (!mode || !dataDir) throw new Error('usage: proxy-entry.ts wrap|stdio|http <dataDir> ...')
+const db = openDb(join(dataDir, `activity-${mode}.db`))
+const realWriter = createActivityWriter(db, DEFAULT_ACTIVITY_SETTINGS, silentLogger)
+// MCPPROXY_BENCH_NO_RECORD=1 measures the proxy alone (what recording costs is the difference)
+const writer: typeof realWriter =
+  process.env.MCPPROXY_BENCH_NO_RECORD === '1'
+    ? { ...realWriter, record: (input) => input.id ?? String(Math.random()), complete: () => undefined }
+    : realWriter
+
+if (mode === 'wrap') {
+  const [command, ...args] = rest[0] === '--' ? rest.slice(1) : rest
+  const code = await runWrap({ command: command!, args, sensitiveTools: [], writeTools: [], recorder: writer, logger: silentLogger, stdin: process.stdin, stdout: process.stdout })
+  await writer.close()
+  process.exit(code)
+}
+
+const configFile = join(dataDir, 'mcp_config.json')
+const raw = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>
+const bus = new EventBus()
+const config = createConfigStore(configFile, { config: ConfigSchema.parse(raw), raw }, bus, silentLogger)
+const upstreams = createUpstreamManager({ config, recorder: writer, bus, db, logger: silentLogger })
+await upstreams.start()
+await upstreams.ready(20_000)
+const services = createProxyServices({ upstreams, config: () => config.current(), recorder: writer, bus, logger: silentLogger, db })
+
+const shutdown = async (): Promise<void> => {
+  await services.mcp.close()
+  await upstreams.stop()
+  await writer.close()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown())
+
+if (mode === 'stdio') {
+  await services.mcp.serveStdio(process.stdin, process.stdout)
+  await shutdown()
+} else {
+  const http = createServer((req, res) => void services.mcp.handleHttp(req, res))
+  http.keepAliveTimeout = 60_000
+  http.listen(Number(rest[0]), '127.0.0.1', () => process.stderr.write('listening\n'))
+}

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs'
+import type { Page } from '@playwright/test'
+import { expect, SCREENSHOTS, test } from './helpers/fixtures'
+
+async function openActivity(page: Page, uiUrl: string, query = ''): Promise<void> {
+  await page.goto(`${uiUrl}#/activity${query ? `?${query}` : ''}`)
+  await expect(page.getByRole('table', { name: 'Activity' })).toBeVisible()
+}
+
+const rows = (page: Page) => page.getByRole('table', { name: 'Activity' }).getByRole('rowgroup').nth(1).getByRole('row')
+
+test('the table shows calls made through /mcp, and the key leaves the URL', async ({ page, core, mcp }) => {
+  const result = await mcp.callTool({ name: 'everything__echo', arguments: { message: 'hello-table' } })
+  expect(JSON.stringify(result.content)).toContain('hello-table')
+  await openActivity(page, core.uiUrl)
+  expect(page.url()).not.toContain('apikey')
+  const echoRow = rows(page).filter({ hasText: 'echo' }).first()
+  await expect(echoRow).toBeVisible()
+  await expect(echoRow).toContainText('everything')
+  await expect(echoRow).toContainText('success')
+  await page.screenshot({ path: `${SCREENSHOTS}/activity-table.png` })
+})
+
+test('the detail panel opens on click and on Enter, shows the arguments, and Escape closes it', async ({ page, core, mcp }) => {
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'detail-arguments-42' } })
+  await openActivity(page, core.uiUrl, 'q=detail-arguments-42')
+  const row = rows(page).filter({ hasText: 'echo' }).first()
+  await row.click()
+  const panel = page.getByRole('dialog', { name: /everything:echo/ })
+  await expect(panel).toBeVisible()
+  await expect(panel.getByRole('region', { name: 'Arguments' }).or(panel.locator('section[aria-labelledby="detail-args"]'))).toContainText('detail-arguments-42')
+  await expect(panel).toContainText('Verify chain')
+  await page.screenshot({ path: `${SCREENSHOTS}/activity-detail.png` })
+  await page.keyboard.press('Escape')
+  await expect(panel).toBeHidden()
+
+  await row.focus()
+  await page.keyboard.press('Enter')
+  await expect(page.getByRole('dialog', { name: /everything:echo/ })).toBeVisible()
+  await page.getByRole('button', { name: 'Close details' }).click()
+  await expect(page.getByRole('dialog')).toBeHidden()
+})
+
+test('filters on status, server and search are applied by the core and kept in the URL', async ({ page, core, mcp }) => {
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'filter-ok-1' } })
+  // the deny rule blocks get-env
+  await mcp.callTool({ name: 'everything__get-env', arguments: {} }).catch(() => undefined)
+  await openActivity(page, core.uiUrl)
+
+  const statusRequest = page.waitForRequest((r) => r.url().includes('/api/v1/activity?') && r.url().includes('status=blocked'))
+  await page.getByLabel('Status', { exact: true }).selectOption('blocked')
+  await statusRequest
+  await expect(page).toHaveURL(/status=blocked/)
+  await expect(rows(page).first()).toContainText('blocked')
+  const blockedCount = (await core.restData<{ count: number }>('/api/v1/activity/count?status=blocked')).count
+  expect(blockedCount).toBeGreaterThan(0)
+  await expect(page.getByRole('status').filter({ hasText: /records?$/ })).toHaveText(`${blockedCount} record${blockedCount === 1 ? '' : 's'}`)
+  for (const text of await rows(page).allInnerTexts()) expect(text).toContain('blocked')
+  await expect(page.getByRole('listitem').filter({ hasText: 'Status: blocked' })).toBeVisible()
+  await page.screenshot({ path: `${SCREENSHOTS}/activity-filter-status.png` })
+
+  await page.getByRole('button', { name: 'Remove filter Status: blocked' }).click()
+  await expect(page).not.toHaveURL(/status=blocked/)
+
+  const serverRequest = page.waitForRequest((r) => r.url().includes('/api/v1/activity?') && r.url().includes('server=newcomer'))
+  await page.getByLabel('Server', { exact: true }).focus()
+  await page.getByLabel('Server', { exact: true }).selectOption('newcomer')
+  await serverRequest
+  for (const text of await rows(page).allInnerTexts()) expect(text).toContain('newcomer')
+
+  await page.getByRole('button', { name: 'Clear all' }).click()
+  const searchRequest = page.waitForRequest((r) => r.url().includes('/api/v1/activity?') && r.url().includes('q=filter-ok-1'))
+  await page.getByLabel('Search', { exact: true }).fill('filter-ok-1')
+  await searchRequest
+  await expect(page.getByRole('status').filter({ hasText: /records?$/ })).toHaveText('1 record')
+  await expect(rows(page)).toHaveCount(1)
+  await expect(rows(page).first()).toContainText('echo')
+
+  // the filter state survives a reload: it lives in the URL
+  await page.reload()
+  await expect(page.getByLabel('Search', { exact: true })).toHaveValue('filter-ok-1')
+  await expect(rows(page)).toHaveCount(1)
+})
+
+test('live: new calls appear without reloading; paused shows an "N new" banner', async ({ page, core, mcp }) => {
+  await openActivity(page, core.uiUrl, 'type=tool_call')
+  await expect(page.getByRole('status', { name: 'Live updates open' })).toBeVisible()
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'live-1' } })
+  await page.getByLabel('Search', { exact: true }).fill('')
+  await expect(rows(page).first()).toContainText('echo')
+  const before = await page.getByRole('status').filter({ hasText: /records?$/ }).innerText()
+  await mcp.callTool({ name: 'everything__get-tiny-image', arguments: {} })
+  await expect(rows(page).first()).toContainText('get-tiny-image')
+  await expect(page.getByRole('status').filter({ hasText: /records?$/ })).not.toHaveText(before)
+
+  await page.getByLabel('Auto-refresh').uncheck()
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'while-paused' } })
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'while-paused-2' } })
+  const banner = page.getByRole('button', { name: /^2 new/ })
+  await expect(banner).toBeVisible()
+  await expect(rows(page).first()).toContainText('get-tiny-image')
+  await page.screenshot({ path: `${SCREENSHOTS}/activity-new-banner.png` })
+  await banner.click()
+  await expect(banner).toBeHidden()
+  await expect(rows(page).first()).toContainText('echo')
+})
+
+test('export downloads JSON Lines and CSV of exactly the current filters', async ({ page, core, mcp }) => {
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'export-me' } })
+  await openActivity(page, core.uiUrl, 'server=everything&type=tool_call')
+  await expect(rows(page).first()).toBeVisible()
+
+  const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'JSON Lines' }).click()])
+  const lines = readFileSync(await jsonl.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { server_name: string; type: string })
+  const expected = (await core.restData<{ count: number }>('/api/v1/activity/count?server=everything&type=tool_call')).count
+  expect(lines.length).toBe(expected)
+  expect(lines.every((r) => r.server_name === 'everything' && r.type === 'tool_call')).toBe(true)
+
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()])
+  const csvText = readFileSync(await csv.path(), 'utf8').trim().split('\n')
+  expect(csvText.length).toBe(expected + 1)
+  expect(csvText[0]).toContain('server_name')
+})
+
+test('the dashboard summarises today and collapses repeated calls', async ({ page, core, mcp }) => {
+  for (let i = 0; i < 3; i++) await mcp.callTool({ name: 'everything__get-annotated-message', arguments: { messageType: 'success' } })
+  await page.goto(`${core.uiUrl}#/dashboard`)
+  const widget = page.getByRole('region', { name: 'Tool call activity' })
+  await expect(widget).toBeVisible()
+  await expect(widget.getByText(/everything:get-annotated-message\s*×3/)).toBeVisible()
+  await expect(widget.getByRole('img', { name: /Calls per hour/ })).toBeVisible()
+  await page.screenshot({ path: `${SCREENSHOTS}/dashboard.png` })
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await page.screenshot({ path: `${SCREENSHOTS}/dashboard-dark.png` })
+  await widget.getByRole('link', { name: 'View all' }).click()
+  await expect(page.getByRole('table', { name: 'Activity' })).toBeVisible()
+})

@@ -1,0 +1,185 @@
+/**
+ * Activity operations for the CLI, answered by the running core's REST API or, when no core
+ * runs, by the database opened read-only (writes then open the store itself). One interface,
+ * so each command is written once.
+ */
+import { createReadStream } from 'node:fs'
+import type { Readable } from 'node:stream'
+import type {
+  ActivityFilter,
+  ActivityListQuery,
+  ActivityPage,
+  ActivityRecord,
+  ActivitySummaryInfo,
+  ExportFormat,
+  ImportResultInfo,
+  SummaryPeriod,
+  VerifyResultInfo,
+} from '../shared/activity'
+import type { ApiClient } from './api-client'
+import type { CliContext, ConfigOnDisk } from './context'
+import { CliError } from './errors'
+import { filterQuery } from './filters'
+import { openLocalReader, openLocalWriter, type LocalActivityReader } from './local-store'
+
+export interface ActivityBackend {
+  readonly kind: 'core' | 'local'
+  list(query: ActivityListQuery): Promise<ActivityPage>
+  get(id: string): Promise<ActivityRecord>
+  summary(period: SummaryPeriod): Promise<ActivitySummaryInfo>
+  verify(): Promise<VerifyResultInfo>
+  /** export chunks (JSON Lines or CSV text) */
+  export(filter: ActivityFilter, format: ExportFormat, includeBodies: boolean): AsyncIterable<string | Buffer>
+  /** the HTML report */
+  report(filter: ActivityFilter, title?: string): AsyncIterable<string | Buffer>
+  import(file: string, onProgress: (read: number) => void): Promise<ImportResultInfo>
+  delete(id: string): Promise<void>
+  deleteWhere(filter: ActivityFilter): Promise<number>
+  count(filter: ActivityFilter): Promise<number>
+  close(): Promise<void>
+}
+
+function notFound(id: string): CliError {
+  return new CliError(`no activity record ${id}`, { code: 'NOT_FOUND', status: 404 })
+}
+
+export function coreActivity(client: ApiClient): ActivityBackend {
+  const stream = async function* (path: string, query: Record<string, unknown>): AsyncIterable<Buffer> {
+    const res = await client.open('GET', path, { query: query as never })
+    for await (const chunk of res) yield chunk as Buffer
+  }
+  return {
+    kind: 'core',
+    list: (q) => client.get<ActivityPage>('/activity', filterQuery(q)),
+    async get(id) {
+      try {
+        return await client.get<ActivityRecord>(`/activity/${encodeURIComponent(id)}`)
+      } catch (err) {
+        if (err instanceof CliError && err.status === 404) throw notFound(id)
+        throw err
+      }
+    },
+    summary: (period) => client.get<ActivitySummaryInfo>('/activity/summary', { period }),
+    verify: () => client.get<VerifyResultInfo>('/activity/verify'),
+    export: (filter, format, includeBodies) => stream('/activity/export', { ...filterQuery(filter), format, include_bodies: String(includeBodies) }),
+    report: (filter, title) => stream('/activity/report', { ...filterQuery(filter), title }),
+    async import(file, onProgress) {
+      const input = createReadStream(file)
+      let read = 0
+      input.on('data', (chunk) => {
+        const buf = chunk as Buffer
+        for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) read++
+        onProgress(read)
+      })
+      return client.request<ImportResultInfo>('POST', '/activity/import', { stream: input as Readable, contentType: 'application/x-ndjson' })
+    },
+    async delete(id) {
+      try {
+        await client.delete(`/activity/${encodeURIComponent(id)}`)
+      } catch (err) {
+        if (err instanceof CliError && err.status === 404 && err.code === 'NOT_FOUND') throw notFound(id)
+        throw err
+      }
+    },
+    async deleteWhere(filter) {
+      const res = await client.delete<{ deleted: number }>('/activity', filterQuery(filter))
+      return res.deleted
+    },
+    count: async (filter) => (await client.get<{ count: number }>('/activity/count', filterQuery(filter))).count,
+    close: async () => {},
+  }
+}
+
+/** Records from the store's JSON Lines export (oldest first, constant memory). */
+async function* jsonLinesRecords(chunks: AsyncIterable<string>): AsyncIterable<ActivityRecord> {
+  let buffered = ''
+  for await (const chunk of chunks) {
+    buffered += chunk
+    let nl: number
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl)
+      buffered = buffered.slice(nl + 1)
+      if (line.trim()) yield JSON.parse(line) as ActivityRecord
+    }
+  }
+  if (buffered.trim()) yield JSON.parse(buffered) as ActivityRecord
+}
+
+async function* linesOf(file: string): AsyncIterable<string> {
+  let rest = ''
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' })) {
+    const parts = (rest + (chunk as string)).split('\n')
+    rest = parts.pop() ?? ''
+    yield* parts
+  }
+  if (rest) yield rest
+}
+
+export function localActivity(ctx: CliContext): ActivityBackend {
+  let reader: Promise<LocalActivityReader> | undefined
+  const r = (): Promise<LocalActivityReader> => (reader ??= openLocalReader(ctx))
+  return {
+    kind: 'local',
+    list: async (q) => (await r()).list(q, { limit: q.limit, offset: q.offset, cursor: q.cursor }),
+    async get(id) {
+      const rec = (await r()).get(id)
+      if (!rec) throw notFound(id)
+      return rec
+    },
+    summary: async (period) => (await r()).summary(period),
+    verify: async () => (await r()).verify(),
+    async *export(filter, format, includeBodies) {
+      yield* (await r()).export(filter, { format, includeBodies })
+    },
+    async *report(filter, title) {
+      const store = await r()
+      const { renderHtmlReport } = await import('../core/activity/report')
+      let config: ConfigOnDisk | null = null
+      try {
+        config = ctx.config()
+      } catch {
+        // a broken config only loses the extra tool lists in the report
+      }
+      yield await renderHtmlReport(jsonLinesRecords(store.export(filter, { format: 'json', includeBodies: true })), {
+        filter,
+        title,
+        sensitiveTools: config?.config.sensitive_tools,
+        writeTools: config?.config.write_tools,
+      })
+    },
+    async import(file, onProgress) {
+      const store = await openLocalWriter(ctx)
+      try {
+        return await store.import(linesOf(file), onProgress)
+      } finally {
+        await store.close()
+      }
+    },
+    async delete(id) {
+      const store = await openLocalWriter(ctx)
+      try {
+        if (!store.delete(id, 'cli')) throw notFound(id)
+      } finally {
+        await store.close()
+      }
+    },
+    async deleteWhere(filter) {
+      const store = await openLocalWriter(ctx)
+      try {
+        return store.deleteWhere(filter, 'cli')
+      } finally {
+        await store.close()
+      }
+    },
+    count: async (filter) => (await r()).count(filter),
+    async close() {
+      if (reader) (await reader.catch(() => null))?.close()
+    },
+  }
+}
+
+/** The core when one runs for the data dir, else the local database. */
+export async function activityBackend(ctx: CliContext): Promise<ActivityBackend> {
+  const core = await ctx.core()
+  return core ? coreActivity(core.client) : localActivity(ctx)
+}

@@ -1,0 +1,176 @@
+/** `mcpproxy serve`, `mcpproxy stdio` and `mcpproxy wrap -- CMD ARGS...`: the commands that run the proxy. */
+import { readlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { Command } from 'commander'
+import { loadConfig } from '../../core/config/load'
+import { createLogger, type Logger } from '../../core/logger'
+import type { UpstreamManager } from '../../core/proxy/types'
+import type { CliContext } from '../context'
+import { usageError } from '../errors'
+import { printJson, printLine, renderFields } from '../output'
+import { removeRuntimeFile, writeRuntimeFile } from '../runtime-file'
+
+// the core (fastify, the MCP SDK, OpenTelemetry) is imported only by the commands that run it,
+// so REST-only commands start fast
+const loadCore = () => import('../../core/index')
+
+function onShutdown(handler: (signal: string) => Promise<void>): void {
+  let stopping = false
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (stopping) return
+      stopping = true
+      void handler(sig)
+    })
+  }
+}
+
+const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/
+
+export function serveCommand(getCtx: () => CliContext, webUiDir: string): Command {
+  return new Command('serve')
+    .description('run the core headless: MCP at /mcp, REST at /api/v1, live events, the web UI')
+    .option('--listen <host:port>', 'listen address (default: listen from the config, 127.0.0.1:8080)')
+    .option('--json', 'print the URLs as one JSON line')
+    .action(async (flags: { listen?: string; json?: boolean }) => {
+      const ctx = getCtx()
+      if (flags.listen && !LISTEN.test(flags.listen)) throw usageError('--listen: must be host:port, e.g. 127.0.0.1:8080')
+      const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy.log'), 'core')
+      const { createCore, VERSION } = await loadCore()
+      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION })
+      onShutdown(async () => {
+        try {
+          await core.stop()
+        } finally {
+          removeRuntimeFile(ctx.dataDir)
+          process.exit(0)
+        }
+      })
+      try {
+        await core.start()
+      } catch (err) {
+        await core.stop().catch(() => {})
+        throw err
+      }
+      const s = core.status()
+      const webUi = `${s.web_ui_url}?apikey=${encodeURIComponent(core.apiKey)}`
+      writeRuntimeFile(ctx.dataDir, { pid: process.pid, listen: s.listen, mcp_url: s.mcp_url, web_ui_url: s.web_ui_url, started_at: new Date().toISOString() })
+      if (ctx.json || flags.json) printJson({ web_ui_url: webUi, mcp_url: s.mcp_url, listen: s.listen, data_dir: s.data_dir, socket: core.paths.socket })
+      else {
+        printLine(`mcpproxy ${s.version} is running (Ctrl-C to stop)`)
+        printLine(
+          renderFields([
+            ['Web UI', webUi],
+            ['MCP endpoint', s.mcp_url],
+            ['REST API', `http://${s.listen}/api/v1 (X-API-Key from ${ctx.paths.config})`],
+            ['Data dir', s.data_dir],
+          ]),
+        )
+      }
+    })
+}
+
+/** Everything to the data dir's log file; warnings and errors also to stderr (never stdout). */
+function fileAndStderrLogger(file: string, scope: string): Logger {
+  const tee = (a: Logger, b: Logger): Logger => ({
+    debug: (m, f) => (a.debug(m, f), b.debug(m, f)),
+    info: (m, f) => (a.info(m, f), b.info(m, f)),
+    warn: (m, f) => (a.warn(m, f), b.warn(m, f)),
+    error: (m, f) => (a.error(m, f), b.error(m, f)),
+    child: (s) => tee(a.child(s), b.child(s)),
+  })
+  return tee(createLogger({ file, scope }), createLogger({ stderr: true, level: 'warn', scope }))
+}
+
+// clients ask for the tool list once, right after initialize: give upstreams a moment to connect
+const STDIO_CONNECT_WAIT_MS = 15_000
+
+/** Resolves once every enabled upstream has connected or failed once (or the wait is over). */
+async function settled(upstreams: UpstreamManager & { ready?: (timeoutMs?: number) => Promise<void> }, maxMs: number): Promise<void> {
+  if (upstreams.ready) return upstreams.ready(maxMs)
+  const deadline = Date.now() + maxMs
+  while (Date.now() < deadline) {
+    const pending = upstreams.list().filter((s) => s.enabled && (s.state === 'connecting' || s.state === 'disconnected'))
+    if (!pending.length) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+function parentExe(): string | undefined {
+  try {
+    return readlinkSync(`/proc/${process.ppid}/exe`)
+  } catch {
+    return undefined
+  }
+}
+
+export function stdioCommand(getCtx: () => CliContext): Command {
+  return new Command('stdio')
+    .description('the aggregated MCP server over stdin/stdout (bridges to a running core when there is one)')
+    .action(async () => {
+      const ctx = getCtx()
+      // stdout carries MCP only: logs go to the data dir's logs/ and, for warnings, stderr
+      const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-stdio.log'), 'stdio')
+      const running = await ctx.core()
+      if (running) {
+        const apiKey = running.client.endpoint.apiKey ?? ctx.config()?.apiKey
+        logger.info('bridging stdio to the running core', { url: running.status.mcp_url })
+        const { bridgeStdioToHttp } = await import('../../core/proxy/stdio-front-end')
+        await bridgeStdioToHttp(running.status.mcp_url, apiKey, process.stdin, process.stdout)
+        return
+      }
+      const { createCore, VERSION } = await loadCore()
+      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION })
+      onShutdown(async () => {
+        await core.stop().catch(() => {})
+        process.exit(0)
+      })
+      await core.start()
+      await settled(core.upstreams, STDIO_CONNECT_WAIT_MS)
+      try {
+        await core.mcp.serveStdio(process.stdin, process.stdout, { pid: process.ppid, exe: parentExe() })
+      } finally {
+        await core.stop()
+      }
+    })
+}
+
+const list = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)]
+
+export function wrapCommand(getCtx: () => CliContext): Command {
+  return new Command('wrap')
+    .description('a transparent stdio proxy for one MCP server, recording every call: wrap -- CMD ARGS...')
+    .option('--sensitive-tools <tools...>', 'tools whose calls are marked sensitive (also comma-separated)')
+    .option('--write-tools <tools...>', 'tools that write (also comma-separated)')
+    .option('--server-name <name>', 'server name on the records (default: the name the server reports)')
+    .argument('<command...>', 'the server command and its arguments, after --')
+    .action(async (command: string[], flags: { sensitiveTools?: string[]; writeTools?: string[]; serverName?: string }) => {
+      const ctx = getCtx()
+      const { config } = loadConfig(ctx.dataDir)
+      const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-wrap.log'), 'wrap')
+      const [{ createActivityStore }, { runWrap }, { activitySettingsFrom }] = await Promise.all([
+        import('../../core/activity/store'),
+        import('../../core/proxy/wrap'),
+        loadCore(),
+      ])
+      const store = createActivityStore({ file: ctx.paths.db, settings: activitySettingsFrom(config), logger: logger.child('activity'), retention: false })
+      const flat = (v: string[] | undefined): string[] => (v ?? []).flatMap((s) => list(s, []))
+      let code = 1
+      try {
+        code = await runWrap({
+          command: command[0]!,
+          args: command.slice(1),
+          sensitiveTools: [...config.sensitive_tools, ...flat(flags.sensitiveTools)],
+          writeTools: [...config.write_tools, ...flat(flags.writeTools)],
+          serverName: flags.serverName,
+          recorder: store,
+          logger,
+          stdin: process.stdin,
+          stdout: process.stdout,
+        })
+      } finally {
+        await store.close()
+      }
+      process.exitCode = code
+    })
+}

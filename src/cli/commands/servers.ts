@@ -1,0 +1,177 @@
+/**
+ * `mcpproxy servers ...`: through the running core when there is one; otherwise add, remove,
+ * enable, disable, quarantine and unquarantine edit mcp_config.json (a core started later, or
+ * one watching the file, picks the change up).
+ */
+import { Command } from 'commander'
+import { AddServerSchema, type AddServerInput, type ServerInfo } from '../../shared/servers'
+import { describeIssues, loadConfig, writeConfigFile } from '../../core/config/load'
+import { ConfigSchema } from '../../core/config/schema'
+import type { CliContext } from '../context'
+import { CliError, usageError } from '../errors'
+import { paint, printJson, printLine, renderTable } from '../output'
+
+type Ctx = () => CliContext
+
+const pairs =
+  (sep: string) =>
+  (value: string, previous: Record<string, string> | undefined): Record<string, string> => {
+    const i = value.indexOf(sep)
+    if (i <= 0) throw usageError(`expected KEY${sep}VALUE, got "${value}"`)
+    return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1).trim() }
+  }
+
+function healthLabel(s: ServerInfo): string {
+  const level = s.health?.level
+  const text = s.health?.summary ?? s.state
+  return level === 'healthy' ? paint.green(text) : level === 'degraded' ? paint.yellow(text) : paint.red(text)
+}
+
+/** Edits the config file's raw JSON (keeping the user's keys), validates the result, writes it. */
+function editConfig(ctx: CliContext, mutate: (servers: Record<string, Record<string, unknown>>) => void): void {
+  const loaded = loadConfig(ctx.dataDir)
+  const raw = structuredClone(loaded.raw)
+  const servers = (raw.mcpServers ??= {}) as Record<string, Record<string, unknown>>
+  mutate(servers)
+  const parsed = ConfigSchema.safeParse(raw)
+  if (!parsed.success) throw new CliError(`the change would make the config invalid: ${describeIssues(parsed.error)}`, { code: 'CONFIG_INVALID' })
+  writeConfigFile(ctx.paths.config, raw)
+}
+
+function requireEntry(servers: Record<string, unknown>, name: string): Record<string, unknown> {
+  const entry = servers[name]
+  if (!entry || typeof entry !== 'object') throw new CliError(`no server named "${name}" in mcp_config.json`, { code: 'NOT_FOUND' })
+  return entry as Record<string, unknown>
+}
+
+export function serversCommand(getCtx: Ctx): Command {
+  const cmd = new Command('servers').description('upstream MCP servers')
+
+  cmd
+    .command('list')
+    .description('servers with their state and health')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const ctx = getCtx()
+      const core = await ctx.core()
+      if (core) {
+        const { servers } = await core.client.get<{ servers: ServerInfo[] }>('/servers')
+        if (ctx.json || flags.json) return printJson(servers)
+        if (!servers.length) return printLine(paint.dim('no servers configured'))
+        printLine(
+          renderTable(
+            ['NAME', 'PROTOCOL', 'STATE', 'TOOLS', 'HEALTH'],
+            servers.map((s) => [
+              s.name,
+              s.protocol,
+              !s.enabled ? 'disabled' : s.quarantined ? paint.yellow('quarantined') : s.state,
+              String(s.tool_count),
+              healthLabel(s) + (s.health?.action ? paint.dim(` (${s.health.action})`) : ''),
+            ]),
+          ),
+        )
+        return
+      }
+      const c = ctx.config()
+      const entries = Object.entries(c?.config.mcpServers ?? {})
+      const rows = entries.map(([name, s]) => ({
+        name,
+        protocol: 'command' in s ? 'stdio' : s.protocol,
+        enabled: s.enabled,
+        quarantined: s.quarantined !== false,
+        target: 'command' in s ? [s.command, ...s.args].join(' ') : s.url,
+      }))
+      if (ctx.json || flags.json) return printJson(rows)
+      process.stderr.write(paint.dim(`no core running: servers from ${ctx.paths.config}\n`))
+      if (!rows.length) return printLine(paint.dim('no servers configured'))
+      printLine(
+        renderTable(
+          ['NAME', 'PROTOCOL', 'ENABLED', 'QUARANTINED', 'COMMAND / URL'],
+          rows.map((r) => [r.name, r.protocol, r.enabled ? 'yes' : 'no', r.quarantined ? paint.yellow('yes') : 'no', r.target]),
+        ),
+      )
+    })
+
+  cmd
+    .command('add')
+    .description('add a server (it starts quarantined): `servers add NAME -- CMD ARGS...` or `servers add NAME --url URL`')
+    .argument('<name>', 'server name (letters, digits, _ . -)')
+    .argument('[command...]', 'stdio command and its arguments, after --')
+    .option('--url <url>', 'a remote server (streamable HTTP or SSE)')
+    .option('--protocol <protocol>', 'http, sse or auto (remote servers)')
+    .option('--header <name:value>', 'HTTP header, repeatable', pairs(':'))
+    .option('--env <KEY=VALUE>', 'environment variable, repeatable', pairs('='))
+    .option('--cwd <dir>', 'working directory of the command')
+    .option('--disabled', 'add it disabled')
+    .option('--json', 'print JSON')
+    .action(async (name: string, command: string[], flags: { url?: string; protocol?: string; header?: Record<string, string>; env?: Record<string, string>; cwd?: string; disabled?: boolean; json?: boolean }) => {
+      const ctx = getCtx()
+      if (!command.length && !flags.url) throw usageError('give the server command after --, or --url')
+      if (command.length && flags.url) throw usageError('give either a command or --url, not both')
+      const input: AddServerInput = command.length
+        ? { name, command: command[0], args: command.slice(1), env: flags.env, cwd: flags.cwd }
+        : { name, url: flags.url, headers: flags.header, protocol: flags.protocol as AddServerInput['protocol'] }
+      if (flags.disabled) input.enabled = false
+      const parsed = AddServerSchema.safeParse(input)
+      if (!parsed.success) throw usageError(describeIssues(parsed.error))
+      const core = await ctx.core()
+      if (core) {
+        const { server } = await core.client.post<{ server: ServerInfo }>('/servers', parsed.data)
+        if (ctx.json || flags.json) return printJson(server)
+        printLine(`added ${server.name}${server.quarantined ? ' (quarantined: review its tools, then `mcpproxy servers unquarantine ' + server.name + '`)' : ''}`)
+        return
+      }
+      editConfig(ctx, (servers) => {
+        if (servers[name]) throw new CliError(`a server named "${name}" already exists`, { code: 'CONFLICT' })
+        const { name: _n, ...entry } = parsed.data
+        servers[name] = { ...Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)), quarantined: true }
+      })
+      if (ctx.json || flags.json) return printJson({ name, quarantined: true, config: ctx.paths.config })
+      printLine(`added ${name} to ${ctx.paths.config} (quarantined until you run \`mcpproxy servers unquarantine ${name}\`)`)
+    })
+
+  const simple = (verb: string, description: string, rest: (name: string) => [string, unknown], edit: ((entry: Record<string, unknown>, servers: Record<string, unknown>, name: string) => void) | null, done: string): void => {
+    cmd
+      .command(verb)
+      .description(description)
+      .argument('<name>', 'server name')
+      .option('--json', 'print JSON')
+      .action(async (name: string, flags: { json?: boolean }) => {
+        const ctx = getCtx()
+        const core = await ctx.core()
+        if (core) {
+          const [path, body] = rest(name)
+          const result = verb === 'remove' ? await core.client.delete(path) : await core.client.post(path, body)
+          if (ctx.json || flags.json) return printJson(result)
+          return printLine(`${done} ${name}`)
+        }
+        if (!edit) throw new CliError(`servers ${verb} needs a running mcpproxy core for ${ctx.dataDir} (start one with \`mcpproxy serve\` or the app)`, { code: 'NO_CORE' })
+        editConfig(ctx, (servers) => edit(requireEntry(servers, name), servers, name))
+        if (ctx.json || flags.json) return printJson({ name, config: ctx.paths.config })
+        printLine(`${done} ${name} in ${ctx.paths.config}`)
+      })
+  }
+  const p = (name: string): string => `/servers/${encodeURIComponent(name)}`
+  simple('remove', 'remove a server', (n) => [p(n), undefined], (_e, servers, name) => delete servers[name], 'removed')
+  simple('enable', 'enable a server', (n) => [`${p(n)}/enable`, {}], (e) => (e.enabled = true), 'enabled')
+  simple('disable', 'disable a server', (n) => [`${p(n)}/disable`, {}], (e) => (e.enabled = false), 'disabled')
+  simple('restart', 'restart a server (needs a running core)', (n) => [`${p(n)}/restart`, {}], null, 'restarted')
+  simple('quarantine', 'quarantine a server: its tools are blocked', (n) => [`${p(n)}/quarantine`, { quarantined: true }], (e) => (e.quarantined = true), 'quarantined')
+  simple('unquarantine', 'let calls reach a server again', (n) => [`${p(n)}/quarantine`, { quarantined: false }], (e) => (e.quarantined = false), 'unquarantined')
+
+  cmd
+    .command('approve-tools')
+    .description("approve (pin) a server's current tool definitions: all, or the named tools")
+    .argument('<name>', 'server name')
+    .argument('[tools...]', 'tool names (default: all)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, tools: string[], flags: { json?: boolean }) => {
+      const ctx = getCtx()
+      const core = await ctx.requireCore('servers approve-tools')
+      const { approved } = await core.client.post<{ approved: string[] }>(`${p(name)}/tools/approve`, tools.length ? { tools } : {})
+      if (ctx.json || flags.json) return printJson({ approved })
+      printLine(approved.length ? `approved ${approved.length} tools of ${name}: ${approved.join(', ')}` : `nothing to approve for ${name}`)
+    })
+
+  return cmd
+}

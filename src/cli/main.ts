@@ -1,0 +1,26 @@
+/** Entry of the `mcpproxy` command (bundled to out/cli/mcpproxy.js). */
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { runCli } from './program'
+
+// resolved here, in the entry file: out/cli/ beside out/renderer/ and under the package root
+const here = dirname(fileURLToPath(import.meta.url))
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    return '0.0.0'
+  }
+}
+
+// `mcpproxy activity export | head`: the reader went away, which is not an error of ours
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+
+const code = await runCli(process.argv, { version: packageVersion(), webUiDir: join(here, '..', 'renderer') })
+// long-running commands (serve, stdio, watch) keep the event loop alive and end the process themselves
+process.exitCode = code

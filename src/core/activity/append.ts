@@ -1,0 +1,268 @@
+/**
+ * The one place records join the hash chain. Every write (the writer's batches, import, the
+ * deletion record) goes through one IMMEDIATE transaction that reads the chain head inside
+ * the lock, so several processes appending to one database keep a single valid chain.
+ */
+import type Database from 'better-sqlite3'
+import type { ActivityCompletion, ActivityRecord } from '../../shared/activity'
+import { CoreError } from '../errors'
+import type { Db } from '../store/db'
+import { chainHash, fromRows, GENESIS_HASH, toRows, type ActivityRow, type BodyRow } from './record-codec'
+
+/** One step of a batch: a new record, or the completion of a pending one already on disk. */
+export type BatchOp =
+  | { kind: 'insert'; record: ActivityRecord }
+  | { kind: 'complete'; id: string; completion: BatchCompletion }
+
+/**
+ * A completion as the writer hands it over (already redacted and truncated): detection_types
+ * and pii_detected are merged with what the pending record already had.
+ */
+export type BatchCompletion = ActivityCompletion &
+  Partial<Pick<ActivityRecord, 'response_truncated' | 'detection_types' | 'pii_detected'>>
+
+export interface BatchResult {
+  /** every record written, in write order (pending ones without seq/hash), as stored */
+  inserted: ActivityRecord[]
+  /** the seq of each inserted record (null for pending ones) */
+  seqs: Array<number | null>
+  /** inserts skipped because the id already existed (skipExisting) */
+  skipped: number
+  /** completions whose id was not a pending record on disk */
+  missing: string[]
+  /** the chain head after the batch */
+  lastSeq: number
+  /** the chain head before the batch (a gap to lastSeq of another view means another process wrote) */
+  firstSeqBefore: number
+}
+
+export interface ChainHead {
+  seq: number
+  hash: string
+}
+
+type Stmt = Database.Statement<unknown[], unknown>
+
+interface Statements {
+  headActivity: Stmt
+  headTombstone: Stmt
+  headCheckpoint: Stmt
+  insertActivity: Stmt
+  insertBody: Stmt
+  insertFts: Stmt
+  deleteFts: Stmt
+  pendingById: Stmt
+  finalize: Stmt
+  upsertBody: Stmt
+  run: (ops: readonly BatchOp[], skipExisting: boolean) => BatchResult
+}
+
+const cache = new WeakMap<Db, Statements>()
+
+const COLUMNS =
+  'id, seq, ts, type, status, server_name, tool_name, session_id, request_id, intent_type, sensitive, duration_ms, error, meta, prev_hash, hash'
+
+function statements(db: Db): Statements {
+  let s = cache.get(db)
+  if (s) return s
+  const st = {
+    headActivity: db.prepare('SELECT seq, hash FROM activity WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1'),
+    headTombstone: db.prepare('SELECT seq, hash FROM activity_tombstone ORDER BY seq DESC LIMIT 1'),
+    headCheckpoint: db.prepare('SELECT first_seq, prev_hash FROM chain_checkpoint ORDER BY id DESC LIMIT 1'),
+    insertActivity: db.prepare(
+      `INSERT INTO activity (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+    ),
+    insertBody: db.prepare('INSERT OR REPLACE INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)'),
+    insertFts: db.prepare('INSERT INTO activity_fts (rowid, body) VALUES (?, ?)'),
+    deleteFts: db.prepare('DELETE FROM activity_fts WHERE rowid = ?'),
+    pendingById: db.prepare(
+      `SELECT a.rid, ${COLUMNS.split(', ').map((c) => 'a.' + c).join(', ')}, b.arguments, b.response
+       FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid WHERE a.id = ? AND a.seq IS NULL`,
+    ),
+    finalize: db.prepare(
+      `UPDATE activity SET seq = ?, ts = ?, type = ?, status = ?, server_name = ?, tool_name = ?, session_id = ?,
+         request_id = ?, intent_type = ?, sensitive = ?, duration_ms = ?, error = ?, meta = ?, prev_hash = ?, hash = ?
+       WHERE rid = ? AND seq IS NULL`,
+    ),
+    upsertBody: db.prepare('INSERT OR REPLACE INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)'),
+  } as Omit<Statements, 'run'>
+  const run = db.transaction((ops: readonly BatchOp[], skipExisting: boolean) => runBatch(st, ops, skipExisting))
+  s = { ...st, run: (ops, skipExisting) => run.immediate(ops, skipExisting) }
+  cache.set(db, s)
+  return s
+}
+
+/** The chain head: the highest seq among live records, tombstones and the latest checkpoint. */
+export function readChainHead(db: Db): ChainHead {
+  return headOf(statements(db))
+}
+
+function headOf(st: Omit<Statements, 'run'>): ChainHead {
+  let head: ChainHead = { seq: 0, hash: GENESIS_HASH }
+  const a = st.headActivity.get() as { seq: number; hash: string } | undefined
+  if (a) head = { seq: a.seq, hash: a.hash }
+  const t = st.headTombstone.get() as { seq: number; hash: string } | undefined
+  if (t && t.seq > head.seq) head = { seq: t.seq, hash: t.hash }
+  const c = st.headCheckpoint.get() as { first_seq: number; prev_hash: string } | undefined
+  if (c && c.first_seq - 1 > head.seq) head = { seq: c.first_seq - 1, hash: c.prev_hash }
+  return head
+}
+
+/** The text the full-text index holds for a record. */
+export function ftsText(r: ActivityRecord, body: BodyRow): string {
+  return [r.tool_name, r.server_name, body.arguments, body.response, r.error, r.intent?.reason].filter(Boolean).join('\n')
+}
+
+function normalizeTimestamp(r: ActivityRecord): string {
+  const t = new Date(r.timestamp)
+  if (Number.isNaN(t.getTime())) {
+    throw new CoreError('INVALID_PARAMETER', `record ${r.id}: timestamp ${JSON.stringify(r.timestamp)} is not a valid time`)
+  }
+  return t.toISOString()
+}
+
+function rowParams(row: ActivityRow): unknown[] {
+  return [
+    row.id,
+    row.seq,
+    row.ts,
+    row.type,
+    row.status,
+    row.server_name,
+    row.tool_name,
+    row.session_id,
+    row.request_id,
+    row.intent_type,
+    row.sensitive,
+    row.duration_ms,
+    row.error,
+    row.meta,
+    row.prev_hash,
+    row.hash,
+  ]
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g')
+const TEXT_COLUMNS = ['id', 'type', 'status', 'server_name', 'tool_name', 'session_id', 'request_id', 'intent_type', 'error'] as const
+
+/** SQLite stores text as UTF-8 and mangles lone surrogates; store (and hash) U+FFFD instead. */
+function wellFormed(row: ActivityRow): void {
+  const text = row as unknown as Record<(typeof TEXT_COLUMNS)[number], string | null>
+  for (const k of TEXT_COLUMNS) {
+    const v = text[k]
+    if (v !== null && LONE_SURROGATE.test(v)) text[k] = v.replace(LONE_SURROGATES, '\ufffd')
+  }
+}
+
+/**
+ * Seals a record into the chain: the hash covers exactly what fromRows will rebuild from the
+ * rows (fields the codec does not store cannot break verification later).
+ */
+function seal(record: ActivityRecord, head: ChainHead | null): { row: ActivityRow; body: BodyRow; stored: ActivityRecord } {
+  const { prev_hash: _p, hash: _h, ...content } = record
+  const { row, body } = toRows(content as ActivityRecord, head ? head.seq + 1 : null)
+  wellFormed(row)
+  const stored = fromRows(row, body)
+  if (head) {
+    row.prev_hash = head.hash
+    row.hash = chainHash(head.hash, stored)
+    stored.prev_hash = row.prev_hash
+    stored.hash = row.hash
+  }
+  return { row, body, stored }
+}
+
+function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExisting: boolean): BatchResult {
+  let head = headOf(st)
+  const firstSeqBefore = head.seq
+  const inserted: ActivityRecord[] = []
+  const seqs: Array<number | null> = []
+  const missing: string[] = []
+  let skipped = 0
+  for (const op of ops) {
+    if (op.kind === 'insert') {
+      const r = op.record
+      const record = { ...r, timestamp: normalizeTimestamp(r) }
+      const sealed = seal(record, record.status === 'pending' ? null : head)
+      const info = st.insertActivity.run(...rowParams(sealed.row))
+      if (info.changes === 0) {
+        if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${r.id} already exists`)
+        skipped++
+        continue
+      }
+      const rid = Number(info.lastInsertRowid)
+      st.insertBody.run(rid, sealed.body.arguments, sealed.body.response)
+      const text = ftsText(sealed.stored, sealed.body)
+      if (text) st.insertFts.run(rid, text)
+      if (sealed.row.seq !== null) head = { seq: sealed.row.seq, hash: sealed.row.hash! }
+      inserted.push(sealed.stored)
+      seqs.push(sealed.row.seq)
+    } else {
+      const found = st.pendingById.get(op.id) as (ActivityRow & BodyRow & { rid: number }) | undefined
+      if (!found) {
+        missing.push(op.id)
+        continue
+      }
+      const current = fromRows(found, found)
+      const completion = { ...op.completion }
+      if (completion.status === 'pending') throw new CoreError('INVALID_PARAMETER', `completion of ${op.id} must not be pending`)
+      const merged = { ...current, ...completion } as ActivityRecord
+      if (completion.metadata && current.metadata) merged.metadata = { ...current.metadata, ...completion.metadata }
+      for (const k of ['detection_types', 'pii_detected'] as const) {
+        const all = [...new Set([...(current[k] ?? []), ...(completion[k] ?? [])])]
+        merged[k] = all.length ? all : undefined
+      }
+      const sealed = seal(merged, head)
+      const p = rowParams(sealed.row)
+      st.finalize.run(...p.slice(1), found.rid)
+      st.upsertBody.run(found.rid, sealed.body.arguments, sealed.body.response)
+      st.deleteFts.run(found.rid)
+      const text = ftsText(sealed.stored, sealed.body)
+      if (text) st.insertFts.run(found.rid, text)
+      head = { seq: sealed.row.seq!, hash: sealed.row.hash! }
+      inserted.push(sealed.stored)
+      seqs.push(sealed.row.seq)
+    }
+  }
+  return { inserted, seqs, skipped, missing, lastSeq: head.seq, firstSeqBefore }
+}
+
+/** Runs a mixed batch of inserts and completions in one IMMEDIATE transaction. */
+export function applyBatch(db: Db, ops: readonly BatchOp[], options: { skipExisting?: boolean } = {}): BatchResult {
+  return statements(db).run(ops, options.skipExisting ?? false)
+}
+
+/** applyBatch for a caller that already holds an IMMEDIATE transaction on db (deletion). */
+export function applyBatchInTransaction(db: Db, ops: readonly BatchOp[], options: { skipExisting?: boolean } = {}): BatchResult {
+  if (!db.inTransaction) throw new CoreError('INTERNAL', 'applyBatchInTransaction needs an open transaction')
+  return runBatch(statements(db), ops, options.skipExisting ?? false)
+}
+
+/**
+ * Appends records in one IMMEDIATE transaction: seq, prev_hash and hash are assigned here
+ * (any given are ignored); pending records are stored outside the chain until finalized.
+ * With skipExisting, records whose id exists are skipped (import is idempotent on id);
+ * without it a duplicate id aborts the whole call with CONFLICT.
+ */
+export function appendRecords(
+  db: Db,
+  records: ActivityRecord[],
+  options: { skipExisting?: boolean } = {},
+): { inserted: ActivityRecord[]; skipped: number; lastSeq: number } {
+  const { inserted, skipped, lastSeq } = applyBatch(
+    db,
+    records.map((record) => ({ kind: 'insert', record })),
+    options,
+  )
+  return { inserted, skipped, lastSeq }
+}
+
+/**
+ * Completes a pending record: merges the completion and gives it the next seq and hash now
+ * (chain order is finalization order). Returns the stored record, or null when `id` is not pending.
+ */
+export function finalizePending(db: Db, id: string, completion: BatchCompletion): ActivityRecord | null {
+  const r = applyBatch(db, [{ kind: 'complete', id, completion }])
+  return r.inserted[0] ?? null
+}

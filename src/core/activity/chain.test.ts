@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ulid } from 'ulid'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ActivityRecord } from '../../shared/activity'
+import { openDb, type Db } from '../store/db'
+import { appendRecords } from './append'
+import { verifyChain } from './chain'
+import { deleteById } from './deletion'
+import { chainHash, fromRows, toRows } from './record-codec'
+import { pruneChainPrefix } from './retention'
+
+let dir: string
+let db: Db
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'chain-'))
+  db = openDb(join(dir, 'a.db'))
+})
+afterEach(() => {
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const T0 = Date.UTC(2026, 0, 1)
+const rec = (i: number): ActivityRecord => ({
+  id: ulid(T0 + i * 1000),
+  type: 'tool_call',
+  timestamp: new Date(T0 + i * 1000).toISOString(),
+  status: 'success',
+  server_name: 'srv',
+  tool_name: `tool_${i}`,
+  arguments: { i },
+  response: `answer ${i}`,
+})
+
+function fill(n: number): string[] {
+  return appendRecords(db, Array.from({ length: n }, (_, i) => rec(i))).inserted.map((r) => r.id)
+}
+const seqOf = (id: string): number => (db.prepare('SELECT seq FROM activity WHERE id = ?').get(id) as { seq: number }).seq
+
+describe('verifyChain', () => {
+  it('accepts an intact chain and counts pending records apart', () => {
+    fill(10)
+    appendRecords(db, [{ ...rec(99), status: 'pending' }])
+    expect(verifyChain(db)).toEqual({ ok: true, checked: 10, first_seq: 1, last_seq: 10, pending: 1 })
+  })
+
+  it('accepts an empty log', () => {
+    expect(verifyChain(db)).toEqual({ ok: true, checked: 0, first_seq: undefined, last_seq: undefined, pending: 0 })
+  })
+
+  it('names a record whose metadata was edited', () => {
+    const ids = fill(10)
+    db.prepare(`UPDATE activity SET meta = '{"risk_score":0}' WHERE id = ?`).run(ids[6])
+    expect(verifyChain(db)).toMatchObject({ ok: false, checked: 6, problem: { kind: 'edited', id: ids[6], seq: 7 } })
+  })
+
+  it('names a record whose body was edited', () => {
+    const ids = fill(5)
+    db.prepare(`UPDATE activity_body SET response = '"forged"' WHERE rid = (SELECT rid FROM activity WHERE id = ?)`).run(ids[2])
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'edited', id: ids[2] })
+  })
+
+  it('names a record inserted into the middle with a well-formed hash', () => {
+    const ids = fill(6)
+    const prev = db.prepare('SELECT hash FROM activity WHERE seq = 3').pluck().get() as string
+    db.prepare('UPDATE activity SET seq = -seq WHERE seq > 3').run()
+    db.prepare('UPDATE activity SET seq = 1 - seq WHERE seq < 0').run()
+    const forged = { ...rec(50), tool_name: 'forged' }
+    const { row, body } = toRows(forged, 4)
+    row.prev_hash = prev
+    row.hash = chainHash(prev, fromRows(row, body))
+    const cols = Object.keys(row)
+    const rid = db.prepare(`INSERT INTO activity (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...Object.values(row))
+      .lastInsertRowid
+    db.prepare('INSERT INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)').run(rid, body.arguments, body.response)
+    expect(seqOf(ids[3]!)).toBe(5)
+    expect(verifyChain(db)).toMatchObject({ ok: false, checked: 4, problem: { kind: 'inserted', id: forged.id, seq: 4 } })
+  })
+
+  it('names the gap left by a raw DELETE', () => {
+    const ids = fill(8)
+    db.prepare('DELETE FROM activity WHERE id = ?').run(ids[4])
+    expect(verifyChain(db)).toMatchObject({ ok: false, problem: { kind: 'removed', id: ids[5], seq: 6 } })
+    expect(verifyChain(db).problem!.detail).toMatch(/seq 5\.\.5 missing/)
+  })
+
+  it('names a removal hidden by renumbering', () => {
+    const ids = fill(8)
+    db.prepare('DELETE FROM activity WHERE id = ?').run(ids[4])
+    db.prepare('UPDATE activity SET seq = -(seq - 1) WHERE seq > 5').run()
+    db.prepare('UPDATE activity SET seq = -seq WHERE seq < 0').run()
+    expect(verifyChain(db)).toMatchObject({ ok: false, problem: { kind: 'removed', id: ids[5], seq: 5 } })
+  })
+
+  it('detects the removal of the first records when no checkpoint explains it', () => {
+    const ids = fill(4)
+    db.prepare('DELETE FROM activity WHERE id = ?').run(ids[0])
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'removed', id: ids[1], seq: 2 })
+  })
+
+  it('accepts tombstones left by a recorded deletion, and the appends after them', () => {
+    const ids = fill(6)
+    deleteById(db, ids[2]!)
+    deleteById(db, ids[5]!)
+    appendRecords(db, [rec(7)])
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 9, first_seq: 1, last_seq: 9 })
+  })
+
+  it('verifies a pruned log from its checkpoint and detects a forged checkpoint', () => {
+    fill(10)
+    expect(pruneChainPrefix(db, 4, 'count')).toBe(4)
+    expect(pruneChainPrefix(db, 2, 'count')).toBe(2)
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 4, first_seq: 7, last_seq: 10 })
+    db.prepare('UPDATE chain_checkpoint SET pruned = 1 WHERE id = (SELECT min(id) FROM chain_checkpoint)').run()
+    expect(verifyChain(db)).toMatchObject({ ok: false, problem: { kind: 'checkpoint', seq: 5 } })
+  })
+
+  it('detects records removed right after a checkpoint', () => {
+    const ids = fill(6)
+    pruneChainPrefix(db, 2, 'age')
+    db.prepare('DELETE FROM activity WHERE id = ?').run(ids[2])
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'removed', id: ids[3], seq: 4 })
+  })
+})

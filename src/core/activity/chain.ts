@@ -1,0 +1,139 @@
+/**
+ * Verifies the hash chain: walks finalized records and tombstones in seq order (one streaming
+ * query), recomputes every hash and names the first record that was edited, inserted or removed.
+ * Retention checkpoints are chained to each other and give the starting point of a pruned log.
+ */
+import { createHash } from 'node:crypto'
+import type { VerifyResultInfo } from '../../shared/activity'
+import type { Db } from '../store/db'
+import { canonicalJson, chainHash, fromRows, GENESIS_HASH, type ActivityRow } from './record-codec'
+
+export interface CheckpointFields {
+  created_at: string
+  first_seq: number
+  prev_hash: string
+  pruned: number
+  reason: string
+}
+
+interface CheckpointRow extends CheckpointFields {
+  id: number
+  prior_hash: string | null
+  hash: string
+}
+
+/** A checkpoint's hash covers its fields and the previous checkpoint's hash. */
+export function checkpointHash(priorHash: string | null, c: CheckpointFields): string {
+  const { created_at, first_seq, prev_hash, pruned, reason } = c
+  return createHash('sha256')
+    .update(priorHash ?? GENESIS_HASH)
+    .update('\n')
+    .update(canonicalJson({ created_at, first_seq, prev_hash, pruned, reason }))
+    .digest('hex')
+}
+
+type WalkRow = ActivityRow & { arguments: string | null; response: string | null; deleted_by: string | null }
+
+// Both sides are read in seq order from their own index and merged, not sorted.
+const WALK_SQL = `
+  SELECT a.seq, a.id, a.ts, a.type, a.status, a.server_name, a.tool_name, a.session_id, a.request_id,
+         a.intent_type, a.sensitive, a.duration_ms, a.error, a.meta, a.prev_hash, a.hash,
+         b.arguments, b.response, NULL AS deleted_by
+  FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid
+  WHERE a.seq >= ?
+  UNION ALL
+  SELECT t.seq, t.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t.prev_hash, t.hash,
+         NULL, NULL, t.deleted_by
+  FROM activity_tombstone t
+  WHERE t.seq >= ?
+  ORDER BY 1`
+
+export function verifyChain(db: Db): VerifyResultInfo {
+  const pending = (db.prepare('SELECT count(*) AS n FROM activity WHERE seq IS NULL').get() as { n: number }).n
+  const base = { ok: false, checked: 0, pending }
+
+  let start = 1
+  let expectedPrev = GENESIS_HASH
+  let prior: string | null = null
+  let latest: CheckpointRow | undefined
+  for (const c of db.prepare('SELECT * FROM chain_checkpoint ORDER BY id').iterate() as Iterable<CheckpointRow>) {
+    if (c.prior_hash !== prior) {
+      return { ...base, problem: { kind: 'checkpoint', seq: c.first_seq, detail: `checkpoint ${c.id} does not link to the checkpoint before it` } }
+    }
+    if (checkpointHash(prior, c) !== c.hash) {
+      return { ...base, problem: { kind: 'checkpoint', seq: c.first_seq, detail: `checkpoint ${c.id} was edited (hash mismatch)` } }
+    }
+    if (latest && c.first_seq < latest.first_seq) {
+      return { ...base, problem: { kind: 'checkpoint', seq: c.first_seq, detail: `checkpoint ${c.id} goes back to seq ${c.first_seq}` } }
+    }
+    prior = c.hash
+    latest = c
+  }
+  if (latest) {
+    start = latest.first_seq
+    expectedPrev = latest.prev_hash
+  }
+
+  let checked = 0
+  let lastSeq = start - 1
+  let lastId: string | undefined
+  let beforeLast: string | undefined
+  let first: number | undefined
+  // deletion record id -> one record it deleted; every deletion record must still be there
+  const deletions = new Map<string, string>()
+  const fail = (problem: NonNullable<VerifyResultInfo['problem']>): VerifyResultInfo => ({
+    ...base,
+    checked,
+    first_seq: first,
+    last_seq: lastSeq >= start ? lastSeq : undefined,
+    problem,
+  })
+
+  for (const r of db.prepare(WALK_SQL).iterate(start, start) as Iterable<WalkRow>) {
+    const seq = r.seq!
+    const tomb = r.deleted_by !== null
+    const what = tomb ? `deleted record ${r.id} (tombstone)` : `record ${r.id}`
+    if (seq === lastSeq) {
+      return fail({ kind: 'inserted', id: r.id, seq, detail: `${what} takes seq ${seq}, already used` })
+    }
+    if (seq !== lastSeq + 1) {
+      return fail({
+        kind: 'removed',
+        id: r.id,
+        seq,
+        detail: `seq ${lastSeq + 1}..${seq - 1} missing before ${what}, with no tombstone or checkpoint to explain it`,
+      })
+    }
+    if (r.prev_hash !== expectedPrev) {
+      if (beforeLast !== undefined && r.prev_hash === beforeLast && lastId !== undefined) {
+        return fail({ kind: 'inserted', id: lastId, seq: seq - 1, detail: `record ${lastId} was inserted into the chain before ${what}` })
+      }
+      return fail({
+        kind: 'removed',
+        id: r.id,
+        seq,
+        detail: `${what} does not link to the record before it: a record between them was removed or replaced`,
+      })
+    }
+    if (!tomb) {
+      const record = fromRows({ ...r, prev_hash: null, hash: null }, r)
+      if (chainHash(r.prev_hash, record) !== r.hash) {
+        return fail({ kind: 'edited', id: r.id, seq, detail: `${what} was changed after it was written (hash mismatch)` })
+      }
+    }
+    if (tomb) deletions.set(r.deleted_by!, r.id)
+    first ??= seq
+    beforeLast = expectedPrev
+    expectedPrev = r.hash!
+    lastId = r.id
+    lastSeq = seq
+    checked++
+  }
+  const exists = db.prepare('SELECT 1 FROM activity WHERE id = ? AND seq IS NOT NULL')
+  for (const [by, deleted] of deletions) {
+    if (!exists.get(by)) {
+      return fail({ kind: 'removed', id: by, detail: `record ${by}, which recorded the deletion of ${deleted}, is missing` })
+    }
+  }
+  return { ok: true, checked, first_seq: first, last_seq: first === undefined ? undefined : lastSeq, pending }
+}

@@ -1,0 +1,359 @@
+/**
+ * The read side of the activity store: list, get, count, filter-options, summary, metrics and
+ * seq-ordered tailing, over one better-sqlite3 connection with prepared statements cached per
+ * SQL shape. Shared by REST, IPC and the CLI.
+ */
+import type Database from 'better-sqlite3'
+import { isValid as isUlid } from 'ulid'
+import {
+  ACTIVITY_STATUSES,
+  FILTER_OPTION_FIELDS,
+  SUMMARY_PERIODS,
+  type ActivityFilter,
+  type ActivityMetricsInfo,
+  type ActivityPage,
+  type ActivityRecord,
+  type ActivityStatus,
+  type ActivitySummaryInfo,
+  type ActivityType,
+  type FilterOptionField,
+  type FilterOptionInfo,
+  type MetricsDayInfo,
+  type SummaryPeriod,
+} from '../../shared/activity'
+import { CoreError } from '../errors'
+import type { Db } from '../store/db'
+import { readChainHead } from './append'
+import { buildWhere, ftsQuery, idBounds, type ScanHint } from './filter-sql'
+import { fromRows, type ActivityRow, type BodyRow } from './record-codec'
+import type { ActivityQueries, AppendedBatch, PageRequest } from './types'
+
+/** The activity columns a record is rebuilt from (everything but rid). */
+export const ROW_COLUMNS =
+  'id, seq, ts, type, status, server_name, tool_name, session_id, request_id, intent_type, sensitive, duration_ms, error, meta, prev_hash, hash'
+
+const PREFIXED_COLUMNS = ROW_COLUMNS.split(', ')
+  .map((c) => 'a.' + c)
+  .join(', ')
+
+export const MAX_PAGE = 100
+/** At most this many distinct values are returned by filterOptions (most frequent first). */
+export const MAX_FILTER_OPTIONS = 1000
+
+const PERIOD_MS: Record<SummaryPeriod, number> = {
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+}
+const DAY_MS = 86_400_000
+
+/** Opaque page cursor: base64url of the last id of the page. */
+export function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url')
+}
+
+export function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (!isUlid(id)) throw new CoreError('INVALID_PARAMETER', 'cursor: not a cursor returned by this service', { parameter: 'cursor' })
+  return id
+}
+
+/** The filter keys that narrow the result (set, and not an empty list). */
+function activeKeys(filter: ActivityFilter): Array<keyof ActivityFilter> {
+  return (Object.keys(filter) as Array<keyof ActivityFilter>).filter((k) => {
+    const v = filter[k]
+    return v !== undefined && !(Array.isArray(v) && v.length === 0)
+  })
+}
+
+/** Filters answered from activity_count: the filter key, its count field and its values. */
+function countShortcut(filter: ActivityFilter): { field: string; values: string[] } | null {
+  const keys = activeKeys(filter)
+  if (keys.length === 0) return { field: '*', values: [''] }
+  if (keys.length > 1) return null
+  switch (keys[0]) {
+    case 'type':
+      return { field: 'type', values: [...new Set(filter.type)] }
+    case 'status':
+      return { field: 'status', values: [...new Set(filter.status)] }
+    case 'server':
+      return { field: 'server_name', values: [filter.server!] }
+    case 'tool':
+      return { field: 'tool_name', values: [filter.tool!] }
+    case 'session_id':
+      return { field: 'session_id', values: [filter.session_id!] }
+    case 'intent_type':
+      return { field: 'intent_type', values: [filter.intent_type!] }
+    case 'sensitive':
+      return filter.sensitive ? { field: 'sensitive', values: ['1'] } : null
+    default:
+      return null
+  }
+}
+
+function nearestRankOffset(n: number, p: number): number {
+  return Math.max(0, Math.ceil(n * p) - 1)
+}
+
+function emptyByStatus(): Record<ActivityStatus, number> {
+  return Object.fromEntries(ACTIVITY_STATUSES.map((s) => [s, 0])) as Record<ActivityStatus, number>
+}
+
+function rangeOf(startMs: number, endMs: number): [string, string] {
+  return [idBounds(startMs).low, idBounds(endMs).high]
+}
+
+/** Creates the query service over an open (migrated) database. */
+export function createActivityQueries(db: Db): ActivityQueries {
+  const statements = new Map<string, Database.Statement<unknown[], unknown>>()
+  const stmt = (sql: string): Database.Statement<unknown[], unknown> => {
+    let s = statements.get(sql)
+    if (!s) {
+      s = db.prepare(sql)
+      statements.set(sql, s)
+    }
+    return s
+  }
+
+  const count = (filter: ActivityFilter): number => {
+    const shortcut = countShortcut(filter)
+    if (shortcut) {
+      const marks = shortcut.values.map(() => '?').join(', ')
+      const row = stmt(`SELECT coalesce(sum(n), 0) AS n FROM activity_count WHERE field = ? AND value IN (${marks})`).get(
+        shortcut.field,
+        ...shortcut.values,
+      ) as { n: number }
+      return row.n
+    }
+    if (activeKeys(filter).join() === 'q') {
+      // The full-text index holds exactly one row per record, so its count needs no row lookups.
+      return (stmt('SELECT count(*) AS n FROM activity_fts WHERE activity_fts MATCH ?').get(ftsQuery(filter.q!)) as { n: number }).n
+    }
+    const where = buildWhere(filter)
+    return (stmt(`SELECT count(*) AS n FROM activity WHERE ${where.sql}`).get(...where.params) as { n: number }).n
+  }
+
+  /**
+   * When the filter matches many records, walking activity_by_id newest first reaches a page
+   * sooner than collecting every match of a type/status list or of q and sorting it: a fraction
+   * f of N records gives a page of `needed` rows after about needed / f rows.
+   */
+  const scanHints = (filter: ActivityFilter, matches: number, needed: number): ScanHint[] => {
+    const hints: ScanHint[] = []
+    if ((filter.type?.length ?? 0) > 1) hints.push('type')
+    if ((filter.status?.length ?? 0) > 1) hints.push('status')
+    if (filter.q !== undefined) hints.push('q')
+    if (hints.length === 0) return hints
+    return matches * matches > needed * count({}) ? hints : []
+  }
+
+  const list = (filter: ActivityFilter, page: PageRequest): ActivityPage => {
+    const { limit, offset } = page
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new CoreError('INVALID_PARAMETER', `limit: must be an integer from 1 to ${MAX_PAGE}`, { parameter: 'limit' })
+    }
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new CoreError('INVALID_PARAMETER', 'offset: must be an integer of at least 0', { parameter: 'offset' })
+    }
+    const total = count(filter)
+    const where = buildWhere(filter, { scan: scanHints(filter, total, offset + limit + 1) })
+    let sql = where.sql
+    const params = [...where.params]
+    // A cursor pins the page to ids older than the previous page's last one, so records that
+    // arrive meanwhile never shift it; the offset is then counted from the cursor.
+    if (page.cursor !== undefined) {
+      sql += ' AND id < ?'
+      params.push(decodeCursor(page.cursor))
+    }
+    const rows = stmt(`SELECT ${ROW_COLUMNS} FROM activity WHERE ${sql} ORDER BY id DESC LIMIT ? OFFSET ?`).all(
+      ...params,
+      limit + 1,
+      offset,
+    ) as ActivityRow[]
+    const more = rows.length > limit
+    if (more) rows.pop()
+    const result: ActivityPage = {
+      activities: rows.map((r) => fromRows(r)),
+      total,
+      limit,
+      offset,
+    }
+    if (more) result.next_cursor = encodeCursor(rows[rows.length - 1]!.id)
+    return result
+  }
+
+  const get = (id: string): ActivityRecord | null => {
+    const row = stmt(
+      `SELECT ${PREFIXED_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid WHERE a.id = ?`,
+    ).get(id) as (ActivityRow & BodyRow) | undefined
+    return row ? fromRows(row, row) : null
+  }
+
+  const filterOptions = (field: FilterOptionField, filter: ActivityFilter = {}): FilterOptionInfo[] => {
+    if (!(FILTER_OPTION_FIELDS as readonly string[]).includes(field)) {
+      throw new CoreError('INVALID_PARAMETER', `field: must be one of ${FILTER_OPTION_FIELDS.join(', ')}`, { parameter: 'field' })
+    }
+    const where = buildWhere(filter)
+    if (where.sql === '1') {
+      return stmt(
+        `SELECT value, n AS count FROM activity_count WHERE field = ? AND n > 0 ORDER BY n DESC, value LIMIT ${MAX_FILTER_OPTIONS}`,
+      ).all(field) as FilterOptionInfo[]
+    }
+    // `field` is one of FILTER_OPTION_FIELDS, which are column names.
+    return stmt(
+      `SELECT ${field} AS value, count(*) AS count FROM activity WHERE ${where.sql} AND ${field} IS NOT NULL
+       GROUP BY ${field} ORDER BY count DESC, value LIMIT ${MAX_FILTER_OPTIONS}`,
+    ).all(...where.params) as FilterOptionInfo[]
+  }
+
+  /**
+   * Nearest-rank percentiles of tool-call durations in an id range (`n` = how many are timed),
+   * with one sort in SQL rather than loading the durations.
+   */
+  const percentiles = (n: number, ps: readonly number[], low: string, high: string, server?: string): Array<number | null> => {
+    if (n === 0) return ps.map(() => null)
+    const ranks = ps.map((p) => nearestRankOffset(n, p) + 1)
+    const serverSql = server === undefined ? '' : ' AND server_name = ?'
+    const found = stmt(
+      `SELECT rn, d FROM (
+         SELECT duration_ms AS d, row_number() OVER (ORDER BY duration_ms) AS rn FROM activity
+         WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} AND duration_ms IS NOT NULL
+       ) WHERE rn IN (${ranks.map(() => '?').join(', ')})`,
+    ).all(low, high, ...(server === undefined ? [] : [server]), ...ranks) as Array<{ rn: number; d: number }>
+    const byRank = new Map(found.map((f) => [f.rn, f.d]))
+    return ranks.map((r) => byRank.get(r) ?? null)
+  }
+
+  const summary = (period: SummaryPeriod, now: Date = new Date()): ActivitySummaryInfo => {
+    if (!(SUMMARY_PERIODS as readonly string[]).includes(period)) {
+      throw new CoreError('INVALID_PARAMETER', `period: must be one of ${SUMMARY_PERIODS.join(', ')}`, { parameter: 'period' })
+    }
+    const endMs = now.getTime()
+    const startMs = endMs - PERIOD_MS[period]
+    const [low, high] = rangeOf(startMs, endMs)
+    const groups = stmt(
+      `SELECT type, status, server_name, tool_name, count(*) AS n, count(duration_ms) AS timed
+       FROM activity WHERE id >= ? AND id <= ? GROUP BY type, status, server_name, tool_name`,
+    ).all(low, high) as Array<{
+      type: ActivityType
+      status: ActivityStatus
+      server_name: string | null
+      tool_name: string | null
+      n: number
+      timed: number
+    }>
+    const byStatus = emptyByStatus()
+    const byType: Partial<Record<ActivityType, number>> = {}
+    const servers = new Map<string, number>()
+    const tools = new Map<string, { server: string; tool: string; count: number }>()
+    let total = 0
+    let timed = 0
+    let completedCalls = 0
+    let failedCalls = 0
+    for (const g of groups) {
+      total += g.n
+      byStatus[g.status] = (byStatus[g.status] ?? 0) + g.n
+      byType[g.type] = (byType[g.type] ?? 0) + g.n
+      if (g.type !== 'tool_call') continue
+      timed += g.timed
+      if (g.status !== 'pending') completedCalls += g.n
+      if (g.status === 'error' || g.status === 'timeout') failedCalls += g.n
+      if (g.server_name !== null) servers.set(g.server_name, (servers.get(g.server_name) ?? 0) + g.n)
+      if (g.tool_name !== null) {
+        const key = `${g.server_name ?? ''}\u0000${g.tool_name}`
+        const t = tools.get(key) ?? { server: g.server_name ?? '', tool: g.tool_name, count: 0 }
+        t.count += g.n
+        tools.set(key, t)
+      }
+    }
+    const byCount = <T extends { count: number }>(a: T, b: T): number => b.count - a.count
+    const [p50, p95] = percentiles(timed, [0.5, 0.95], low, high)
+    return {
+      period,
+      start_time: new Date(startMs).toISOString(),
+      end_time: new Date(endMs).toISOString(),
+      total,
+      by_status: byStatus,
+      by_type: byType,
+      top_servers: [...servers]
+        .map(([name, c]) => ({ name, count: c }))
+        .sort((a, b) => byCount(a, b) || a.name.localeCompare(b.name))
+        .slice(0, 5),
+      top_tools: [...tools.values()].sort((a, b) => byCount(a, b) || a.tool.localeCompare(b.tool)).slice(0, 5),
+      p50_duration_ms: p50,
+      p95_duration_ms: p95,
+      error_rate: completedCalls === 0 ? 0 : failedCalls / completedCalls,
+    }
+  }
+
+  const metrics = (days: number, server?: string, now: Date = new Date()): ActivityMetricsInfo => {
+    if (!Number.isInteger(days) || days < 1 || days > 366) {
+      throw new CoreError('INVALID_PARAMETER', 'days: must be an integer from 1 to 366', { parameter: 'days' })
+    }
+    const firstDay = Math.floor(now.getTime() / DAY_MS) - days + 1
+    const [low, high] = rangeOf(firstDay * DAY_MS, now.getTime())
+    const serverSql = server === undefined ? '' : ' AND server_name = ?'
+    const serverParams = server === undefined ? [] : [server]
+    type Agg = { calls: number; errors: number; blocked: number; timed: number }
+    const daily = stmt(
+      `SELECT ts / ${DAY_MS} AS day, count(*) AS calls, sum(status IN ('error', 'timeout')) AS errors,
+         sum(status = 'blocked') AS blocked, count(duration_ms) AS timed
+       FROM activity WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} GROUP BY day`,
+    ).all(low, high, ...serverParams) as Array<Agg & { day: number }>
+    const byDay = new Map(daily.map((d) => [d.day, d]))
+    const series: MetricsDayInfo[] = []
+    for (let day = firstDay; day < firstDay + days; day++) {
+      const d = byDay.get(day)
+      const [dayLow, dayHigh] = rangeOf(day * DAY_MS, day * DAY_MS + DAY_MS - 1)
+      series.push({
+        date: new Date(day * DAY_MS).toISOString().slice(0, 10),
+        calls: d?.calls ?? 0,
+        errors: d?.errors ?? 0,
+        blocked: d?.blocked ?? 0,
+        p95_duration_ms: d ? percentiles(d.timed, [0.95], dayLow, dayHigh, server)[0]! : null,
+      })
+    }
+    const perServer = stmt(
+      `SELECT server_name AS server, count(*) AS calls, sum(status IN ('error', 'timeout')) AS errors,
+         sum(status = 'blocked') AS blocked, count(duration_ms) AS timed
+       FROM activity WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} AND server_name IS NOT NULL
+       GROUP BY server_name ORDER BY calls DESC, server_name`,
+    ).all(low, high, ...serverParams) as Array<Agg & { server: string }>
+    const result: ActivityMetricsInfo = {
+      days,
+      series,
+      per_server: perServer.map((s) => ({
+        server: s.server,
+        calls: s.calls,
+        errors: s.errors,
+        blocked: s.blocked,
+        p95_duration_ms: percentiles(s.timed, [0.95], low, high, s.server)[0]!,
+      })),
+    }
+    if (server !== undefined) result.server = server
+    return result
+  }
+
+  const since = (afterSeq: number, limit: number): AppendedBatch => {
+    const rows = stmt(
+      `SELECT ${PREFIXED_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid
+       WHERE a.seq > ? ORDER BY a.seq LIMIT ?`,
+    ).all(afterSeq, Math.max(1, Math.min(limit, 10_000))) as Array<ActivityRow & BodyRow>
+    return {
+      records: rows.map((r) => fromRows(r, r)),
+      lastSeq: rows.length ? rows[rows.length - 1]!.seq! : afterSeq,
+    }
+  }
+
+  return {
+    list,
+    get,
+    count,
+    filterOptions,
+    summary,
+    metrics,
+    since,
+    lastSeq: () => readChainHead(db).seq,
+  }
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ulid } from 'ulid'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ActivityRecord } from '../../shared/activity'
+import type { Logger } from '../logger'
+import { openDb, type Db } from '../store/db'
+import { appendRecords } from './append'
+import { verifyChain } from './chain'
+import { dbFileBytes, pruneActivity, scheduleRetention } from './retention'
+import { DEFAULT_ACTIVITY_SETTINGS, type ActivitySettings } from './types'
+
+let dir: string
+let db: Db
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'retention-'))
+  db = openDb(join(dir, 'a.db'))
+})
+afterEach(() => {
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const NOW = new Date(Date.UTC(2026, 5, 1))
+const DAY = 86_400_000
+const settings = (s: Partial<ActivitySettings>): ActivitySettings => ({
+  ...DEFAULT_ACTIVITY_SETTINGS,
+  retentionDays: 0,
+  maxRecords: 0,
+  maxDbMb: 0,
+  ...s,
+})
+const rec = (ageDays: number, extra: Partial<ActivityRecord> = {}): ActivityRecord => {
+  const t = NOW.getTime() - ageDays * DAY
+  return {
+    id: ulid(t),
+    type: 'tool_call',
+    timestamp: new Date(t).toISOString(),
+    status: 'success',
+    tool_name: 'searchable_tool',
+    arguments: { age: ageDays },
+    ...extra,
+  }
+}
+const n = (sql: string): number => db.prepare(sql).pluck().get() as number
+
+describe('retention', () => {
+  it('prunes by age from the start of the chain, with bodies and full-text rows, and still verifies', () => {
+    appendRecords(db, [100, 95, 91, 89, 10, 0].map((d) => rec(d)))
+    appendRecords(db, [rec(120, { status: 'pending' })])
+    const r = pruneActivity(db, settings({ retentionDays: 90 }), { now: NOW })
+    expect(r).toEqual({ pruned: 4, reason: 'age' })
+    expect(n('SELECT count(*) FROM activity')).toBe(3)
+    expect(n('SELECT count(*) FROM activity_body')).toBe(3)
+    expect(n("SELECT count(*) FROM activity_fts WHERE activity_fts MATCH 'searchable_tool'")).toBe(3)
+    expect(db.prepare('SELECT first_seq, pruned, reason FROM chain_checkpoint').all()).toEqual([{ first_seq: 4, pruned: 3, reason: 'age' }])
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 3, first_seq: 4, last_seq: 6, pending: 0 })
+    expect(pruneActivity(db, settings({ retentionDays: 90 }), { now: NOW })).toEqual({ pruned: 0 })
+  })
+
+  it('prunes by count in chunks, one chained checkpoint per chunk', () => {
+    appendRecords(db, Array.from({ length: 12 }, (_, i) => rec(12 - i)))
+    expect(pruneActivity(db, settings({ maxRecords: 5 }), { now: NOW, chunk: 3 })).toEqual({ pruned: 7, reason: 'count' })
+    expect(db.prepare('SELECT pruned FROM chain_checkpoint ORDER BY id').pluck().all()).toEqual([3, 3, 1])
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 5, first_seq: 8, last_seq: 12 })
+  })
+
+  it('keeps the chain going after everything was pruned', () => {
+    appendRecords(db, [rec(200), rec(150)])
+    expect(pruneActivity(db, settings({ retentionDays: 30 }), { now: NOW }).pruned).toBe(2)
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 0 })
+    appendRecords(db, [rec(1)])
+    expect(n('SELECT seq FROM activity')).toBe(3)
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 1, first_seq: 3, last_seq: 3 })
+  })
+
+  it('prunes by database size and gives the space back to the file system', () => {
+    const blob = 'z'.repeat(4000)
+    for (let b = 0; b < 10; b++) appendRecords(db, Array.from({ length: 100 }, (_, i) => rec(10 - b, { arguments: { blob, i, b } })))
+    const before = dbFileBytes(db)
+    expect(before).toBeGreaterThan(4 * 1024 * 1024)
+    const r = pruneActivity(db, settings({ maxDbMb: 2 }), { now: NOW })
+    expect(r.reason).toBe('size')
+    const after = dbFileBytes(db)
+    expect(after).toBeLessThanOrEqual(2 * 1024 * 1024)
+    expect(n('SELECT count(*) FROM activity')).toBe(1000 - r.pruned)
+    expect(n('SELECT count(*) FROM activity')).toBeGreaterThan(0)
+    expect(verifyChain(db).ok).toBe(true)
+  })
+
+  it('runs on its schedule and logs a failing run instead of throwing', async () => {
+    const errors: string[] = []
+    const logger = { error: (m: string) => errors.push(m) } as unknown as Logger
+    let runs = 0
+    const s = scheduleRetention(
+      () => {
+        runs++
+        throw new Error('disk gone')
+      },
+      0.0005,
+      logger,
+      0,
+    )
+    while (runs < 2) await new Promise((r) => setTimeout(r, 10))
+    s.stop()
+    const seen = runs
+    await new Promise((r) => setTimeout(r, 80))
+    expect(runs).toBe(seen)
+    expect(errors[0]).toBe('activity retention failed')
+  })
+})

@@ -1,0 +1,202 @@
+/**
+ * Retention: prunes the oldest records by age, count and database size. Pruning always removes
+ * a prefix of the hash chain (in seq order) and writes a chained checkpoint, in chunks so that
+ * other processes' writers are never locked out for long. Freed pages go back to the file
+ * system with incremental_vacuum (the database is created with auto_vacuum=INCREMENTAL):
+ * a full VACUUM would rewrite the whole file under the write lock.
+ */
+import { statSync } from 'node:fs'
+import type { Logger } from '../logger'
+import type { Db } from '../store/db'
+import { checkpointHash } from './chain'
+import type { ActivitySettings } from './types'
+
+export type PruneReason = 'age' | 'count' | 'size'
+
+export interface PruneOptions {
+  now?: Date
+  /** records deleted per transaction */
+  chunk?: number
+  logger?: Logger
+}
+
+export interface PruneResult {
+  pruned: number
+  reason?: string
+}
+
+const DAY_MS = 86_400_000
+const MB = 1024 * 1024
+const DEFAULT_CHUNK = 5_000
+/** size pruning aims below the limit so that it does not run again at the next record */
+const SIZE_TARGET = 0.9
+const VACUUM_STEP_PAGES = 2_048
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+/** Bytes the database occupies on disk: the main file plus its WAL. */
+export function dbFileBytes(db: Db): number {
+  return fileBytes(db.name) + fileBytes(db.name + '-wal')
+}
+
+/**
+ * Deletes up to `limit` records from the start of the chain (all of them older than
+ * `olderThan` when given) and records a checkpoint; one IMMEDIATE transaction.
+ */
+export function pruneChainPrefix(db: Db, limit: number, reason: PruneReason, olderThan?: number, now = new Date()): number {
+  const run = db.transaction((): number => {
+    const rows = db
+      .prepare('SELECT rid, seq, ts, hash FROM activity WHERE seq IS NOT NULL ORDER BY seq LIMIT ?')
+      .all(limit) as Array<{ rid: number; seq: number; ts: number; hash: string }>
+    let n = rows.length
+    if (olderThan !== undefined) {
+      n = rows.findIndex((r) => r.ts >= olderThan)
+      if (n < 0) n = rows.length
+    }
+    if (n === 0) return 0
+    const last = rows[n - 1]!
+    const delBody = db.prepare('DELETE FROM activity_body WHERE rid = ?')
+    const delFts = db.prepare('DELETE FROM activity_fts WHERE rowid = ?')
+    for (let i = 0; i < n; i++) {
+      delBody.run(rows[i]!.rid)
+      delFts.run(rows[i]!.rid)
+    }
+    db.prepare('DELETE FROM activity WHERE seq IS NOT NULL AND seq <= ?').run(last.seq)
+    db.prepare('DELETE FROM activity_tombstone WHERE seq <= ?').run(last.seq)
+    const prior = db.prepare('SELECT hash FROM chain_checkpoint ORDER BY id DESC LIMIT 1').get() as { hash: string } | undefined
+    const fields = { created_at: now.toISOString(), first_seq: last.seq + 1, prev_hash: last.hash, pruned: n, reason }
+    const priorHash = prior?.hash ?? null
+    db.prepare(
+      'INSERT INTO chain_checkpoint (created_at, first_seq, prev_hash, pruned, reason, prior_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(fields.created_at, fields.first_seq, fields.prev_hash, fields.pruned, fields.reason, priorHash, checkpointHash(priorHash, fields))
+    return n
+  })
+  return run.immediate()
+}
+
+/** Pending records never completed (their process died) leave once they are older than retention. */
+function pruneStalePending(db: Db, olderThan: number): number {
+  const run = db.transaction((): number => {
+    const rids = db.prepare('SELECT rid FROM activity WHERE seq IS NULL AND ts < ?').pluck().all(olderThan) as number[]
+    const delBody = db.prepare('DELETE FROM activity_body WHERE rid = ?')
+    const delFts = db.prepare('DELETE FROM activity_fts WHERE rowid = ?')
+    const delRow = db.prepare('DELETE FROM activity WHERE rid = ?')
+    for (const rid of rids) {
+      delBody.run(rid)
+      delFts.run(rid)
+      delRow.run(rid)
+    }
+    return rids.length
+  })
+  return run.immediate()
+}
+
+/** Returns free pages to the file system and empties the WAL. */
+export function reclaimSpace(db: Db, logger?: Logger): void {
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  const free = db.pragma('freelist_count', { simple: true }) as number
+  if (free === 0) return
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) {
+    // small steps: each is its own write transaction, so other writers get the lock in between
+    let left = free
+    while (left > 0) {
+      db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`)
+      const now = db.pragma('freelist_count', { simple: true }) as number
+      if (now >= left) break
+      left = now
+    }
+  } else {
+    const pages = db.pragma('page_count', { simple: true }) as number
+    // a database made before auto_vacuum was set: rewrite it only when most of it is free
+    if (free / pages < 0.5) return
+    logger?.info('vacuuming the activity database', { free_pages: free, pages })
+    db.exec('VACUUM')
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)')
+}
+
+function usedBytes(db: Db): number {
+  const pageSize = db.pragma('page_size', { simple: true }) as number
+  const pages = db.pragma('page_count', { simple: true }) as number
+  const free = db.pragma('freelist_count', { simple: true }) as number
+  return (pages - free) * pageSize
+}
+
+const countFinalized = (db: Db): number =>
+  (db.prepare('SELECT count(*) AS n FROM activity WHERE seq IS NOT NULL').get() as { n: number }).n
+
+/** Applies retention by age, count and size, oldest records first. */
+export function pruneActivity(db: Db, settings: ActivitySettings, options: PruneOptions = {}): PruneResult {
+  const now = options.now ?? new Date()
+  const chunk = options.chunk ?? DEFAULT_CHUNK
+  const reasons: PruneReason[] = []
+  let pruned = 0
+  const prefix = (limit: number, reason: PruneReason, olderThan?: number): void => {
+    let left = limit
+    while (left > 0) {
+      const n = pruneChainPrefix(db, Math.min(chunk, left), reason, olderThan, now)
+      if (n === 0) break
+      if (!reasons.includes(reason)) reasons.push(reason)
+      pruned += n
+      left -= n
+    }
+  }
+
+  if (settings.retentionDays > 0) {
+    const cutoff = now.getTime() - settings.retentionDays * DAY_MS
+    prefix(Infinity, 'age', cutoff)
+    const stale = pruneStalePending(db, cutoff)
+    if (stale && !reasons.includes('age')) reasons.push('age')
+    pruned += stale
+  }
+  if (settings.maxRecords > 0) {
+    const excess = countFinalized(db) - settings.maxRecords
+    if (excess > 0) prefix(excess, 'count')
+  }
+  if (pruned > 0) reclaimSpace(db, options.logger)
+  if (settings.maxDbMb > 0) {
+    const limit = settings.maxDbMb * MB
+    for (let round = 0; round < 3 && dbFileBytes(db) > limit; round++) {
+      const records = countFinalized(db)
+      const used = usedBytes(db)
+      if (records === 0 || used === 0) break
+      const excess = Math.ceil(records * (1 - (limit * SIZE_TARGET) / used))
+      if (excess > 0) prefix(excess, 'size')
+      reclaimSpace(db, options.logger)
+    }
+  }
+  if (pruned > 0) options.logger?.info('activity retention pruned records', { pruned, reasons })
+  return reasons.length ? { pruned, reason: reasons.join(',') } : { pruned }
+}
+
+/** Runs retention every interval (and once shortly after start); errors are logged, never thrown. */
+export function scheduleRetention(
+  run: () => PruneResult,
+  intervalMin: number,
+  logger: Logger,
+  firstRunMs = 5_000,
+): { stop(): void } {
+  const tick = (): void => {
+    try {
+      run()
+    } catch (err) {
+      logger.error('activity retention failed', { error: (err as Error).message, code: (err as { code?: string }).code })
+    }
+  }
+  const first = setTimeout(tick, firstRunMs)
+  first.unref()
+  const every = intervalMin > 0 ? setInterval(tick, intervalMin * 60_000) : null
+  every?.unref()
+  return {
+    stop(): void {
+      clearTimeout(first)
+      if (every) clearInterval(every)
+    },
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The activity store: one database connection composing the writer, the query service,
+ * export/import, verification, retention and deletion. `onAppended` reports this process's
+ * commits at once and, while anyone listens, polls for records other processes (a `wrap`, the
+ * CLI) appended to the same file, each record once.
+ */
+import type { ActivityRecord, VerifyResultInfo } from '../../shared/activity'
+import { silentLogger, type Logger } from '../logger'
+import { openDb, type Db } from '../store/db'
+import type { BatchResult } from './append'
+import { verifyChain } from './chain'
+import { deleteById, deleteWhere } from './deletion'
+import { exportActivity } from './export'
+import { importActivity } from './import'
+import { createActivityQueries } from './query'
+import { pruneActivity, scheduleRetention } from './retention'
+import {
+  DEFAULT_ACTIVITY_SETTINGS,
+  type ActivityMaintenance,
+  type ActivityQueries,
+  type ActivitySettings,
+  type ActivityStore,
+  type AppendedBatch,
+} from './types'
+import { createActivityWriter } from './writer'
+
+export interface ActivityStoreOptions {
+  file: string
+  settings?: Partial<ActivitySettings>
+  logger?: Logger
+  /** better-sqlite3 binary built for Electron's ABI (the Electron main passes it) */
+  nativeBinding?: string
+  /** how often other processes' records are looked for while someone listens (ms) */
+  pollMs?: number
+  /** run retention on settings.cleanupIntervalMin (default true; short-lived CLI commands pass false) */
+  retention?: boolean
+}
+
+const DEFAULT_POLL_MS = 250
+const POLL_PAGE = 1_000
+
+export interface ActivityStoreHandle extends ActivityStore {
+  /** Applies changed settings (config reload): the writer reads them from its next record on. */
+  updateSettings(next: Partial<ActivitySettings>): void
+}
+
+/** Opens (creating and migrating when needed) the activity database and starts its writer. */
+export function createActivityStore(options: ActivityStoreOptions): ActivityStoreHandle {
+  const logger = options.logger ?? silentLogger
+  const settings: ActivitySettings = { ...DEFAULT_ACTIVITY_SETTINGS, ...options.settings }
+  const db = openDb(options.file, { nativeBinding: options.nativeBinding })
+  const queries = createActivityQueries(db)
+  const listeners = new Set<(batch: AppendedBatch) => void>()
+  // id -> seq of records this process emitted that the poll has not passed yet (it skips them)
+  const emittedAhead = new Map<string, number>()
+  let polledSeq = 0
+  let pollTimer: NodeJS.Timeout | null = null
+  let closed: Promise<void> | null = null
+
+  const emit = (batch: AppendedBatch): void => {
+    for (const l of listeners) {
+      try {
+        l(batch)
+      } catch (err) {
+        logger.error('activity listener failed', { error: (err as Error).message })
+      }
+    }
+  }
+
+  const emitLocal = (records: ActivityRecord[], seqs: Array<number | null>, lastSeq: number): void => {
+    if (!listeners.size || !records.length) return
+    records.forEach((r, i) => {
+      const seq = seqs[i]
+      if (seq != null && seq > polledSeq) emittedAhead.set(r.id, seq)
+    })
+    emit({ records, lastSeq })
+  }
+
+  const onCommitted = (result: BatchResult): void => emitLocal(result.inserted, result.seqs, result.lastSeq)
+
+  const poll = (): void => {
+    try {
+      for (;;) {
+        const batch = queries.since(polledSeq, POLL_PAGE)
+        if (!batch.records.length) break
+        const fresh = batch.records.filter((r) => !emittedAhead.has(r.id))
+        polledSeq = batch.lastSeq
+        for (const [id, seq] of emittedAhead) if (seq <= polledSeq) emittedAhead.delete(id)
+        if (fresh.length) emit({ records: fresh, lastSeq: batch.lastSeq })
+        if (batch.records.length < POLL_PAGE) break
+      }
+    } catch (err) {
+      logger.warn('polling the activity log failed', { error: (err as Error).message })
+    }
+  }
+
+  const writer = createActivityWriter(db, settings, logger, { onCommitted })
+  const startRetention = (firstRunMs?: number): { stop(): void } | null =>
+    options.retention === false
+      ? null
+      : scheduleRetention(() => pruneActivity(db, settings, { logger }), settings.cleanupIntervalMin, logger, firstRunMs)
+  let retention = startRetention()
+
+  const stopPolling = (): void => {
+    if (pollTimer) clearInterval(pollTimer)
+    pollTimer = null
+  }
+
+  const maintenance: Omit<ActivityMaintenance, 'import'> = {
+    delete(id, actor) {
+      writer.writeNow()
+      const r = deleteById(db, id, actor)
+      if (r.record) emitLocal([r.record], [r.lastSeq!], r.lastSeq!)
+      return r.deleted > 0
+    },
+    deleteWhere(filter, actor) {
+      writer.writeNow()
+      const r = deleteWhere(db, filter, actor)
+      if (r.record) emitLocal([r.record], [r.lastSeq!], r.lastSeq!)
+      return r.deleted
+    },
+    export: (filter, exportOptions) => exportActivity(db, filter, exportOptions),
+    verify: (): VerifyResultInfo => verifyChain(db),
+    prune: (now) => pruneActivity(db, settings, { now, logger }),
+  }
+
+  return {
+    ...queries,
+    ...maintenance,
+    import: (lines, onProgress) => importActivity(db, lines, onProgress),
+    record: (input) => writer.record(input),
+    complete: (id, completion) => writer.complete(id, completion),
+    flush: () => writer.flush(),
+    stats: () => writer.stats(),
+    updateSettings(next) {
+      const interval = settings.cleanupIntervalMin
+      Object.assign(settings, next)
+      if (settings.cleanupIntervalMin !== interval && retention && !closed) {
+        retention.stop()
+        retention = startRetention(settings.cleanupIntervalMin * 60_000)
+      }
+    },
+    onAppended(listener) {
+      if (!listeners.size) {
+        polledSeq = queries.lastSeq()
+        emittedAhead.clear()
+      }
+      listeners.add(listener)
+      if (!pollTimer && !closed) {
+        pollTimer = setInterval(poll, options.pollMs ?? DEFAULT_POLL_MS)
+        pollTimer.unref()
+      }
+      return () => {
+        listeners.delete(listener)
+        if (!listeners.size) stopPolling()
+      }
+    },
+    close() {
+      closed ??= (async () => {
+        stopPolling()
+        retention?.stop()
+        try {
+          await writer.close()
+        } finally {
+          listeners.clear()
+          db.close()
+        }
+      })()
+      return closed
+    },
+  }
+}
+
+export type ActivityReader = ActivityQueries &
+  Pick<ActivityMaintenance, 'export' | 'verify'> & {
+    close(): void
+  }
+
+/** Read-only access for CLI read commands when no core runs (never takes the writer's lock). */
+export function openActivityStoreReadOnly(file: string, options: { nativeBinding?: string } = {}): ActivityReader {
+  const db: Db = openDb(file, { readonly: true, nativeBinding: options.nativeBinding })
+  return {
+    ...createActivityQueries(db),
+    export: (filter, exportOptions) => exportActivity(db, filter, exportOptions),
+    verify: () => verifyChain(db),
+    close: () => db.close(),
+  }
+}

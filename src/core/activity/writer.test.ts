@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { decodeTime } from 'ulid'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ActivityInput } from '../../shared/activity'
+import { silentLogger } from '../logger'
+import { openDb, type Db } from '../store/db'
+import type { BatchResult } from './append'
+import { verifyChain } from './chain'
+import { DEFAULT_ACTIVITY_SETTINGS, type ActivitySettings } from './types'
+import { createActivityWriter, type ActivityWriter } from './writer'
+
+let dir: string
+let db: Db
+let writer: ActivityWriter | undefined
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'writer-'))
+  db = openDb(join(dir, 'a.db'))
+})
+afterEach(async () => {
+  await writer?.close().catch(() => {})
+  writer = undefined
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function make(settings: Partial<ActivitySettings> = {}, onCommitted?: (r: BatchResult) => void): ActivityWriter {
+  writer = createActivityWriter(db, { ...DEFAULT_ACTIVITY_SETTINGS, ...settings }, silentLogger, { onCommitted })
+  return writer
+}
+
+const call = (extra: Partial<ActivityInput> = {}): ActivityInput => ({
+  type: 'tool_call',
+  status: 'success',
+  server_name: 'srv',
+  tool_name: 'echo',
+  arguments: { message: 'hi' },
+  response: { content: [{ type: 'text', text: 'Echo: hi' }] },
+  ...extra,
+})
+
+const count = (where = '1'): number => (db.prepare(`SELECT count(*) AS n FROM activity WHERE ${where}`).get() as { n: number }).n
+const row = (id: string): Record<string, unknown> => db.prepare('SELECT * FROM activity WHERE id = ?').get(id) as Record<string, unknown>
+const body = (id: string): Record<string, unknown> =>
+  db.prepare('SELECT b.* FROM activity_body b JOIN activity a ON a.rid = b.rid WHERE a.id = ?').get(id) as Record<string, unknown>
+
+describe('activity writer', () => {
+  it('returns a ULID at once, writes nothing on the call path, and commits a burst as one batch', async () => {
+    const batches: BatchResult[] = []
+    const w = make({}, (r) => batches.push(r))
+    const ids = Array.from({ length: 20 }, (_, i) => w.record(call({ timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() })))
+    expect(new Set(ids).size).toBe(20)
+    expect(decodeTime(ids[3]!)).toBe(Date.UTC(2026, 0, 1, 0, 0, 3))
+    expect(count()).toBe(0)
+    expect(w.stats().queued).toBe(20)
+    await w.flush()
+    expect(count()).toBe(20)
+    expect(batches).toHaveLength(1)
+    expect(batches[0]!.inserted.map((r) => r.id)).toEqual(ids)
+    expect(w.stats()).toMatchObject({ queued: 0, written: 20, batches: 1, dropped: 0 })
+  })
+
+  it('commits within the window without a flush', async () => {
+    let done!: (r: BatchResult) => void
+    const committed = new Promise<BatchResult>((resolve) => (done = resolve))
+    const w = make({ commitWindowMs: 10 }, (r) => done(r))
+    const id = w.record(call())
+    expect((await committed).inserted[0]!.id).toBe(id)
+    expect(count()).toBe(1)
+  })
+
+  it('writes a full batch without waiting for the window', async () => {
+    const batches: number[] = []
+    const w = make({ commitWindowMs: 60_000 }, (r) => batches.push(r.inserted.length))
+    for (let i = 0; i < 600; i++) w.record(call())
+    await new Promise((r) => setImmediate(r))
+    expect(batches[0]).toBe(512)
+    await w.flush()
+    expect(batches).toEqual([512, 88])
+  })
+
+  it('coalesces a fast call into one finalized insert, and finalizes a slow one by update', async () => {
+    const batches: BatchResult[] = []
+    const w = make({}, (r) => batches.push(r))
+    const fast = w.record(call({ status: 'pending', response: undefined }))
+    w.complete(fast, { status: 'success', response: 'done', duration_ms: 3 })
+    await w.flush()
+    expect(batches).toHaveLength(1)
+    expect(w.stats().written).toBe(1)
+    expect(row(fast)).toMatchObject({ status: 'success', seq: 1, duration_ms: 3 })
+
+    const slow = w.record(call({ status: 'pending', response: undefined }))
+    await w.flush()
+    expect(row(slow)).toMatchObject({ status: 'pending', seq: null })
+    w.complete(slow, { status: 'error', error: 'upstream failed', duration_ms: 900 })
+    await w.flush()
+    expect(row(slow)).toMatchObject({ status: 'error', seq: 2, error: 'upstream failed' })
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 2, pending: 0 })
+  })
+
+  it('drops the oldest droppable records on overflow, counts them by type, and never drops audit records', async () => {
+    const w = make({ queueLimit: 4, commitWindowMs: 60_000 })
+    const kept: string[] = []
+    for (let i = 0; i < 3; i++) kept.push(w.record({ type: 'policy_decision', status: 'blocked', policy: { decision: 'deny' } }))
+    const calls = Array.from({ length: 5 }, () => w.record(call()))
+    kept.push(w.record({ type: 'quarantine_change', status: 'success', server_name: 'srv' }))
+    kept.push(w.record({ type: 'tool_change', status: 'success', server_name: 'srv' }))
+    w.record({ type: 'config_change', status: 'success' })
+    expect(w.stats()).toMatchObject({ dropped: 6, dropped_by_type: { tool_call: 5, config_change: 1 } })
+    await w.flush()
+    const stored = (db.prepare('SELECT id FROM activity ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id)
+    expect(stored).toEqual(kept)
+    expect(stored).not.toContain(calls[4])
+  })
+
+  it('never throws into the caller: a bad timestamp becomes now, an unknown type is dropped', async () => {
+    const w = make()
+    const before = Date.now()
+    const id = w.record(call({ timestamp: 'not a time' }))
+    const unknown = w.record({ ...call(), type: 'bogus' as never })
+    await w.flush()
+    expect(decodeTime(id)).toBeGreaterThanOrEqual(before)
+    expect(row(id)).toMatchObject({ ts: decodeTime(id) })
+    expect(row(unknown)).toBeUndefined()
+  })
+
+  it('flushes the queue on close and ignores records after it', async () => {
+    const w = make({ commitWindowMs: 60_000 })
+    w.record(call())
+    await w.close()
+    expect(count()).toBe(1)
+    w.record(call())
+    await new Promise((r) => setTimeout(r, 5))
+    expect(count()).toBe(1)
+  })
+
+  it('keeps a batch the disk cannot take, reports the error, and writes it once space returns', async () => {
+    const w = make({ commitWindowMs: 60_000 })
+    const pages = db.pragma('page_count', { simple: true }) as number
+    db.pragma(`max_page_count = ${pages + 2}`)
+    const big = 'x'.repeat(6000)
+    const ids = Array.from({ length: 30 }, (_, i) => w.record(call({ arguments: { big, i } })))
+    await expect(w.flush()).rejects.toMatchObject({ code: 'SQLITE_FULL' })
+    expect(w.stats()).toMatchObject({ queued: 30, written: 0 })
+    expect(w.stats().last_error).toMatch(/SQLITE_FULL/)
+    expect(count()).toBe(0)
+    db.pragma('max_page_count = 1073741823')
+    await w.flush()
+    expect(w.stats()).toMatchObject({ queued: 0, written: 30 })
+    expect(w.stats().last_error).toBeUndefined()
+    expect((db.prepare('SELECT id FROM activity ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id)).toEqual(ids)
+    expect(verifyChain(db).ok).toBe(true)
+  })
+
+  it('truncates a large response to a preview, keeping its original size', async () => {
+    const w = make({ maxResponseSize: 100 })
+    const response = { text: 'é'.repeat(500) }
+    const id = w.record(call({ response }))
+    const small = w.record(call({ response: 'short' }))
+    await w.flush()
+    const meta = JSON.parse(row(id).meta as string)
+    expect(meta).toMatchObject({ response_truncated: true, response_bytes: Buffer.byteLength(JSON.stringify(response)) })
+    const preview = JSON.parse(body(id).response as string) as string
+    expect(typeof preview).toBe('string')
+    expect(Buffer.byteLength(preview)).toBeLessThanOrEqual(100)
+    expect(preview.startsWith('{"text":"éé')).toBe(true)
+    expect(JSON.parse(row(small).meta as string)).toEqual({ response_bytes: 7 })
+  })
+
+  it('scans only what can reach the preview of a huge response, and masks a secret cut by the preview', async () => {
+    const w = make({ maxResponseSize: 1000 })
+    const token = 'ghp_' + 'Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc4Vb6N'
+    const huge = { content: [{ type: 'text', text: 'a'.repeat(950) + ' ' + token + ' ' + 'b'.repeat(3_000_000) }], tail: [token] }
+    const id = w.record(call({ response: huge }))
+    await w.flush()
+    const preview = JSON.parse(body(id).response as string) as string
+    expect(Buffer.byteLength(preview)).toBeLessThanOrEqual(1000)
+    expect(preview).not.toContain(token.slice(0, 8))
+    expect(preview).toMatch(/a \[REDACTED:[a-z_]*$/)
+    const meta = JSON.parse(row(id).meta as string)
+    expect(meta).toMatchObject({ response_truncated: true, response_bytes: Buffer.byteLength(JSON.stringify(huge)), detection_types: ['github_token'] })
+  })
+
+  it('stores no bodies in metadata-only mode', async () => {
+    const w = make({ metadataOnly: true })
+    const id = w.record(call())
+    await w.flush()
+    expect(body(id)).toMatchObject({ arguments: null, response: null })
+    expect(row(id)).toMatchObject({ tool_name: 'echo' })
+  })
+
+  it('redacts secrets before writing and records what it found', async () => {
+    const w = make()
+    const token = 'ghp_' + 'a1B2c3D4e5'.repeat(3) + 'XyZ123'
+    const id = w.record(call({ arguments: { token }, error: `auth failed for ${token}` }))
+    await w.flush()
+    expect(JSON.stringify(body(id))).not.toContain(token)
+    expect(row(id).error).not.toContain(token)
+    expect(JSON.parse(row(id).meta as string).detection_types).toContain('github_token')
+  })
+
+  it('drops only a record that cannot be stored, keeping the rest of its batch', async () => {
+    const w = make()
+    const good = w.record(call())
+    const bad = w.record(call({ duration_ms: 'slow' as unknown as number }))
+    const unserializable = w.record(call({ response: { big: 10n } }))
+    const after = w.record(call())
+    await w.flush()
+    expect(row(good)).toBeDefined()
+    expect(row(after)).toBeDefined()
+    expect(row(bad)).toBeUndefined()
+    expect(row(unserializable)).toBeUndefined()
+    expect(w.stats()).toMatchObject({ dropped: 2, dropped_by_type: { tool_call: 2 }, written: 2, queued: 0 })
+    expect(w.stats().last_error).toBeUndefined()
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 2 })
+  })
+})

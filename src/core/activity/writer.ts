@@ -1,0 +1,403 @@
+/**
+ * The activity writer: `record()` hands back an id at once and queues; a group commit writes
+ * the queue in one transaction within the commit window. Redaction and truncation happen here,
+ * off the call path and before anything reaches disk. Audit-critical records are never dropped,
+ * and a failing write keeps its batch queued and retries.
+ */
+import { randomFillSync } from 'node:crypto'
+import { monotonicFactory, ulid } from 'ulid'
+import { ACTIVITY_TYPES, type ActivityCompletion, type ActivityInput, type ActivityRecord, type ActivityType, type WriterStatsInfo } from '../../shared/activity'
+import { isCoreError } from '../errors'
+import type { Logger } from '../logger'
+import { redactRecordFields } from '../security/redact'
+import type { Db } from '../store/db'
+import { applyBatch, type BatchCompletion, type BatchOp, type BatchResult } from './append'
+import type { ActivityRecorder, ActivitySettings } from './types'
+
+/** Never dropped on queue overflow: the audit trail of what was allowed, blocked or changed. */
+export const NEVER_DROPPED: ReadonlySet<ActivityType> = new Set<ActivityType>([
+  'policy_decision',
+  'quarantine_change',
+  'tool_change',
+  'server_change',
+])
+
+export const WRITER_BATCH_SIZE = 512
+const RETRY_MIN_MS = 100
+const RETRY_MAX_MS = 5_000
+
+export type RedactFn = (record: ActivityRecord, options: { redactPii: boolean }) => ActivityRecord
+
+export interface WriterHooks {
+  /** after each committed batch (inside the writer's timer, never on the caller's path) */
+  onCommitted?: (result: BatchResult) => void
+  /** defaults to the security module's redactRecordFields */
+  redact?: RedactFn
+}
+
+export interface ActivityWriter extends ActivityRecorder {
+  /** Writes what is queued now, synchronously (before a delete, so queued records are seen); a failure keeps the queue. */
+  writeNow(): void
+  /** flushes, then ignores further records */
+  close(): Promise<void>
+}
+
+interface Entry {
+  n: number
+  op: BatchOp
+  /** set once redaction and truncation ran (a retried batch is not prepared twice) */
+  prepared?: BatchOp
+}
+
+interface FlushWaiter {
+  upTo: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+// ulid's default PRNG asks the OS for one byte per character; one pooled fill serves 4096 of them
+const randomPool = Buffer.alloc(4096)
+let randomPos = randomPool.length
+function pooledRandom(): number {
+  if (randomPos >= randomPool.length) {
+    randomFillSync(randomPool)
+    randomPos = 0
+  }
+  return randomPool[randomPos++]! / 256
+}
+
+/**
+ * Errors caused by the record itself (a value SQLite or JSON cannot take, a duplicate id): only
+ * that record is given up. Anything else (disk full, locks, I/O, a closed connection) is the
+ * database's state, and the batch waits for it to pass.
+ */
+function isRecordFault(err: unknown): boolean {
+  if (isCoreError(err)) return err.code === 'INVALID_PARAMETER' || err.code === 'CONFLICT'
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code)
+  return err instanceof TypeError || err instanceof RangeError
+}
+
+/**
+ * Characters kept beyond the size limit before redaction: more than any secret is long, so one
+ * cut there lies past the preview's end (serialized text is never shorter than its strings).
+ */
+const PRETRIM_MARGIN = 64 * 1024
+
+/** A copy of a JSON value holding about `budget.left` characters of content, cut in document order. */
+function pretrim(value: unknown, budget: { left: number }): unknown {
+  if (typeof value === 'string') {
+    const v = value.length > budget.left ? value.slice(0, Math.max(0, budget.left)) : value
+    budget.left -= v.length + 2
+    return v
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = []
+    for (const v of value) {
+      if (budget.left <= 0) break
+      out.push(pretrim(v, budget))
+    }
+    return out
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      if (budget.left <= 0) break
+      budget.left -= k.length + 4
+      out[k] = pretrim(v, budget)
+    }
+    return out
+  }
+  budget.left -= 8
+  return value
+}
+
+/** Cuts a UTF-8 string to at most maxBytes without splitting a character. */
+function cutUtf8(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8')
+  if (buf.length <= maxBytes) return text
+  let end = maxBytes
+  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--
+  return buf.subarray(0, end).toString('utf8')
+}
+
+export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
+  const redact = hooks.redact ?? redactRecordFields
+  const nextId = monotonicFactory(pooledRandom)
+  let lastIdTime = 0
+  let queue: Entry[] = []
+  let counter = 0
+  const pendingQueued = new Map<string, Entry>()
+  const waiters: FlushWaiter[] = []
+  const stats = { written: 0, batches: 0, dropped: 0, dropped_by_type: {} as Partial<Record<ActivityType, number>> }
+  let lastError: string | undefined
+  let failures = 0
+  let commitTimer: NodeJS.Timeout | null = null
+  let immediate: NodeJS.Immediate | null = null
+  let retryTimer: NodeJS.Timeout | null = null
+  let closed = false
+
+  const countDrop = (type: ActivityType): void => {
+    stats.dropped++
+    stats.dropped_by_type[type] = (stats.dropped_by_type[type] ?? 0) + 1
+  }
+
+  const newId = (time: number): string => {
+    // the monotonic factory reuses the last time for an earlier seed; the id's time must be the record's
+    if (time < lastIdTime) return ulid(time, pooledRandom)
+    lastIdTime = time
+    return nextId(time)
+  }
+
+  const schedule = (now: boolean): void => {
+    if (closed && !now) return
+    if (retryTimer) return
+    if (now || queue.length >= WRITER_BATCH_SIZE) {
+      if (!immediate) immediate = setImmediate(drain)
+    } else if (!commitTimer) {
+      commitTimer = setTimeout(drain, settings.commitWindowMs)
+    }
+  }
+
+  const enforceLimit = (): void => {
+    while (queue.length > settings.queueLimit) {
+      const i = queue.findIndex((e) => e.op.kind === 'insert' && !NEVER_DROPPED.has(e.op.record.type))
+      if (i < 0) return
+      const [e] = queue.splice(i, 1)
+      if (e!.op.kind === 'insert') {
+        pendingQueued.delete(e!.op.record.id)
+        countDrop(e!.op.record.type)
+      }
+    }
+  }
+
+  const settleWaiters = (): void => {
+    const oldest = queue.length ? queue[0]!.n : Infinity
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.upTo < oldest) waiters.splice(i, 1)[0]!.resolve()
+    }
+  }
+
+  const safeRedact = (r: ActivityRecord): ActivityRecord => {
+    try {
+      return redact(r, { redactPii: settings.redactPii })
+    } catch (err) {
+      // never store what could not be scanned: keep the record, drop its bodies and error text
+      logger.error('activity redaction failed; bodies dropped', { id: r.id, error: (err as Error).message })
+      const { arguments: _a, response: _r, ...rest } = r
+      return {
+        ...rest,
+        error: r.error === undefined ? undefined : '[REDACTED:redaction_failed]',
+        flags: [...(r.flags ?? []), 'redaction_failed'],
+      }
+    }
+  }
+
+  const prepareRecord = (r: ActivityRecord): ActivityRecord => {
+    let out = r
+    let truncated = false
+    if (out.response !== undefined) {
+      const bytes = Buffer.byteLength(JSON.stringify(out.response) ?? 'null', 'utf8')
+      if (out.response_bytes === undefined) out = { ...out, response_bytes: bytes }
+      if (settings.metadataOnly) {
+        const { response: _r, ...rest } = out
+        out = rest
+      } else if (bytes > settings.maxResponseSize) {
+        // only what can reach the preview is scanned: a 50 MB response costs no more than a small one
+        truncated = true
+        out = { ...out, response: pretrim(out.response, { left: settings.maxResponseSize + PRETRIM_MARGIN }) }
+      }
+    }
+    if (settings.metadataOnly && out.arguments !== undefined) {
+      const { arguments: _a, ...rest } = out
+      out = rest
+    }
+    out = safeRedact(out)
+    if (truncated && out.response !== undefined) {
+      // cut after redaction, so a secret straddling the cut was masked whole
+      out = { ...out, response: cutUtf8(JSON.stringify(out.response) ?? 'null', settings.maxResponseSize), response_truncated: true }
+    }
+    return out
+  }
+
+  const prepareCompletion = (id: string, c: BatchCompletion): BatchCompletion => {
+    // redact the completion's texts as a stand-in record and keep what the scan found
+    const probe: ActivityRecord = { id, type: 'tool_call', timestamp: new Date(0).toISOString(), ...c }
+    const done = prepareRecord(probe)
+    const { response: _r, error: _e, ...rest } = c
+    const out: BatchCompletion = rest
+    if (done.response !== undefined) out.response = done.response
+    if (done.error !== undefined) out.error = done.error
+    if (done.response_truncated) out.response_truncated = true
+    if (done.response_bytes !== undefined) out.response_bytes = done.response_bytes
+    if (done.detection_types?.length) out.detection_types = done.detection_types
+    if (done.pii_detected?.length) out.pii_detected = done.pii_detected
+    if (done.flags) out.flags = done.flags
+    return out
+  }
+
+  const prepare = (e: Entry): BatchOp => {
+    if (!e.prepared) {
+      e.prepared =
+        e.op.kind === 'insert'
+          ? { kind: 'insert', record: prepareRecord(e.op.record) }
+          : { kind: 'complete', id: e.op.id, completion: prepareCompletion(e.op.id, e.op.completion) }
+    }
+    return e.prepared
+  }
+
+  const committed = (result: BatchResult, entries: Entry[]): void => {
+    for (const e of entries) if (e.op.kind === 'insert') pendingQueued.delete(e.op.record.id)
+    stats.written += result.inserted.length
+    stats.batches++
+    if (result.missing.length) logger.warn('completions for records that are not pending', { ids: result.missing.slice(0, 20) })
+    if (result.skipped) logger.warn('records with an id already stored were skipped', { count: result.skipped })
+    try {
+      hooks.onCommitted?.(result)
+    } catch (err) {
+      logger.error('activity onCommitted hook failed', { error: (err as Error).message })
+    }
+  }
+
+  /** A batch the database refuses for its content: write record by record, giving up only on the bad ones. */
+  const isolate = (entries: Entry[]): void => {
+    for (const e of entries) {
+      try {
+        committed(applyBatch(db, [prepare(e)], { skipExisting: true }), [e])
+      } catch (err) {
+        if (!isRecordFault(err) || !db.open) throw err
+        const type = e.op.kind === 'insert' ? e.op.record.type : 'tool_call'
+        logger.error('activity record rejected by the database; dropped', {
+          id: e.op.kind === 'insert' ? e.op.record.id : e.op.id,
+          error: (err as Error).message,
+        })
+        if (e.op.kind === 'insert') pendingQueued.delete(e.op.record.id)
+        countDrop(type)
+      }
+      queue.splice(queue.indexOf(e), 1)
+    }
+  }
+
+  function drain(): void {
+    if (commitTimer) clearTimeout(commitTimer)
+    commitTimer = null
+    immediate = null
+    retryTimer = null
+    try {
+      while (queue.length) {
+        const entries = queue.slice(0, WRITER_BATCH_SIZE)
+        try {
+          const result = applyBatch(db, entries.map(prepare), { skipExisting: true })
+          queue = queue.slice(entries.length)
+          committed(result, entries)
+        } catch (err) {
+          if (!isRecordFault(err) || !db.open) throw err
+          isolate(entries)
+        }
+        settleWaiters()
+      }
+      failures = 0
+      lastError = undefined
+    } catch (err) {
+      failures++
+      lastError = `${(err as { code?: string }).code ?? 'ERROR'}: ${(err as Error).message}`
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1))
+      logger.error('activity write failed; batch kept, retrying', { error: lastError, queued: queue.length, retry_ms: delay })
+      for (const w of waiters.splice(0)) w.reject(err as Error)
+      retryTimer = setTimeout(drain, delay)
+      retryTimer.unref()
+    }
+    settleWaiters()
+  }
+
+  const enqueue = (op: BatchOp): Entry => {
+    const e: Entry = { n: ++counter, op }
+    queue.push(e)
+    enforceLimit()
+    schedule(false)
+    return e
+  }
+
+  return {
+    record(input: ActivityInput): string {
+      let time = input.timestamp === undefined ? Date.now() : Date.parse(input.timestamp)
+      if (Number.isNaN(time)) {
+        logger.warn('activity record with an invalid timestamp; using now', { timestamp: input.timestamp })
+        time = Date.now()
+      }
+      const id = input.id ?? newId(time)
+      if (closed) {
+        logger.warn('activity record after close; ignored', { id, type: input.type })
+        return id
+      }
+      if (!ACTIVITY_TYPES.includes(input.type)) {
+        logger.error('activity record with an unknown type; dropped', { id, type: input.type })
+        return id
+      }
+      const record = { ...input, id, timestamp: new Date(time).toISOString() } as ActivityRecord
+      const e = enqueue({ kind: 'insert', record })
+      // enforceLimit only removes, so the entry is still queued exactly when it is last
+      if (record.status === 'pending' && queue[queue.length - 1] === e) pendingQueued.set(id, e)
+      return id
+    },
+
+    complete(id: string, completion: ActivityCompletion): void {
+      if (closed) {
+        logger.warn('activity completion after close; ignored', { id })
+        return
+      }
+      const queued = pendingQueued.get(id)
+      if (queued && queued.op.kind === 'insert') {
+        // still in the queue: one finalized insert instead of an insert and an update
+        pendingQueued.delete(id)
+        const merged = { ...queued.op.record, ...completion } as ActivityRecord
+        if (completion.metadata && queued.op.record.metadata) merged.metadata = { ...queued.op.record.metadata, ...completion.metadata }
+        queued.op = { kind: 'insert', record: merged }
+        queued.prepared = undefined
+        return
+      }
+      enqueue({ kind: 'complete', id, completion })
+    },
+
+    flush(): Promise<void> {
+      if (!queue.length) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ upTo: counter, resolve, reject })
+        if (retryTimer) {
+          clearTimeout(retryTimer)
+          retryTimer = null
+        }
+        schedule(true)
+      })
+    },
+
+    writeNow(): void {
+      if (!queue.length || retryTimer) return
+      drain()
+    },
+
+    stats(): WriterStatsInfo {
+      return {
+        queued: queue.length,
+        written: stats.written,
+        batches: stats.batches,
+        dropped: stats.dropped,
+        dropped_by_type: { ...stats.dropped_by_type },
+        ...(lastError ? { last_error: lastError } : {}),
+      }
+    },
+
+    async close(): Promise<void> {
+      try {
+        await this.flush()
+      } finally {
+        closed = true
+        if (queue.length) logger.error('activity writer closed with records it could not write', { lost: queue.length, error: lastError })
+        if (commitTimer) clearTimeout(commitTimer)
+        if (immediate) clearImmediate(immediate)
+        if (retryTimer) clearTimeout(retryTimer)
+        commitTimer = immediate = retryTimer = null
+      }
+    },
+  }
+}

@@ -1,0 +1,181 @@
+import { Readable } from 'node:stream'
+import { StringDecoder } from 'node:string_decoder'
+import { z } from 'zod'
+import {
+  ActivityFilterSchema,
+  ActivityListQuerySchema,
+  ExportQuerySchema,
+  FILTER_OPTION_FIELDS,
+  SUMMARY_PERIODS,
+  type ActivityFilter,
+  type ActivityRecord,
+} from '../../../shared/activity'
+import { renderHtmlReport } from '../../activity/report'
+import { CoreError } from '../../errors'
+import { ACTOR, IdParams, ok, type HttpContext, type ZodApp } from '../context'
+import { HttpError } from '../errors'
+
+const SummaryQuery = z.object({ period: z.enum(SUMMARY_PERIODS).default('24h') })
+const MetricsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(366).default(30),
+  server: z.string().min(1).optional(),
+})
+const FilterParams = z.object({ filter: z.enum(FILTER_OPTION_FIELDS) })
+const ReportQuery = ActivityFilterSchema.extend({
+  title: z.string().min(1).max(200).optional(),
+  download: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1').optional(),
+})
+
+/** Content types `POST /activity/import` accepts: JSON Lines, however the client labels it. */
+export const IMPORT_CONTENT_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/json-lines', 'text/plain', 'application/octet-stream']
+export const DEFAULT_IMPORT_LIMIT = 512 * 1024 * 1024
+
+/** `20261121T115200Z`: sortable, and safe in every file system. */
+export function fileStamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+}
+
+/** Only the filter keys (drops paging, format and the api key) so "no filter" can be told apart. */
+function filterOf(q: ActivityFilter): ActivityFilter {
+  const f: ActivityFilter = {}
+  for (const key of Object.keys(ActivityFilterSchema.shape) as Array<keyof ActivityFilter>) {
+    if (q[key] !== undefined) (f as Record<string, unknown>)[key] = q[key]
+  }
+  return f
+}
+
+/** Splits a byte stream into lines as it arrives, pulling only as fast as the consumer reads. */
+export async function* splitLines(source: AsyncIterable<Buffer | string>, maxBytes: number): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8')
+  let rest = ''
+  let total = 0
+  for await (const chunk of source) {
+    total += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+    if (total > maxBytes) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `body: larger than ${maxBytes} bytes`)
+    rest += typeof chunk === 'string' ? chunk : decoder.write(chunk)
+    let start = 0
+    let nl: number
+    while ((nl = rest.indexOf('\n', start)) >= 0) {
+      yield rest.slice(start, nl).replace(/\r$/, '')
+      start = nl + 1
+    }
+    rest = rest.slice(start)
+  }
+  rest += decoder.end()
+  if (rest.length > 0) yield rest.replace(/\r$/, '')
+}
+
+/** Full records (with bodies), oldest first, from the store's JSON Lines export. */
+async function* fullRecords(ctx: HttpContext, filter: ActivityFilter): AsyncGenerator<ActivityRecord> {
+  let buffered = ''
+  for await (const chunk of ctx.core.activity.export(filter, { format: 'json', includeBodies: true })) {
+    buffered += chunk
+    let nl: number
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl)
+      buffered = buffered.slice(nl + 1)
+      if (line.trim()) yield JSON.parse(line) as ActivityRecord
+    }
+  }
+  if (buffered.trim()) yield JSON.parse(buffered) as ActivityRecord
+}
+
+export interface ActivityRouteOptions {
+  importLimitBytes?: number
+}
+
+export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: ActivityRouteOptions = {}): void {
+  const store = ctx.core.activity
+  const tags = ['activity']
+
+  app.get('/activity', { schema: { tags, summary: 'List activity records (newest first) with filters and paging', querystring: ActivityListQuerySchema } }, async (req) => {
+    const { limit, offset, cursor } = req.query
+    return ok(store.list(filterOf(req.query), { limit, offset, cursor }))
+  })
+
+  app.get('/activity/count', { schema: { tags, summary: 'Count records matching the filters', querystring: ActivityFilterSchema } }, async (req) =>
+    ok({ count: store.count(filterOf(req.query)) }),
+  )
+
+  app.get(
+    '/activity/filter-options/:filter',
+    { schema: { tags, summary: 'Values (with counts) a filter can take', params: FilterParams, querystring: ActivityFilterSchema } },
+    async (req) => ok({ filter: req.params.filter, options: store.filterOptions(req.params.filter, filterOf(req.query)) }),
+  )
+
+  app.get('/activity/summary', { schema: { tags, summary: 'Totals, top servers and tools, latency and error rate for a period', querystring: SummaryQuery } }, async (req) =>
+    ok(store.summary(req.query.period)),
+  )
+
+  app.get('/activity/metrics', { schema: { tags, summary: 'Daily call, error and latency series', querystring: MetricsQuery } }, async (req) =>
+    ok(store.metrics(req.query.days, req.query.server)),
+  )
+
+  app.get('/activity/verify', { schema: { tags, summary: 'Verify the hash chain of the activity log' } }, async () => ok(store.verify()))
+
+  app.get(
+    '/activity/export',
+    { schema: { tags, summary: 'Stream matching records as JSON Lines or CSV (a download)', querystring: ExportQuerySchema } },
+    async (req, reply) => {
+      const { format, include_bodies } = req.query
+      const ext = format === 'csv' ? 'csv' : 'jsonl'
+      const body = Readable.from(store.export(filterOf(req.query), { format, includeBodies: include_bodies }), { objectMode: false })
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="mcpproxy-activity-${fileStamp()}.${ext}"`)
+        .header('cache-control', 'no-store')
+        .send(body)
+    },
+  )
+
+  app.get('/activity/report', { schema: { tags, summary: 'A self-contained HTML report of the matching records', querystring: ReportQuery } }, async (req, reply) => {
+    const filter = filterOf(req.query)
+    const config = ctx.core.config.current()
+    const html = await renderHtmlReport(fullRecords(ctx, filter), {
+      filter,
+      title: req.query.title,
+      sensitiveTools: config.sensitive_tools,
+      writeTools: config.write_tools,
+    })
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store')
+    if (req.query.download) reply.header('content-disposition', `attachment; filename="mcpproxy-activity-report-${fileStamp()}.html"`)
+    return reply.send(html)
+  })
+
+  app.delete('/activity', { schema: { tags, summary: 'Delete every record matching the filters (at least one filter)', querystring: ActivityFilterSchema } }, async (req) => {
+    const filter = filterOf(req.query)
+    if (Object.keys(filter).length === 0) throw new CoreError('INVALID_PARAMETER', 'filter: at least one filter is required to delete by filter')
+    return ok({ deleted: store.deleteWhere(filter, ACTOR) })
+  })
+
+  app.get('/activity/:id', { schema: { tags, summary: 'One record with its arguments and response', params: IdParams } }, async (req) => {
+    const r = store.get(req.params.id)
+    if (!r) throw new CoreError('NOT_FOUND', `activity "${req.params.id}" not found`)
+    return ok(r)
+  })
+
+  app.delete('/activity/:id', { schema: { tags, summary: 'Delete one record (the deletion is recorded)', params: IdParams } }, async (req) => {
+    if (!store.delete(req.params.id, ACTOR)) throw new CoreError('NOT_FOUND', `activity "${req.params.id}" not found`)
+    return ok({ deleted: 1 })
+  })
+
+  const importLimit = options.importLimitBytes ?? DEFAULT_IMPORT_LIMIT
+  // its own scope: the body stays a stream here instead of being buffered by a parser
+  void app.register(async (scope: ZodApp) => {
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser(IMPORT_CONTENT_TYPES, (_req, payload, done) => done(null, payload))
+    scope.post(
+      '/activity/import',
+      { schema: { tags, summary: 'Import a JSON Lines export (idempotent on id); the body is streamed' } },
+      async (req) => {
+        const declared = Number(req.headers['content-length'])
+        if (Number.isFinite(declared) && declared > importLimit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `body: larger than ${importLimit} bytes`)
+        const body = req.body as AsyncIterable<Buffer> | undefined
+        if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
+          throw new CoreError('INVALID_PARAMETER', 'body: JSON Lines expected')
+        }
+        return ok(await store.import(splitLines(body, importLimit)))
+      },
+    )
+  })
+}

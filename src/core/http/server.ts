@@ -1,0 +1,197 @@
+/**
+ * The core's HTTP server: REST (/api/v1), live events (/events), the MCP endpoint (/mcp),
+ * the OpenAPI document (/swagger/) and the web UI (/ui/), on the listen address and on the
+ * data dir's Unix socket.
+ */
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Core } from '../core-types'
+import { CoreError } from '../errors'
+import { keyMatches, presentedKey } from './auth'
+import type { HttpContext, ZodApp } from './context'
+import { bridgeCoreEvents } from './core-events'
+import { installErrorHandlers, redactUrl, sendError } from './errors'
+import { createHostGuard, type HostGuard } from './host-origin'
+import { registerOpenApi } from './openapi'
+import { registerActivityRoutes } from './routes/activity'
+import { registerConfigRoutes } from './routes/config'
+import { registerServerRoutes } from './routes/servers'
+import { registerSessionRoutes } from './routes/sessions'
+import { registerStatusRoutes } from './routes/status'
+import { registerToolRoutes } from './routes/tools'
+import { createSseHub, type SseHubOptions } from './sse-hub'
+import { registerStaticUi } from './static-ui'
+import { closeUnixSocket, listenUnixSocket, viaSocket } from './unix-socket'
+
+export interface HttpServerOptions {
+  /** `host:port`; port 0 picks a free one */
+  listen: string
+  webUiDir?: string
+  /** serve the same app without a key on this Unix socket */
+  socketPath?: string
+  /** SSE tuning (tests use short heartbeats and small buffers) */
+  events?: Omit<SseHubOptions, 'logger'>
+  /** cap for POST /activity/import bodies (default 512 MiB) */
+  importLimitBytes?: number
+}
+
+export interface HttpServerHandle {
+  /** the bound `host:port` */
+  address: string
+  close(): Promise<void>
+}
+
+/** 1 MiB MCP messages plus JSON-RPC framing and escaping must pass. */
+export const MCP_BODY_LIMIT = 4 * 1024 * 1024
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen.trim())
+  if (!m) throw new CoreError('CONFIG_INVALID', `listen: must be host:port, got "${listen}"`)
+  const port = Number(m[2])
+  if (port > 65_535) throw new CoreError('CONFIG_INVALID', `listen: port ${port} out of range`)
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port }
+}
+
+const EventsQuery = z.object({
+  types: z.string().max(2000).optional().describe('comma list of event names or prefixes, e.g. activity.,servers.changed'),
+  server: z.string().min(1).max(64).optional(),
+  last_event_id: z.string().max(40).optional(),
+})
+
+export async function createHttpServer(core: Core, options: HttpServerOptions): Promise<HttpServerHandle> {
+  const { host, port } = parseListen(options.listen)
+  const logger = core.logger.child('http')
+  let handler: RequestListener | null = null
+  let boundAddress = options.listen
+  let guard: HostGuard = createHostGuard(port)
+
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 500, ignoreTrailingSlash: false },
+    serverFactory: (h) => {
+      handler = h as RequestListener
+      return createServer(h)
+    },
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  installErrorHandlers(app, logger)
+
+  const hub = createSseHub({ ...options.events, logger: logger.child('events') })
+  const unbridge = bridgeCoreEvents(core, hub)
+  let socketServer: Server | null = null
+  const ctx: HttpContext = { core, hub, address: () => boundAddress, socketPath: null }
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (viaSocket(req.raw)) return
+    if (!guard.hostAllowed(req.headers.host)) return sendError(reply, 403, 'FORBIDDEN', `host not allowed: ${String(req.headers.host ?? '(none)')}`)
+    if (!guard.originAllowed(req.headers.origin)) return sendError(reply, 403, 'FORBIDDEN', `origin not allowed: ${req.headers.origin}`)
+  })
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'no-referrer')
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY')
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store')
+    return payload
+  })
+
+  const requireKey = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (viaSocket(req.raw)) return undefined
+    if (!keyMatches(presentedKey(req.raw, req.query), core.apiKey)) {
+      return sendError(reply, 401, 'UNAUTHORIZED', 'missing or wrong API key (X-API-Key header, Authorization: Bearer, or ?apikey=)')
+    }
+    return undefined
+  }
+
+  await registerOpenApi(app, core.status().version)
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', requireKey)
+      const zapi = api as unknown as ZodApp
+      registerStatusRoutes(zapi, ctx)
+      registerServerRoutes(zapi, ctx)
+      registerToolRoutes(zapi, ctx)
+      registerActivityRoutes(zapi, ctx, { importLimitBytes: options.importLimitBytes })
+      registerSessionRoutes(zapi, ctx)
+      registerConfigRoutes(zapi, ctx)
+    },
+    { prefix: '/api/v1' },
+  )
+
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', requireKey)
+    ;(scope as unknown as ZodApp).get(
+      '/events',
+      { schema: { tags: ['events'], summary: 'Live events (text/event-stream); Last-Event-ID header or last_event_id replays', querystring: EventsQuery } },
+      async (req, reply) => {
+        reply.hijack()
+        const header = req.headers['last-event-id']
+        const types = req.query.types?.split(',').map((t) => t.trim()).filter(Boolean)
+        hub.attach(req.raw, reply.raw, { types, server: req.query.server }, typeof header === 'string' ? header : req.query.last_event_id)
+      },
+    )
+  })
+
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (req, reply) => (core.config.current().mcp_auth === false ? undefined : requireKey(req, reply)))
+    // the MCP front end parses the body itself, so bad JSON gets a JSON-RPC parse error (-32700)
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MCP_BODY_LIMIT }, (_req, body, done) => done(null, body))
+    const mcp = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      reply.hijack()
+      try {
+        await core.mcp.handleHttp(req.raw, reply.raw, req.body)
+      } catch (err) {
+        logger.error('mcp request failed', { url: redactUrl(req.url), error: (err as Error).message })
+        writeRawError(reply.raw, 500, 'INTERNAL', 'MCP request failed')
+      }
+    }
+    scope.route({ method: ['GET', 'POST', 'DELETE'], url: '/mcp', bodyLimit: MCP_BODY_LIMIT, schema: { tags: ['mcp'], summary: 'MCP streamable HTTP endpoint' }, handler: mcp })
+  })
+
+  await registerStaticUi(app, options.webUiDir)
+
+  app.addHook('onClose', async () => {
+    unbridge()
+    hub.close()
+    if (socketServer && options.socketPath) await closeUnixSocket(socketServer, options.socketPath)
+  })
+
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    await app.close()
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'EADDRINUSE') throw new CoreError('CONFLICT', `cannot listen on ${options.listen}: the address is in use (another mcpproxy?)`)
+    throw new CoreError('INTERNAL', `cannot listen on ${options.listen}: ${e.message}`)
+  }
+  const addr = app.server.address() as AddressInfo
+  boundAddress = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+  const extra = ['127.0.0.1', 'localhost', '::1', '0.0.0.0', '::'].includes(host) ? [] : [host.includes(':') ? `[${host}]` : host]
+  guard = createHostGuard(addr.port, extra)
+
+  if (options.socketPath && handler) {
+    socketServer = await listenUnixSocket(options.socketPath, handler, logger)
+    ctx.socketPath = socketServer ? options.socketPath : null
+  }
+  logger.info('http server listening', { address: boundAddress, socket: ctx.socketPath })
+
+  let closing: Promise<void> | null = null
+  return {
+    address: boundAddress,
+    close: () => (closing ??= app.close()),
+  }
+}
+
+function writeRawError(res: ServerResponse, status: number, code: string, error: string): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error, code }))
+}

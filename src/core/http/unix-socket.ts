@@ -1,0 +1,66 @@
+/** The data dir's Unix socket: the same app, no API key (the file mode 0600 is the auth). */
+import { chmodSync, existsSync, unlinkSync } from 'node:fs'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { connect } from 'node:net'
+import type { Logger } from '../logger'
+
+const VIA_SOCKET = Symbol('mcpproxy.viaSocket')
+
+export function viaSocket(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { [VIA_SOCKET]?: boolean })[VIA_SOCKET] === true
+}
+
+/** Resolves true when something answers on the socket (another core owns it). */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path)
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
+}
+
+/** Listens on `path`; returns null (and logs why) when it cannot, since TCP still serves. */
+export async function listenUnixSocket(path: string, handler: RequestListener, logger: Logger): Promise<Server | null> {
+  if (process.platform === 'win32') return null
+  if (existsSync(path)) {
+    if (await socketInUse(path)) {
+      logger.warn('socket in use by another process; not serving on it', { socket: path })
+      return null
+    }
+    unlinkSync(path)
+  }
+  const server = createServer((req, res) => {
+    ;(req as IncomingMessage & { [VIA_SOCKET]?: boolean })[VIA_SOCKET] = true
+    handler(req, res)
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      // created with mode 0600 from the start: no window where another user could connect
+      const old = process.umask(0o177)
+      try {
+        server.listen(path, () => resolve())
+      } finally {
+        process.umask(old)
+      }
+    })
+    chmodSync(path, 0o600)
+    return server
+  } catch (err) {
+    logger.warn('cannot listen on the socket', { socket: path, error: (err as Error).message })
+    return null
+  }
+}
+
+export async function closeUnixSocket(server: Server, path: string): Promise<void> {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  try {
+    if (existsSync(path)) unlinkSync(path)
+  } catch {
+    // already gone: nothing to clean
+  }
+}

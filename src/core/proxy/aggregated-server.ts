@@ -1,0 +1,415 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js'
+import { IntentSchema, type IntentInfo } from '../../shared/activity'
+import { AddServerSchema } from '../../shared/servers'
+import type { ActivityRecorder } from '../activity/types'
+import type { Config } from '../config/schema'
+import { isCoreError } from '../errors'
+import type { EventBus } from '../events/bus'
+import type { Logger } from '../logger'
+import type { ApprovalRegistry } from './approvals'
+import { traceFrom, type CallRecorder } from './call-recorder'
+import type { Gates } from './gates'
+import type { Session, SessionRegistry } from './sessions'
+import type { CallerContext, ToolSearch, UpstreamManager, UpstreamTool } from './types'
+
+/** Everything one aggregated server needs; shared by all sessions. */
+export interface ProxyContext {
+  upstreams: UpstreamManager
+  config: () => Config
+  recorder: ActivityRecorder
+  bus: EventBus
+  logger: Logger
+  gates: Gates
+  approvals: ApprovalRegistry
+  sessions: SessionRegistry
+  toolSearch: ToolSearch
+  calls: CallRecorder
+  catalogue: DirectCatalogue
+  version: string
+}
+
+export const DIRECT_SEPARATOR = '__'
+
+/** `<server>__<tool>` names of direct exposure, resolved without ambiguity for names holding `__`. */
+export interface DirectCatalogue {
+  resolve(name: string): { server: string; tool: string } | undefined
+  close(): void
+}
+
+export function createDirectCatalogue(upstreams: UpstreamManager, bus: EventBus): DirectCatalogue {
+  let byDirect: Map<string, { server: string; tool: string }> | null = null
+  const build = (): Map<string, { server: string; tool: string }> => {
+    const map = new Map<string, { server: string; tool: string }>()
+    for (const t of upstreams.tools()) map.set(`${t.server}${DIRECT_SEPARATOR}${t.tool.name}`, { server: t.server, tool: t.tool.name })
+    return map
+  }
+  const invalidate = (): void => {
+    byDirect = null
+  }
+  const offs = [bus.on('servers.changed', invalidate), bus.on('tools.indexed', invalidate)]
+  return {
+    // a miss rebuilds once: the catalogue may have changed without an event reaching us yet
+    resolve: (name) => (byDirect ??= build()).get(name) ?? (byDirect = build()).get(name),
+    close: () => offs.forEach((off) => off()),
+  }
+}
+
+/** The current definition and pin state of one upstream tool (never cached: pins change). */
+function findTool(upstreams: UpstreamManager, server: string, tool: string): UpstreamTool | undefined {
+  try {
+    return upstreams.tools(server).find((t) => t.tool.name === tool)
+  } catch {
+    return undefined // an unknown server
+  }
+}
+
+const CALL_TOOL_SCHEMA: Tool['inputSchema'] = {
+  type: 'object',
+  properties: {
+    server: { type: 'string', description: 'upstream server name (from retrieve_tools: the part before ":")' },
+    tool: { type: 'string', description: 'tool name on that server (or "server:tool")' },
+    arguments: { type: 'object', description: "the tool's arguments, matching its input schema" },
+    intent: {
+      type: 'object',
+      description: 'Security declaration for this tool call',
+      properties: {
+        operation_type: { type: 'string', enum: ['read', 'write', 'destructive'] },
+        data_sensitivity: { type: 'string', enum: ['public', 'internal', 'private', 'unknown'] },
+        reversible: { type: 'boolean' },
+        reason: { type: 'string' },
+      },
+    },
+  },
+  required: ['tool'],
+}
+
+const PROXY_TOOLS: Tool[] = [
+  {
+    name: 'retrieve_tools',
+    description:
+      'Search the tools of every upstream MCP server by keywords (BM25 over names and descriptions). Returns server:tool names, descriptions, input schemas and annotations; call one with call_tool.',
+    inputSchema: {
+      type: 'object',
+      properties: { query: { type: 'string', description: 'keywords, e.g. "read file"' }, limit: { type: 'number', minimum: 1, maximum: 50 } },
+      required: ['query'],
+    },
+    annotations: { readOnlyHint: true, title: 'Find tools' },
+  },
+  {
+    name: 'call_tool',
+    description: 'Call a tool of an upstream server found with retrieve_tools, declaring the intent of the call.',
+    inputSchema: CALL_TOOL_SCHEMA,
+    annotations: { title: 'Call an upstream tool' },
+  },
+  {
+    name: 'upstream_servers',
+    description:
+      'List the upstream MCP servers, or add or remove one. Servers added here start quarantined: a person must approve them before their tools can be called.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        operation: { type: 'string', enum: ['list', 'add', 'remove'] },
+        name: { type: 'string' },
+        command: { type: 'string' },
+        args: { type: 'array', items: { type: 'string' } },
+        env: { type: 'object', additionalProperties: { type: 'string' } },
+        url: { type: 'string' },
+        headers: { type: 'object', additionalProperties: { type: 'string' } },
+        protocol: { type: 'string', enum: ['http', 'sse', 'auto'] },
+      },
+      required: ['operation'],
+    },
+    annotations: { title: 'Manage upstream servers' },
+  },
+]
+
+export function errorResult(message: string): CallToolResult {
+  return { content: [{ type: 'text', text: message }], isError: true }
+}
+
+function jsonResult(value: unknown): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }] }
+}
+
+function isTimeout(err: unknown): boolean {
+  if (isCoreError(err)) return err.code === 'UPSTREAM_TIMEOUT'
+  return err instanceof McpError && err.code === ErrorCode.RequestTimeout
+}
+
+interface CallRequest {
+  server: string
+  tool: string
+  args: Record<string, unknown>
+  intent?: IntentInfo
+  meta?: Record<string, unknown>
+  requestId?: string
+  signal?: AbortSignal
+}
+
+/** Gates, forwards and records one upstream tool call for a caller. Never throws: failures are tool results. */
+export async function proxyCall(ctx: ProxyContext, caller: CallerContext, session: Session | undefined, req: CallRequest): Promise<CallToolResult> {
+  const trace = traceFrom(req.meta)
+  const handle = ctx.calls.start({
+    server: req.server,
+    tool: req.tool,
+    args: req.args,
+    sessionId: caller.sessionId,
+    client: caller.client,
+    intent: req.intent,
+    requestId: req.requestId,
+    trace,
+  })
+  session?.countCall()
+  const upstream = findTool(ctx.upstreams, req.server, req.tool)
+  if (!upstream) {
+    const message = ctx.upstreams.get(req.server)
+      ? `unknown tool '${req.tool}' on server '${req.server}' (retrieve_tools lists the tools)`
+      : `unknown server '${req.server}'`
+    handle.finish({ status: 'error', error: message })
+    return errorResult(message)
+  }
+  let flags: string[] | undefined
+  try {
+    const gate = await ctx.gates.check({ caller, server: req.server, tool: req.tool, args: req.args, intent: req.intent }, upstream)
+    if (!gate.ok) {
+      handle.finish({
+        status: 'blocked',
+        error: gate.reason,
+        flags: gate.classification?.flags,
+        policy: { decision: gate.decision, rule: gate.rule, reason: gate.reason },
+      })
+      return errorResult(`Blocked by mcpproxy (${gate.gate}): ${gate.reason}`)
+    }
+    flags = gate.classification.flags.length ? gate.classification.flags : undefined
+    const config = ctx.config()
+    const meta: Record<string, unknown> = { traceparent: trace.traceparent }
+    const result = await withTimeout(
+      ctx.upstreams.callTool(req.server, req.tool, req.args, { timeoutMs: config.call_timeout_ms, signal: req.signal, meta }),
+      config.call_timeout_ms,
+    )
+    handle.finish({ status: result.isError ? 'error' : 'success', result, flags })
+    return result
+  } catch (err) {
+    const timeout = isTimeout(err)
+    const message = timeout
+      ? `no answer from '${req.server}' within ${ctx.config().call_timeout_ms} ms`
+      : `upstream '${req.server}' failed: ${(err as Error).message}`
+    handle.finish({ status: timeout ? 'timeout' : 'error', error: message, flags })
+    return errorResult(message)
+  }
+}
+
+class CallTimeout extends McpError {
+  constructor(ms: number) {
+    super(ErrorCode.RequestTimeout, `timed out after ${ms} ms`)
+  }
+}
+
+// a guard in case an upstream transport never settles; the manager enforces the same deadline
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallTimeout(ms)), ms + 50)
+  })
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer))
+}
+
+function asArgs(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+}
+
+function parseIntent(v: unknown): { intent?: IntentInfo; error?: string } {
+  if (v === undefined || v === null) return {}
+  const parsed = IntentSchema.safeParse(v)
+  if (!parsed.success) return { error: `invalid intent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'intent'}: ${i.message}`).join('; ')}` }
+  return { intent: parsed.data }
+}
+
+/**
+ * One low-level SDK `Server` per session: the proxy's own tools (retrieve_tools exposure) or every
+ * upstream tool as `<server>__<tool>` (direct), plus prompts and resources of all upstreams.
+ */
+export function createAggregatedServer(ctx: ProxyContext, session: Session, caller: CallerContext): Server {
+  const server = new Server(
+    { name: 'mcpproxy', version: ctx.version },
+    {
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
+      instructions:
+        'mcpproxy aggregates several MCP servers. Use retrieve_tools to find a tool, then call_tool with its server, name, arguments and your intent.',
+    },
+  )
+
+  const learnClient = (): void => {
+    const v = server.getClientVersion()
+    if (v && caller.client.name === undefined) {
+      caller.client = { ...caller.client, name: v.name, version: v.version }
+      session.setClient({ name: v.name, version: v.version })
+    }
+  }
+  server.oninitialized = learnClient
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    if (ctx.config().tool_exposure === 'retrieve_tools') return { tools: PROXY_TOOLS }
+    const tools: Tool[] = []
+    for (const t of ctx.upstreams.tools()) {
+      if (ctx.upstreams.get(t.server)?.quarantined) continue
+      tools.push({ ...t.tool, name: `${t.server}${DIRECT_SEPARATOR}${t.tool.name}` })
+    }
+    return { tools }
+  })
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (caller.client.name === undefined) learnClient()
+    const { name } = request.params
+    const args = asArgs(request.params.arguments)
+    const meta = request.params._meta as Record<string, unknown> | undefined
+    const base = { meta, requestId: String(extra.requestId), signal: extra.signal }
+    if (ctx.config().tool_exposure === 'direct') {
+      const t = ctx.catalogue.resolve(name)
+      if (!t) return errorResult(`unknown tool '${name}'`)
+      return proxyCall(ctx, caller, session, { ...base, server: t.server, tool: t.tool, args })
+    }
+    switch (name) {
+      case 'retrieve_tools': {
+        const query = typeof args.query === 'string' ? args.query : ''
+        const limit = Math.min(50, Math.max(1, Number(args.limit) || 10))
+        const tools = ctx.toolSearch
+          .search(query, limit * 2)
+          .filter((t) => !ctx.upstreams.get(t.server)?.quarantined)
+          .slice(0, limit)
+          .map((t) => ({ name: t.name, server: t.server, tool: t.tool, description: t.description, inputSchema: t.input_schema, annotations: t.annotations, score: t.score }))
+        return jsonResult({ tools })
+      }
+      case 'call_tool': {
+        let serverName = typeof args.server === 'string' ? args.server : ''
+        let toolName = typeof args.tool === 'string' ? args.tool : ''
+        if (!serverName && toolName.includes(':')) [serverName, toolName] = [toolName.slice(0, toolName.indexOf(':')), toolName.slice(toolName.indexOf(':') + 1)]
+        if (!serverName || !toolName) return errorResult('call_tool needs "server" and "tool" (or tool as "server:tool")')
+        const { intent, error } = parseIntent(args.intent)
+        if (error) return errorResult(error)
+        return proxyCall(ctx, caller, session, { ...base, server: serverName, tool: toolName, args: asArgs(args.arguments), intent })
+      }
+      case 'upstream_servers':
+        return upstreamServers(ctx, caller, args)
+      default:
+        return errorResult(`unknown tool '${name}': this endpoint exposes retrieve_tools, call_tool and upstream_servers`)
+    }
+  })
+
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: ctx.upstreams.listPrompts().map(({ server: s, prompt }) => ({ ...prompt, name: `${s}${DIRECT_SEPARATOR}${prompt.name}` })),
+  }))
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    const hit = ctx.upstreams.listPrompts().find(({ server: s, prompt }) => `${s}${DIRECT_SEPARATOR}${prompt.name}` === request.params.name)
+    if (!hit) throw new McpError(ErrorCode.InvalidParams, `unknown prompt '${request.params.name}'`)
+    return ctx.upstreams.getPrompt(hit.server, hit.prompt.name, request.params.arguments, {
+      timeoutMs: ctx.config().call_timeout_ms,
+      signal: extra.signal,
+    })
+  })
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: ctx.upstreams.listResources().map(({ resource }) => resource),
+  }))
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: [] }))
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const hit = ctx.upstreams.listResources().find(({ resource }) => resource.uri === request.params.uri)
+    if (!hit) throw new McpError(ErrorCode.InvalidParams, `unknown resource '${request.params.uri}'`)
+    return ctx.upstreams.readResource(hit.server, hit.resource.uri, { timeoutMs: ctx.config().call_timeout_ms, signal: extra.signal })
+  })
+
+  // tell the client when what it can list changed (servers.changed also fires for health), coalescing bursts
+  let pending: NodeJS.Timeout | null = null
+  let last = catalogueSignature(ctx)
+  const changed = (): void => {
+    if (pending) return
+    pending = setTimeout(() => {
+      pending = null
+      if (!server.transport) return
+      const next = catalogueSignature(ctx)
+      if (next.tools !== last.tools) void server.sendToolListChanged().catch(() => undefined)
+      if (next.prompts !== last.prompts) void server.sendPromptListChanged().catch(() => undefined)
+      if (next.resources !== last.resources) void server.sendResourceListChanged().catch(() => undefined)
+      last = next
+    }, 50)
+  }
+  const offs = [ctx.bus.on('servers.changed', changed), ctx.bus.on('tools.indexed', changed), ctx.bus.on('config.reloaded', changed)]
+  const previousOnClose = server.onclose
+  server.onclose = () => {
+    previousOnClose?.()
+    offs.forEach((off) => off())
+    if (pending) clearTimeout(pending)
+    session.end()
+  }
+  return server
+}
+
+/** What a client can list, as comparable strings: visible tools with their hashes, prompts, resources. */
+function catalogueSignature(ctx: ProxyContext): { tools: string; prompts: string; resources: string } {
+  const { upstreams } = ctx
+  const quarantined = new Set(upstreams.list().filter((s) => s.quarantined).map((s) => s.name))
+  return {
+    tools: `${ctx.config().tool_exposure}\n${upstreams
+      .tools()
+      .filter((t) => !quarantined.has(t.server))
+      .map((t) => `${t.server}\u0000${t.tool.name}\u0000${t.hash}`)
+      .join('\n')}`,
+    prompts: upstreams
+      .listPrompts()
+      .map((p) => `${p.server}\u0000${p.prompt.name}`)
+      .join('\n'),
+    resources: upstreams
+      .listResources()
+      .map((r) => r.resource.uri)
+      .join('\n'),
+  }
+}
+
+async function upstreamServers(ctx: ProxyContext, caller: CallerContext, args: Record<string, unknown>): Promise<CallToolResult> {
+  const actor = `mcp:${caller.client.name ?? caller.sessionId}`
+  try {
+    switch (args.operation) {
+      case 'list':
+        return jsonResult({
+          servers: ctx.upstreams.list().map((s) => ({
+            name: s.name,
+            protocol: s.protocol,
+            enabled: s.enabled,
+            connected: s.connected,
+            quarantined: s.quarantined,
+            tool_count: s.tool_count,
+            health: s.health.summary,
+          })),
+        })
+      case 'add': {
+        const { operation: _op, ...rest } = args
+        const parsed = AddServerSchema.safeParse({ ...rest, quarantined: true })
+        if (!parsed.success) return errorResult(`invalid server: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+        if (!parsed.data.command && !parsed.data.url) return errorResult('a server needs "command" (stdio) or "url" (remote)')
+        const info = await ctx.upstreams.add(parsed.data, actor)
+        return jsonResult({ added: info.name, quarantined: info.quarantined, note: 'the server is quarantined until a person approves it' })
+      }
+      case 'remove': {
+        if (typeof args.name !== 'string' || !args.name) return errorResult('remove needs "name"')
+        await ctx.upstreams.remove(args.name, actor)
+        return jsonResult({ removed: args.name })
+      }
+      default:
+        return errorResult('operation must be list, add or remove')
+    }
+  } catch (err) {
+    return errorResult((err as Error).message)
+  }
+}

@@ -1,0 +1,129 @@
+import type { IntentInfo, OperationType, PolicyDecisionInfo } from '../../shared/activity'
+import type { ActivityRecorder } from '../activity/types'
+import type { Config } from '../config/schema'
+import type { EventBus } from '../events/bus'
+import { checkIntent, classifyTool, matchPolicy } from '../security/policy'
+import type { ApprovalRegistry } from './approvals'
+import type { GateInput, UpstreamManager, UpstreamTool } from './types'
+
+export type GateName = 'quarantine' | 'pinned_tool' | 'policy' | 'intent' | 'approval'
+
+export interface Classification {
+  operation_type: OperationType
+  sensitive: boolean
+  flags: string[]
+}
+
+export type GateResult =
+  | { ok: true; classification: Classification }
+  | {
+      ok: false
+      gate: GateName
+      decision: PolicyDecisionInfo['decision']
+      rule?: string
+      reason: string
+      /** the policy_decision record that holds the block */
+      recordId: string
+      classification?: Classification
+    }
+
+export interface Gates {
+  /** runs the gates in order; a block is recorded (policy_decision) before this resolves */
+  check(input: GateInput, tool: UpstreamTool): Promise<GateResult>
+}
+
+export interface GateDeps {
+  config: () => Config
+  upstreams: UpstreamManager
+  recorder: ActivityRecorder
+  bus: EventBus
+  approvals: ApprovalRegistry
+}
+
+/**
+ * The gates every proxied call passes, in order: quarantine, pinned tool definitions, policy
+ * rules (with annotations and the sensitive/write lists), declared intent, human approval.
+ */
+export function createGates(deps: GateDeps): Gates {
+  const block = (
+    input: GateInput,
+    gate: GateName,
+    reason: string,
+    rule: string | undefined,
+    classification?: Classification,
+  ): GateResult => {
+    const timestamp = new Date().toISOString()
+    const policy: PolicyDecisionInfo = { decision: 'deny', rule, reason }
+    const recordId = deps.recorder.record({
+      type: 'policy_decision',
+      status: 'blocked',
+      timestamp,
+      server_name: input.server,
+      tool_name: input.tool,
+      session_id: input.caller.sessionId,
+      client: input.caller.client,
+      intent: input.intent,
+      flags: classification?.flags,
+      policy,
+      metadata: { gate },
+    })
+    deps.bus.emit('activity.policy_decision', { id: recordId, server: input.server, tool: input.tool, decision: 'blocked', rule, reason, timestamp })
+    return { ok: false, gate, decision: 'deny', rule, reason, recordId, classification }
+  }
+
+  return {
+    async check(input, tool) {
+      const config = deps.config()
+      const server = deps.upstreams.get(input.server)
+      if (server?.quarantined) {
+        return block(input, 'quarantine', `server '${input.server}' is quarantined; review and approve it before its tools can be called`, 'quarantine')
+      }
+      if (tool.pinState === 'changed') {
+        return block(
+          input,
+          'pinned_tool',
+          `tool '${input.server}:${input.tool}' changed since it was approved; it stays blocked until its new definition is re-approved`,
+          'pinned_tool',
+        )
+      }
+      const classification = classifyTool(input.server, input.tool, tool.tool.annotations, {
+        sensitive_tools: config.sensitive_tools,
+        write_tools: config.write_tools,
+      })
+      const match = matchPolicy(config.policy.rules, {
+        server: input.server,
+        tool: input.tool,
+        operation_type: classification.operation_type,
+        sensitive: classification.sensitive,
+      })
+      if (match?.action === 'deny') {
+        return block(input, 'policy', match.reason ?? `denied by policy rule ${match.rule}`, match.rule, classification)
+      }
+      const intent = checkIntent(config.intent_declaration.required, input.intent as IntentInfo | undefined, {
+        operation_type: classification.operation_type,
+      })
+      if (!intent.ok) return block(input, 'intent', intent.reason, 'intent', classification)
+      if (match?.action === 'ask') {
+        const { id, outcome } = deps.approvals.request({
+          server: input.server,
+          tool: input.tool,
+          args: input.args,
+          intent: input.intent,
+          rule: match.rule,
+          reason: match.reason,
+          sessionId: input.caller.sessionId,
+          timeoutMs: config.approval_timeout_s * 1000,
+        })
+        const result = await outcome
+        if (result !== 'approved') {
+          const reason =
+            result === 'timeout'
+              ? `no approval within ${config.approval_timeout_s}s; the call was denied`
+              : `a person denied this call${match.reason ? ` (${match.reason})` : ''}`
+          return { ok: false, gate: 'approval', decision: result === 'timeout' ? 'timeout' : 'denied', rule: match.rule, reason, recordId: id, classification }
+        }
+      }
+      return { ok: true, classification }
+    },
+  }
+}

@@ -1,0 +1,483 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import {
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Prompt,
+  type Resource,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js'
+import type { ServerConfig } from '../config/schema'
+import { isStdioServer } from '../config/schema'
+import { CoreError } from '../errors'
+import type { Logger } from '../logger'
+import type { ConnectionState, ServerProtocol } from '../../shared/servers'
+import { StderrRing } from './stderr-ring'
+import type { CallOptions } from './types'
+
+export type ListKind = 'tools' | 'prompts' | 'resources'
+
+export interface ConnectionHooks {
+  /** every state change, after the fields (lastError, failures, retryInMs) are updated */
+  onState(conn: UpstreamConnection, previous: ConnectionState): void
+  /** a list was (re)read after connecting or a list_changed notification */
+  onLists(conn: UpstreamConnection, kinds: ListKind[]): void
+}
+
+export interface ConnectionOptions {
+  logger: Logger
+  /** initialize and the first listing must finish within this (default 30 s) */
+  connectTimeoutMs?: number
+  /** reconnect delay: initialMs doubling up to maxMs, ±20 % jitter (default 1 s → 60 s) */
+  backoff?: { initialMs: number; maxMs: number }
+  clientInfo?: { name: string; version: string }
+  stderrLines?: number
+  /** a ring owned by the caller, so the lines outlive this connection */
+  ring?: StderrRing
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
+const DEFAULT_BACKOFF = { initialMs: 1_000, maxMs: 60_000 }
+/** a connection that lived this long resets the backoff; one that dies sooner keeps doubling it */
+const STABLE_MS = 30_000
+/** after stdin is closed, how long a stdio server gets before SIGTERM (the SDK adds SIGKILL later) */
+const STDIO_GRACE_MS = 500
+
+interface Live {
+  client: Client
+  transport: Transport
+  protocol: Exclude<ServerProtocol, 'auto'>
+}
+
+/**
+ * One upstream server: a connection attempt loop with exponential backoff, its catalogue (tools,
+ * prompts, resources), its stderr ring, and requests with timeouts. The manager owns policy
+ * (pins, quarantine, recording); this class only talks MCP.
+ */
+export class UpstreamConnection {
+  state: ConnectionState = 'disconnected'
+  lastError: string | undefined
+  failures = 0
+  everConnected = false
+  retryAt: number | undefined
+  activeProtocol: Exclude<ServerProtocol, 'auto'> | undefined
+  tools: Tool[] = []
+  prompts: Prompt[] = []
+  resources: Resource[] = []
+  readonly ring: StderrRing
+
+  private live: Live | null = null
+  /** backoff exponent: failed attempts plus connections that died young, since the last stable one */
+  private streak = 0
+  private readyAt: number | undefined
+  /** the last stderr line of the current process, to say why it died */
+  private lastStderr: string | undefined
+  private pending: Transport | null = null
+  private generation = 0
+  private timer: NodeJS.Timeout | null = null
+  private relist: Promise<void> = Promise.resolve()
+  private readonly waiters = new Set<() => void>()
+  private readonly opts: Required<Omit<ConnectionOptions, 'logger' | 'ring'>> & { logger: Logger }
+
+  constructor(
+    readonly name: string,
+    public config: ServerConfig,
+    private readonly hooks: ConnectionHooks,
+    options: ConnectionOptions,
+  ) {
+    this.opts = {
+      logger: options.logger,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      clientInfo: options.clientInfo ?? { name: 'mcpproxy', version: '0.1.0' },
+      stderrLines: options.stderrLines ?? 500,
+    }
+    this.ring = options.ring ?? new StderrRing(this.opts.stderrLines)
+  }
+
+  get retryInMs(): number | undefined {
+    return this.retryAt === undefined ? undefined : Math.max(0, this.retryAt - Date.now())
+  }
+
+  get connected(): boolean {
+    return this.state === 'ready' && this.live !== null
+  }
+
+  get protocol(): ServerProtocol {
+    return isStdioServer(this.config) ? 'stdio' : (this.activeProtocol ?? this.config.protocol)
+  }
+
+  /** Starts connecting in the background; the state tells how it goes. */
+  start(): void {
+    this.failures = 0
+    this.streak = 0
+    this.readyAt = undefined
+    this.everConnected = false
+    this.lastError = undefined
+    const gen = ++this.generation
+    void this.attempt(gen)
+  }
+
+  /** Closes the client and ends the process; no reconnect follows. */
+  async stop(): Promise<void> {
+    this.generation++
+    this.clearTimer()
+    const live = this.live
+    const pending = this.pending
+    this.live = null
+    this.pending = null
+    this.tools = []
+    this.prompts = []
+    this.resources = []
+    this.activeProtocol = undefined
+    this.setState('stopped')
+    await Promise.all([live && closeTransport(live.transport), pending && closeTransport(pending)])
+  }
+
+  async restart(): Promise<void> {
+    await this.stop()
+    this.ring.note(`[mcpproxy] restarting`)
+    this.start()
+  }
+
+  /** Resolves with the client once ready; waits while a first attempt is under way. */
+  async readyClient(timeoutMs: number, signal?: AbortSignal): Promise<Client> {
+    if (this.live && this.state === 'ready') return this.live.client
+    if (this.state === 'connecting') {
+      await new Promise<void>((resolve, reject) => {
+        const done = (): void => {
+          if (this.state === 'connecting') return
+          cleanup()
+          resolve()
+        }
+        const timer = setTimeout(() => {
+          cleanup()
+          reject(new CoreError('UPSTREAM_TIMEOUT', `server ${this.name} did not finish connecting within ${timeoutMs} ms`))
+        }, timeoutMs)
+        const onAbort = (): void => {
+          cleanup()
+          reject(new CoreError('UPSTREAM_ERROR', `the call to server ${this.name} was cancelled`, { cancelled: true }))
+        }
+        const cleanup = (): void => {
+          clearTimeout(timer)
+          this.waiters.delete(done)
+          signal?.removeEventListener('abort', onAbort)
+        }
+        this.waiters.add(done)
+        signal?.addEventListener('abort', onAbort, { once: true })
+      })
+      if (this.live && (this.state as ConnectionState) === 'ready') return this.live.client
+    }
+    throw new CoreError('UPSTREAM_ERROR', `server ${this.name} is not connected${this.describeDown()}`, { state: this.state })
+  }
+
+  /**
+   * Runs one request on the live client with the caller's timeout and abort signal, turning SDK
+   * failures into CoreErrors that say what happened (timeout, exit mid-call, JSON-RPC error).
+   */
+  async request<T>(what: string, options: CallOptions, run: (client: Client, opts: RequestOptions) => Promise<T>): Promise<T> {
+    if (options.signal?.aborted) throw new CoreError('UPSTREAM_ERROR', `${what} on server ${this.name} was cancelled`, { cancelled: true })
+    const started = Date.now()
+    const client = await this.readyClient(options.timeoutMs, options.signal)
+    // time spent waiting for a connection counts against the caller's timeout
+    const timeout = Math.max(1, options.timeoutMs - (Date.now() - started))
+    try {
+      return await run(client, { timeout, signal: options.signal })
+    } catch (err) {
+      throw this.describeFailure(err, what, client, options)
+    }
+  }
+
+  private describeFailure(err: unknown, what: string, client: Client, options: CallOptions): CoreError {
+    if (err instanceof CoreError) return err
+    if (options.signal?.aborted) {
+      return new CoreError('UPSTREAM_ERROR', `${what} on server ${this.name} was cancelled`, { cancelled: true })
+    }
+    const lost = this.live?.client !== client
+    if (err instanceof McpError) {
+      if (err.code === ErrorCode.RequestTimeout) {
+        return new CoreError('UPSTREAM_TIMEOUT', `${what} on server ${this.name} timed out after ${options.timeoutMs} ms`, {
+          timeout_ms: options.timeoutMs,
+        })
+      }
+      if (err.code === ErrorCode.ConnectionClosed || lost) {
+        const how = this.protocol === 'stdio' ? 'exited' : 'closed the connection'
+        return new CoreError('UPSTREAM_ERROR', `server ${this.name} ${how} during the call (${what})${this.describeDown()}`, {
+          exited: true,
+        })
+      }
+      return new CoreError('UPSTREAM_ERROR', `server ${this.name}: ${err.message}`, { rpc_code: err.code, rpc_data: err.data })
+    }
+    const message = err instanceof Error ? err.message : String(err)
+    return new CoreError('UPSTREAM_ERROR', `${what} on server ${this.name} failed: ${message}`)
+  }
+
+  private describeDown(): string {
+    const parts: string[] = []
+    if (this.lastError) parts.push(this.lastError)
+    const retry = this.retryInMs
+    if (this.state === 'backoff' && retry !== undefined) parts.push(`reconnecting in ${Math.ceil(retry / 1000)} s`)
+    else if (this.state === 'connecting') parts.push('reconnecting')
+    return parts.length ? `: ${parts.join('; ')}` : ''
+  }
+
+  private setState(next: ConnectionState): void {
+    const previous = this.state
+    if (next !== 'backoff') this.retryAt = undefined
+    this.state = next
+    if (previous === next) return
+    for (const w of [...this.waiters]) w()
+    this.hooks.onState(this, previous)
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  private async attempt(gen: number): Promise<void> {
+    this.clearTimer()
+    this.setState('connecting')
+    let live: Live
+    try {
+      live = await this.connectAny(gen)
+    } catch (err) {
+      if (gen !== this.generation) return
+      const message = errorMessage(err)
+      this.fail(gen, this.lastStderr ? `${message}; last stderr: ${this.lastStderr}` : message)
+      return
+    }
+    if (gen !== this.generation) {
+      await closeTransport(live.transport)
+      return
+    }
+    this.live = live
+    this.activeProtocol = live.protocol
+    this.failures = 0
+    this.lastError = undefined
+    this.everConnected = true
+    this.readyAt = Date.now()
+    this.ring.note(`[mcpproxy] connected over ${live.protocol}`)
+    // pins and the poisoning scan settle before anyone sees the server as ready
+    this.hooks.onLists(this, ['tools', 'prompts', 'resources'])
+    this.setState('ready')
+  }
+
+  /** Tries each transport the config allows (auto: streamable HTTP, then SSE). */
+  private async connectAny(gen: number): Promise<Live> {
+    const kinds: Array<Live['protocol']> = isStdioServer(this.config)
+      ? ['stdio']
+      : this.config.protocol === 'auto'
+        ? ['http', 'sse']
+        : [this.config.protocol]
+    const errors: string[] = []
+    for (const kind of kinds) {
+      if (gen !== this.generation) break
+      try {
+        return await this.connectWith(kind, gen)
+      } catch (err) {
+        errors.push(kinds.length > 1 ? `${kind}: ${errorMessage(err)}` : errorMessage(err))
+      }
+    }
+    throw new Error(errors.join('; '))
+  }
+
+  private async connectWith(kind: Live['protocol'], gen: number): Promise<Live> {
+    const transport = this.makeTransport(kind)
+    const client = new Client(this.opts.clientInfo, { capabilities: {} })
+    client.onerror = (err): void => {
+      if (gen !== this.generation) return
+      this.ring.note(`[mcpproxy] protocol error: ${errorMessage(err)}`)
+      this.opts.logger.debug('upstream protocol error', { server: this.name, error: errorMessage(err) })
+    }
+    client.onclose = (): void => {
+      if (gen === this.generation && this.live?.client === client) this.lost(gen)
+    }
+    const relist = (kind: ListKind) => (): void => {
+      if (gen !== this.generation || this.live?.client !== client) return
+      this.relist = this.relist.then(() => this.listKinds(client, [kind], gen)).catch((err: unknown) => {
+        this.ring.note(`[mcpproxy] re-listing ${kind} failed: ${errorMessage(err)}`)
+      })
+    }
+    client.setNotificationHandler(ToolListChangedNotificationSchema, relist('tools'))
+    client.setNotificationHandler(PromptListChangedNotificationSchema, relist('prompts'))
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, relist('resources'))
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      const data = typeof n.params.data === 'string' ? n.params.data : JSON.stringify(n.params.data)
+      this.ring.note(`[${n.params.level}]${n.params.logger ? ` ${n.params.logger}:` : ''} ${data}`)
+    })
+
+    this.pending = transport
+    const timeout = this.opts.connectTimeoutMs
+    try {
+      await withTimeout(
+        (async () => {
+          await client.connect(transport, { timeout })
+          await this.listKinds(client, ['tools', 'prompts', 'resources'], gen, false)
+        })(),
+        timeout,
+        `no answer to initialize within ${timeout} ms`,
+      )
+    } catch (err) {
+      await closeTransport(transport)
+      throw err
+    } finally {
+      if (this.pending === transport) this.pending = null
+    }
+    return { client, transport, protocol: kind }
+  }
+
+  private makeTransport(kind: Live['protocol']): Transport {
+    const cfg = this.config
+    if (isStdioServer(cfg)) {
+      const transport = new StdioClientTransport({
+        command: cfg.command,
+        args: cfg.args,
+        env: cfg.env,
+        cwd: cfg.cwd ? cfg.cwd : undefined,
+        stderr: 'pipe',
+      })
+      this.lastStderr = undefined
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        this.ring.write(chunk)
+        const lines = chunk.toString().split(/\r?\n/).filter((l) => l.trim())
+        if (lines.length) this.lastStderr = lines[lines.length - 1]!.slice(0, 500)
+      })
+      return transport
+    }
+    const url = new URL(cfg.url)
+    const requestInit = { headers: cfg.headers }
+    return kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit })
+  }
+
+  /** Reads the given lists (all pages). Servers without a capability get an empty list. */
+  private async listKinds(client: Client, kinds: ListKind[], gen: number, notify = true): Promise<void> {
+    const caps = client.getServerCapabilities() ?? {}
+    const options: RequestOptions = { timeout: this.opts.connectTimeoutMs }
+    for (const kind of kinds) {
+      if (kind === 'tools') {
+        const tools: Tool[] = []
+        if (caps.tools) {
+          let cursor: string | undefined
+          do {
+            const page = await client.listTools(cursor ? { cursor } : undefined, options)
+            tools.push(...page.tools)
+            cursor = page.nextCursor
+          } while (cursor)
+        }
+        if (gen !== this.generation) return
+        this.tools = tools
+      } else if (kind === 'prompts') {
+        const prompts: Prompt[] = []
+        if (caps.prompts) {
+          try {
+            let cursor: string | undefined
+            do {
+              const page = await client.listPrompts(cursor ? { cursor } : undefined, options)
+              prompts.push(...page.prompts)
+              cursor = page.nextCursor
+            } while (cursor)
+          } catch (err) {
+            this.ring.note(`[mcpproxy] listing prompts failed: ${errorMessage(err)}`)
+          }
+        }
+        if (gen !== this.generation) return
+        this.prompts = prompts
+      } else {
+        const resources: Resource[] = []
+        if (caps.resources) {
+          try {
+            let cursor: string | undefined
+            do {
+              const page = await client.listResources(cursor ? { cursor } : undefined, options)
+              resources.push(...page.resources)
+              cursor = page.nextCursor
+            } while (cursor)
+          } catch (err) {
+            this.ring.note(`[mcpproxy] listing resources failed: ${errorMessage(err)}`)
+          }
+        }
+        if (gen !== this.generation) return
+        this.resources = resources
+      }
+    }
+    if (notify) this.hooks.onLists(this, kinds)
+  }
+
+  /** The live connection went away (process exit, HTTP stream closed). */
+  private lost(gen: number): void {
+    const live = this.live
+    this.live = null
+    const what = this.protocol === 'stdio' ? 'process exited' : 'connection closed'
+    this.ring.note(`[mcpproxy] ${what}`)
+    this.fail(gen, this.lastStderr ? `${what}; last stderr: ${this.lastStderr}` : what)
+    if (live) void closeTransport(live.transport)
+  }
+
+  private fail(gen: number, message: string): void {
+    if (gen !== this.generation) return
+    this.failures++
+    if (this.readyAt !== undefined && Date.now() - this.readyAt >= STABLE_MS) this.streak = 0
+    this.readyAt = undefined
+    this.streak++
+    this.lastError = message
+    this.ring.note(`[mcpproxy] connection failed: ${message}`)
+    const { initialMs, maxMs } = this.opts.backoff
+    const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.streak - 1, 20))
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4))
+    this.retryAt = Date.now() + delay
+    this.setState('backoff')
+    this.clearTimer()
+    this.timer = setTimeout(() => {
+      if (gen === this.generation) void this.attempt(gen)
+    }, delay)
+    this.timer.unref()
+  }
+}
+
+async function closeTransport(transport: Transport): Promise<void> {
+  const pid = transport instanceof StdioClientTransport ? transport.pid : null
+  // stdin closed first (in transport.close); a server that ignores it gets SIGTERM soon after
+  const term = pid
+    ? setTimeout(() => {
+        try {
+          process.kill(pid, 'SIGTERM')
+        } catch {
+          // already gone
+        }
+      }, STDIO_GRACE_MS)
+    : null
+  try {
+    await transport.close()
+  } catch {
+    // closing a broken transport can throw; the process is handled by the timers above
+  } finally {
+    if (term) clearTimeout(term)
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message
+  }
+  return String(err)
+}

@@ -1,0 +1,95 @@
+import { createStore, type StoreApi } from 'zustand/vanilla'
+import type { ActivitySummaryRow } from '../../shared/activity'
+import type { Api, CoreEvent } from '../api/api'
+import { createCoalescer } from '../lib/coalesce'
+import { collapseRepeats, type CollapsedCall } from '../lib/collapse-repeats'
+import { errorMessage } from '../lib/format'
+
+export interface HourBucket {
+  /** start of the hour, ISO */
+  start: string
+  calls: number
+}
+
+export interface SummaryState {
+  today?: { total: number; success: number; error: number; blocked: number }
+  hours: HourBucket[]
+  p95?: number | null
+  recent: ActivitySummaryRow[]
+  error?: string
+  loading: boolean
+}
+
+export interface SummaryActions {
+  opened(): Promise<void>
+  coreEventReceived(event: CoreEvent): void
+  dispose(): void
+}
+
+export type SummaryStore = StoreApi<SummaryState & SummaryActions>
+
+const HOUR = 3_600_000
+
+/** The 24 hour buckets ending with the current hour. */
+export function hourBuckets(now: number): Array<{ start: number; end: number }> {
+  const current = Math.floor(now / HOUR) * HOUR
+  return Array.from({ length: 24 }, (_, i) => ({ start: current - (23 - i) * HOUR, end: current - (22 - i) * HOUR }))
+}
+
+export function startOfToday(now: number): number {
+  const d = new Date(now)
+  d.setHours(0, 0, 0, 0)
+  return d.getTime()
+}
+
+export function createSummaryStore(api: Api, options: { now?: () => number; intervalMs?: number } = {}): SummaryStore {
+  const now = options.now ?? Date.now
+  return createStore<SummaryState & SummaryActions>()((set, get) => {
+    const load = async (): Promise<void> => {
+      set({ loading: true })
+      const t = now()
+      const since = new Date(startOfToday(t)).toISOString()
+      const tc = { type: ['tool_call' as const] }
+      try {
+        const [total, success, error, blocked, summary, recent, ...hours] = await Promise.all([
+          api.countActivity({ ...tc, start_time: since }),
+          api.countActivity({ ...tc, start_time: since, status: ['success'] }),
+          api.countActivity({ ...tc, start_time: since, status: ['error', 'timeout'] }),
+          api.countActivity({ start_time: since, status: ['blocked'] }),
+          api.summary('24h'),
+          api.listActivity({ filter: tc, limit: 50, offset: 0 }),
+          ...hourBuckets(t).map((b) =>
+            api.countActivity({ ...tc, start_time: new Date(b.start).toISOString(), end_time: new Date(b.end - 1).toISOString() }),
+          ),
+        ])
+        set({
+          today: { total, success, error, blocked },
+          p95: summary.p95_duration_ms,
+          recent: recent.activities,
+          hours: hourBuckets(t).map((b, i) => ({ start: new Date(b.start).toISOString(), calls: hours[i] ?? 0 })),
+          error: undefined,
+          loading: false,
+        })
+      } catch (err) {
+        set({ error: errorMessage(err), loading: false })
+      }
+    }
+    const coalescer = createCoalescer(load, { delayMs: 250, intervalMs: options.intervalMs ?? 2000 })
+    return {
+      hours: [],
+      recent: [],
+      loading: false,
+      opened: load,
+      coreEventReceived(event) {
+        if (event.name.startsWith('activity.')) coalescer.invalidate()
+      },
+      dispose() {
+        coalescer.dispose()
+        void get
+      },
+    }
+  })
+}
+
+export const selectRecentCollapsed = (s: Pick<SummaryState, 'recent'>): CollapsedCall[] => collapseRepeats(s.recent, 5)
+export const selectMaxHour = (s: SummaryState): number => s.hours.reduce((m, h) => Math.max(m, h.calls), 0)

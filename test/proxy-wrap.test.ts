@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process'
+import { PassThrough } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { silentLogger } from '../src/core/logger'
+import { runWrap } from '../src/core/proxy/wrap'
+import { EVERYTHING, tempStore } from './proxy-helpers'
+
+const LINES = [
+  { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wrap-client', version: '4.5' } } },
+  { jsonrpc: '2.0', method: 'notifications/initialized' },
+  { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+  { jsonrpc: '2.0', id: 'c-3', method: 'tools/call', params: { name: 'echo', arguments: { message: 'wrapped https://example.org/a' } } },
+  { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'get-sum', arguments: { a: 'x' } } },
+  { jsonrpc: '2.0', id: 5, method: 'no/such/method' },
+].map((m) => JSON.stringify(m) + '\n')
+
+/** Feeds the lines one by one, each after the previous answer, and collects stdout by id. */
+async function drive(stdin: PassThrough, stdout: NodeJS.ReadableStream): Promise<Map<string, string>> {
+  const byId = new Map<string, string>()
+  let buffer = ''
+  let waiting: { id: string; resolve: () => void } | null = null
+  stdout.setEncoding('utf8')
+  stdout.on('data', (text: string) => {
+    buffer += text
+    let nl = buffer.indexOf('\n')
+    while (nl !== -1) {
+      const line = buffer.slice(0, nl)
+      buffer = buffer.slice(nl + 1)
+      const msg = JSON.parse(line) as { id?: unknown }
+      if (msg.id !== undefined) byId.set(String(msg.id), line)
+      if (waiting && String(msg.id) === waiting.id) waiting.resolve()
+      nl = buffer.indexOf('\n')
+    }
+  })
+  for (const line of LINES) {
+    const id = (JSON.parse(line) as { id?: unknown }).id
+    if (id === undefined) {
+      stdin.write(line)
+      continue
+    }
+    await new Promise<void>((resolve) => {
+      waiting = { id: String(id), resolve }
+      stdin.write(line)
+    })
+  }
+  stdin.end()
+  return byId
+}
+
+describe('wrap: a transparent stdio proxy for one server', () => {
+  it('relays answers byte for byte, records calls, and exits with the server', async () => {
+    // the same exchange straight to the server, for the reference bytes
+    const direct = spawn(process.execPath, [EVERYTHING, 'stdio'], { stdio: ['pipe', 'pipe', 'ignore'] })
+    const directStdin = new PassThrough()
+    directStdin.pipe(direct.stdin)
+    const reference = await drive(directStdin, direct.stdout)
+
+    const store = tempStore()
+    const recorder = store.writer
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    const stderr = new PassThrough()
+    const exit = runWrap({
+      command: process.execPath,
+      args: [EVERYTHING, 'stdio'],
+      sensitiveTools: ['get-sum'],
+      writeTools: ['echo'],
+      recorder,
+      logger: silentLogger,
+      stdin,
+      stdout,
+      stderr,
+      db: store.db,
+    })
+    const wrapped = await drive(stdin, stdout)
+    expect(await exit).toBe(0)
+
+    expect(wrapped.get('2')).toBe(reference.get('2'))
+    expect(wrapped.get('c-3')).toBe(reference.get('c-3'))
+    expect(wrapped.get('5')).toBe(reference.get('5'))
+
+    const calls = await store.records('tool_call')
+    expect(calls).toHaveLength(2)
+    const echo = calls.find((c) => c.tool_name === 'echo')!
+    expect(echo).toMatchObject({
+      status: 'success',
+      server_name: 'mcp-servers/everything',
+      request_id: 'c-3',
+      client: { name: 'wrap-client', version: '4.5', pid: process.ppid },
+      arguments: { message: 'wrapped https://example.org/a' },
+      response_bytes: Buffer.byteLength(reference.get('c-3')!),
+    })
+    expect(echo.flags).toContain('write')
+    expect(echo.duration_ms).toBeGreaterThan(0)
+    expect(echo.trace_id).toMatch(/^[0-9a-f]{32}$/)
+    const sum = calls.find((c) => c.tool_name === 'get-sum')!
+    expect(sum.status).toBe('error')
+    expect(sum.flags).toContain('sensitive')
+    expect(sum.session_id).toBe(echo.session_id)
+    const session = store.db.prepare('SELECT * FROM session WHERE id = ?').get(echo.session_id) as Record<string, unknown>
+    expect(session).toMatchObject({ transport: 'wrap', client_name: 'wrap-client', client_version: '4.5', client_pid: process.ppid, call_count: 2 })
+    expect(session.ended_at).toEqual(expect.any(String))
+    await store.close()
+  })
+
+  it('reports a server that cannot start with exit code 127', async () => {
+    const store = tempStore()
+    const stdin = new PassThrough()
+    const code = await runWrap({
+      command: '/nonexistent/mcp-server',
+      args: [],
+      sensitiveTools: [],
+      writeTools: [],
+      recorder: store.writer,
+      logger: silentLogger,
+      stdin,
+      stdout: new PassThrough(),
+    })
+    expect(code).toBe(127)
+    await store.close()
+  })
+
+  it('passes the exit code of a server that dies, and fails its call in flight', async () => {
+    const store = tempStore()
+    const recorder = store.writer
+    const stdin = new PassThrough()
+    const script = 'process.stdin.once("data", () => process.exit(3))'
+    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], recorder, logger: silentLogger, stdin, stdout: new PassThrough() })
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } }) + '\n')
+    expect(await exit).toBe(3)
+    expect((await store.records('tool_call'))[0]).toMatchObject({ status: 'error', error: 'the server exited (code 3) before answering' })
+    await store.close()
+  })
+})
