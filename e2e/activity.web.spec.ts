@@ -135,3 +135,34 @@ test('the dashboard summarises today and collapses repeated calls', async ({ pag
   await widget.getByRole('link', { name: 'View all' }).click()
   await expect(page.getByRole('table', { name: 'Activity' })).toBeVisible()
 })
+
+test('a secret in the arguments shows as a highlighted redaction marker with its detection type', async ({ page, core, mcp }) => {
+  const token = `ghp_${'A1b2C3d4E5'.repeat(4).slice(0, 36)}`
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: `deploy with ${token} please` } })
+  await openActivity(page, core.uiUrl, 'q=deploy')
+  await rows(page).filter({ hasText: 'echo' }).first().click()
+  const panel = page.getByRole('dialog', { name: /everything:echo/ })
+  const marker = panel.locator('section[aria-labelledby="detail-args"] mark.redacted')
+  await expect(marker.first()).toHaveText('[REDACTED:github_token]')
+  await expect(panel.getByText('detected: github_token')).toBeVisible()
+  await expect(panel).not.toContainText(token)
+  await page.screenshot({ path: `${SCREENSHOTS}/activity-detail-redacted.png` })
+})
+
+test('a burst of calls is coalesced: the page refetches far less often than events arrive', async ({ page, core, mcp }) => {
+  await openActivity(page, core.uiUrl)
+  await expect(page.getByRole('status', { name: 'Live updates open' })).toBeVisible()
+  let listRequests = 0
+  page.on('request', (r) => {
+    if (r.url().includes('/api/v1/activity?') || r.url().includes('/api/v1/activity/count')) listRequests++
+  })
+  const calls = 300
+  await Promise.all(Array.from({ length: calls }, (_, i) => mcp.callTool({ name: 'everything__echo', arguments: { message: `burst-${i}` } })))
+  // every call emits at least started + completed; the last refetch shows the last call
+  await expect(page.getByRole('status').filter({ hasText: /records?$/ })).toHaveText(
+    `${(await core.restData<{ count: number }>('/api/v1/activity/count')).count.toLocaleString('en-US')} records`,
+  )
+  console.log(`[burst] ${calls} calls (≥ ${calls * 2} events) caused ${listRequests} activity requests from the page`)
+  expect(listRequests).toBeLessThan(calls / 5)
+  await expect(rows(page).first()).toContainText('echo')
+})

@@ -13,10 +13,13 @@ test('100,000 matching records: the count is exact, the DOM holds a few dozen ro
     const t = start + n * 1000
     lines.push(JSON.stringify({ id: ulid(t), type: 'tool_call', timestamp: new Date(t).toISOString(), server_name: 'bulk', tool_name: `bulk-${n}`, status: n % 97 === 0 ? 'error' : 'success', duration_ms: n % 500 }))
   }
+  const t0 = Date.now()
   const res = await core.rest('/api/v1/activity/import', { method: 'POST', body: lines.join('\n') + '\n', headers: { 'Content-Type': 'application/x-ndjson' } })
   expect(res.status, await res.clone().text()).toBe(200)
   expect(((await res.json()) as { data: { imported: number } }).data.imported).toBe(N)
 
+  const importMs = Date.now() - t0
+  const t1 = Date.now()
   await page.goto(`${core.uiUrl}#/activity?server=bulk`)
   const table = page.getByRole('table', { name: 'Activity' })
   await expect(page.getByRole('status').filter({ hasText: /records?$/ })).toHaveText('100,000 records')
@@ -25,6 +28,7 @@ test('100,000 matching records: the count is exact, the DOM holds a few dozen ro
   // newest first: the row at index i is record N-1-i
   await expect(bodyRows.first()).toContainText(`bulk-${N - 1}`)
   expect(await bodyRows.count()).toBeLessThan(100)
+  console.log(`[scale] import of ${N} records: ${importMs} ms; first rows on screen: ${Date.now() - t1} ms`)
 
   const scroller = page.locator('.tbody-scroll')
   for (const fraction of [0.5, 0.9, 0.25]) {

@@ -1,20 +1,8 @@
 // `npm start`: builds when needed, then runs the Electron app where an Electron binary exists,
 // else the headless core (`mcpproxy serve`) with the default data dir and config.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-
-function electronBinary() {
-  if (process.env.ELECTRON_BIN) return existsSync(process.env.ELECTRON_BIN) ? process.env.ELECTRON_BIN : null
-  try {
-    const dir = dirname(createRequire(import.meta.url).resolve('electron/package.json'))
-    const p = join(process.env.ELECTRON_OVERRIDE_DIST_PATH ?? join(dir, 'dist'), readFileSync(join(dir, 'path.txt'), 'utf8').trim())
-    return existsSync(p) ? p : null
-  } catch {
-    return null
-  }
-}
+import { existsSync } from 'node:fs'
+import { electronBinary } from './electron-binary.mjs'
 
 if (!existsSync('out/cli/mcpproxy.js') || !existsSync('out/renderer/index.html') || process.env.MCPPROXY_REBUILD) {
   const r = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' })

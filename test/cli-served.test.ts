@@ -131,6 +131,17 @@ describe('mcpproxy with a served core', () => {
     expect(readFileSync(report, 'utf8')).toMatch(/<html/i)
   }, 60_000)
 
+  it("servers tools and servers logs show a server's pinned tools and its stderr", async () => {
+    const tools = JSON.parse((await cli(['servers', 'tools', 'everything', '--json'])).stdout) as { tools: Array<{ tool: string }>; changes: unknown[] }
+    expect(tools.tools.map((t) => t.tool)).toContain('echo')
+    expect(tools.changes).toEqual([])
+    const logs = await cli(['servers', 'logs', 'everything', '--lines', '50'])
+    expect(logs.code).toBe(0)
+    expect(logs.stdout).toMatch(/Starting/)
+    const missing = await cli(['servers', 'logs', 'nope'])
+    expect(missing.code).toBe(1)
+  })
+
   it('tools search finds upstream tools through the core', async () => {
     const r = await cli(['tools', 'search', 'echo', '--json'])
     expect(r.code).toBe(0)

@@ -12,6 +12,7 @@ import type { ActivityRecord } from '../src/shared/activity'
 import {
   alive,
   callTool,
+  childPids,
   connectClient,
   EVERYTHING,
   FILESYSTEM,
@@ -168,6 +169,19 @@ describe('core scenarios', () => {
     }
   })
 
+  it('2b. prompts and resources of the upstreams are proxied', async () => {
+    const { prompts } = await main.client.listPrompts(undefined, { timeout: 10_000 })
+    expect(prompts.map((p) => p.name)).toContain('everything__simple-prompt')
+    const prompt = await main.client.getPrompt({ name: 'everything__simple-prompt' }, { timeout: 10_000 })
+    expect(prompt.messages.length).toBeGreaterThan(0)
+    await expect(main.client.getPrompt({ name: 'everything__no-such-prompt' }, { timeout: 10_000 })).rejects.toThrow(/unknown prompt/)
+
+    const { resources } = await main.client.listResources(undefined, { timeout: 10_000 })
+    expect(resources.length).toBeGreaterThan(0)
+    const read = await main.client.readResource({ uri: resources[0]!.uri }, { timeout: 10_000 })
+    expect(read.contents[0]?.uri).toBe(resources[0]!.uri)
+  })
+
   it('3. a server added without `quarantined` is blocked until approved', async () => {
     const info = core.upstreams.get('newcomer')!
     expect(info.quarantined).toBe(true)
@@ -196,7 +210,8 @@ describe('core scenarios', () => {
   it('4. crash-server dies mid-call: a quick error naming the exit, an error record, then a reconnect', async () => {
     const result = await callTool(main.client, { server: 'crash', tool: 'crash', arguments: {} })
     expect(result.isError).toBe(true)
-    expect(textOf(result)).toMatch(/exit/)
+    expect(textOf(result)).toMatch(/crash exited during the call/)
+    expect(textOf(result)).toContain('simulated crash in the middle of a call')
 
     const rec = await waitForRecord(core, { type: ['tool_call'], server: 'crash', tool: 'crash' }, (r) => r.status !== 'pending', 'crash record completed')
     expect(rec.status).toBe('error')
@@ -411,6 +426,8 @@ describe('core scenarios', () => {
     expect(recA).toHaveLength(50)
     expect(recA.every((r) => r.client?.name === 'client-a' && (r.arguments as { message: string }).message.startsWith('A-'))).toBe(true)
 
+    expect(core.sessions.get(b.transport.sessionId!)).toMatchObject({ transport: 'http', active: true, call_count: 50, client: { name: 'client-b', version: '2.0.0' } })
+
     const big = 'x'.repeat(1024 * 1024)
     const echoed = await callTool(a.client, { server: 'everything', tool: 'echo', arguments: { message: big } }, undefined, 60_000)
     expect(echoed.isError).toBeFalsy()
@@ -419,6 +436,13 @@ describe('core scenarios', () => {
     expect(bigRec.status).toBe('success')
     expect(bigRec.response_bytes).toBeGreaterThan(1024 * 1024)
     expect(bigRec.response_truncated).toBe(true)
+
+    const bId = b.transport.sessionId!
+    await b.transport.terminateSession()
+    await b.close()
+    const ended = await waitFor(() => (core.sessions.get(bId)?.active === false ? core.sessions.get(bId) : undefined), 'session b ended', 5_000)
+    expect(ended.ended_at).toBeDefined()
+    expect(ended.call_count).toBe(50)
   })
 
   it('13. bad HTTP input: parse error 400 and the core keeps serving; no key 401; foreign Origin 403', async () => {
@@ -476,17 +500,31 @@ describe('core scenarios', () => {
     }
     const pids = [pidOf('hang'), pidOf('crash')]
     expect(pids.every(alive)).toBe(true)
-    for (const s of [main, ...extraSessions]) await s.close()
-    extraSessions.length = 0
+    const children = childPids()
+    // nine configured servers and the one added by scenario 14
+    expect(children.length).toBeGreaterThanOrEqual(10)
+    expect(children).toEqual(expect.arrayContaining(pids))
+
+    // a call still waiting for a person when the core stops is denied, not left hanging
+    const waiting = callTool(main.client, { server: 'everything', tool: 'get-sum', arguments: { a: 40, b: 2 } }).then(
+      (r) => ({ error: textOf(r) }),
+      (err: Error) => ({ error: err.message }),
+    )
+    const approvalId = (await waitFor(() => core.approvals.list()[0], 'approval pending at shutdown', 10_000)).id
 
     await core.stop()
     expect(pids.filter(alive)).toEqual([])
+    expect(children.filter(alive)).toEqual([])
+    expect((await waiting).error).toBeTruthy()
+    for (const s of [main, ...extraSessions]) await s.close()
+    extraSessions.length = 0
 
     const reopened = createActivityStore({ file: core.paths.db })
     try {
       const stops = reopened.list({ type: ['system_stop'] }, { limit: 5, offset: 0 })
       expect(stops.total).toBe(1)
-      expect(reopened.list({ type: ['tool_call'], status: ['pending'] }, { limit: 5, offset: 0 }).total).toBe(0)
+      expect(reopened.list({ type: ['tool_call', 'policy_decision'], status: ['pending'] }, { limit: 5, offset: 0 }).total).toBe(0)
+      expect(reopened.get(approvalId)).toMatchObject({ status: 'blocked', policy: { decision: 'denied' } })
       expect(reopened.verify().ok).toBe(true)
     } finally {
       await reopened.close()

@@ -73,6 +73,13 @@ describe('gates on call_tool', () => {
       },
     })
     expect(textOf(await client.callTool(echo('allowed')))).toBe('Echo: allowed')
+
+    // a rule on the operation type matches through the write_tools list (echo is annotated read-only)
+    await h.setConfig({ write_tools: ['everything:echo'], policy: { rules: [{ operation_type: 'write', action: 'deny', reason: 'no writes today' }] } })
+    expect(textOf(await client.callTool(echo('listed-write')))).toBe('Blocked by mcpproxy (policy): no writes today')
+    expect((await recordsOf('listed-write')).call.flags).toContain('write')
+    await h.setConfig({ policy: { rules: [{ operation_type: 'write', action: 'deny' }] } })
+    expect(textOf(await client.callTool(echo('read-only')))).toBe('Echo: read-only')
   })
 
   it('5 blocks a call without intent when intent is required, and one that contradicts the tool', async () => {
@@ -123,6 +130,24 @@ describe('gates on call_tool', () => {
     const { call: rec, decision } = await recordsOf('nope')
     expect(decision).toMatchObject({ status: 'blocked', policy: { decision: 'denied' } })
     expect(rec).toMatchObject({ status: 'blocked', policy: { decision: 'denied' } })
+  })
+
+  it('6 ask: a caller that cancels while waiting withdraws its approval request', async () => {
+    await h.setConfig({ policy: { rules: [{ tool: 'echo', action: 'ask' }] } })
+    const requested = new Promise<string>((resolve) => {
+      const off = h.bus.on('activity.approval_requested', (e) => {
+        off()
+        resolve(e.id)
+      })
+    })
+    const abort = new AbortController()
+    const call = client.callTool(echo('withdrawn'), undefined, { signal: abort.signal })
+    const id = await requested
+    abort.abort()
+    await expect(call).rejects.toThrow()
+    await vi.waitFor(() => expect(h.services.approvals.list()).toEqual([]))
+    expect(await h.record(id)).toMatchObject({ status: 'blocked', policy: { decision: 'denied', reason: 'denied by caller (cancelled)' } })
+    expect(() => h.services.approvals.decide(id, 'approve')).toThrow(/no pending approval/)
   })
 
   it('6 ask: no answer within approval_timeout_s denies the call', async () => {

@@ -10,6 +10,7 @@ import { AddServerSchema, ApprovalDecisionSchema } from '../shared/servers'
 import type { Core } from '../core/core-types'
 import { CoreError, isCoreError } from '../core/errors'
 import { describeIssues } from '../core/config/load'
+import { toToolInfo } from '../core/proxy/tool-search'
 
 export interface IpcMainLike {
   handle(channel: string, listener: (event: IpcMainInvokeEvent, request: unknown) => Promise<unknown>): void
@@ -88,19 +89,7 @@ export function createIpcHandlers(core: Core, deps: IpcShellDeps): Handlers {
       const r = parse(NameSchema.extend({ tools: z.array(z.string()).optional() }), req)
       return { approved: await core.upstreams.approveTools(server(r.name), r.tools, 'desktop') }
     },
-    'servers.tools': (req) => {
-      const name = server(parse(NameSchema, req).name)
-      return core.upstreams.tools(name).map((t) => ({
-        name: `${t.server}:${t.tool.name}`,
-        server: t.server,
-        tool: t.tool.name,
-        description: t.tool.description,
-        input_schema: t.tool.inputSchema as Record<string, unknown>,
-        output_schema: t.tool.outputSchema as Record<string, unknown> | undefined,
-        annotations: t.tool.annotations,
-        pin_state: t.pinState,
-      }))
-    },
+    'servers.tools': (req) => core.upstreams.tools(server(parse(NameSchema, req).name)).map((t) => toToolInfo(t)),
     'servers.logs': (req) => {
       const r = parse(NameSchema.extend({ lines: z.number().int().min(1).max(5000).optional() }), req)
       return { lines: core.upstreams.logs(server(r.name), r.lines) }

@@ -4,7 +4,7 @@
  * one watching the file, picks the change up).
  */
 import { Command } from 'commander'
-import { AddServerSchema, type AddServerInput, type ServerInfo } from '../../shared/servers'
+import { AddServerSchema, type AddServerInput, type ServerInfo, type ToolChangeInfo, type ToolInfo } from '../../shared/servers'
 import { describeIssues, loadConfig, writeConfigFile } from '../../core/config/load'
 import { ConfigSchema } from '../../core/config/schema'
 import type { CliContext } from '../context'
@@ -158,6 +158,48 @@ export function serversCommand(getCtx: Ctx): Command {
   simple('restart', 'restart a server (needs a running core)', (n) => [`${p(n)}/restart`, {}], null, 'restarted')
   simple('quarantine', 'quarantine a server: its tools are blocked', (n) => [`${p(n)}/quarantine`, { quarantined: true }], (e) => (e.quarantined = true), 'quarantined')
   simple('unquarantine', 'let calls reach a server again', (n) => [`${p(n)}/quarantine`, { quarantined: false }], (e) => (e.quarantined = false), 'unquarantined')
+
+  cmd
+    .command('tools')
+    .description("a server's tools with their pin state, and definition changes waiting for approve-tools")
+    .argument('<name>', 'server name')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      const ctx = getCtx()
+      const core = await ctx.requireCore('servers tools')
+      const res = await core.client.get<{ tools: ToolInfo[]; changes: ToolChangeInfo[] }>(`${p(name)}/tools`)
+      if (ctx.json || flags.json) return printJson(res)
+      if (!res.tools.length) printLine(paint.dim(`${name} lists no tools (yet)`))
+      else {
+        const pin = (t: ToolInfo): string => (t.pin_state === 'changed' ? paint.red('changed') : t.pin_state === 'new' ? paint.yellow('new') : (t.pin_state ?? ''))
+        printLine(renderTable(['TOOL', 'PIN', 'DESCRIPTION'], res.tools.map((t) => [t.tool, pin(t), (t.description ?? '').replace(/\s+/g, ' ').slice(0, 60)])))
+      }
+      for (const c of res.changes) {
+        printLine(`\n${paint.yellow('changed since approval')}: ${c.tool}`)
+        for (const key of ['description', 'inputSchema', 'outputSchema', 'annotations']) {
+          const before = JSON.stringify(c.old_definition?.[key])
+          const after = JSON.stringify(c.new_definition[key])
+          if (before !== after) printLine(`  ${key}:\n    - ${before ?? '(none)'}\n    + ${after ?? '(none)'}`)
+        }
+      }
+      if (res.changes.length) printLine(paint.dim(`\napprove with: mcpproxy servers approve-tools ${name} ${res.changes.map((c) => c.tool).join(' ')}`))
+    })
+
+  cmd
+    .command('logs')
+    .description("the last lines of a server's stderr")
+    .argument('<name>', 'server name')
+    .option('--lines <n>', 'how many lines (1-10000)', '200')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: { lines: string; json?: boolean }) => {
+      const ctx = getCtx()
+      const lines = Number(flags.lines)
+      if (!Number.isInteger(lines) || lines < 1 || lines > 10_000) throw usageError('--lines: must be an integer from 1 to 10000')
+      const core = await ctx.requireCore('servers logs')
+      const res = await core.client.get<{ lines: string[] }>(`${p(name)}/logs`, { lines })
+      if (ctx.json || flags.json) return printJson(res.lines)
+      for (const line of res.lines) printLine(line)
+    })
 
   cmd
     .command('approve-tools')

@@ -6,7 +6,7 @@
 import { stringify } from 'csv-stringify/sync'
 import type { ActivityFilter, ActivityRecord } from '../../shared/activity'
 import type { Db } from '../store/db'
-import { buildWhere } from './filter-sql'
+import { buildWhere, ftsQuery, type WhereClause } from './filter-sql'
 import { ROW_COLUMNS } from './query'
 import { fromRows, type ActivityRow, type BodyRow } from './record-codec'
 import type { ExportOptions } from './types'
@@ -103,7 +103,27 @@ function jsonLineWithBodies(row: ActivityRow & BodyRow): string {
 export async function* exportActivity(db: Db, filter: ActivityFilter, options: ExportOptions): AsyncIterable<string> {
   // Every chunk walks activity_by_id from the last id, checking the other conditions per row:
   // collecting all matches of a type list or of q again for each chunk would make it quadratic.
-  const where = buildWhere(filter, { scan: ['type', 'status', 'q'] })
+  // q's matches are collected once into a temp table (on disk when large) the walk probes.
+  const { q, ...rest } = filter
+  const where = buildWhere(rest, { scan: ['type', 'status'] })
+  let matches: string | null = null
+  if (q !== undefined) {
+    const match = ftsQuery(q)
+    matches = `activity_export_match_${++exportSerial}`
+    db.exec(`CREATE TEMP TABLE ${matches} (rid INTEGER PRIMARY KEY)`)
+    db.prepare(`INSERT INTO temp.${matches} (rid) SELECT rowid FROM activity_fts WHERE activity_fts MATCH ?`).run(match)
+    where.sql += ` AND +rid IN (SELECT rid FROM temp.${matches})`
+  }
+  try {
+    yield* exportChunks(db, where, options)
+  } finally {
+    if (matches) db.exec(`DROP TABLE IF EXISTS temp.${matches}`)
+  }
+}
+
+let exportSerial = 0
+
+async function* exportChunks(db: Db, where: WhereClause, options: ExportOptions): AsyncIterable<string> {
   const bodies = options.includeBodies
   const inner = `SELECT rid, ${ROW_COLUMNS} FROM activity WHERE ${where.sql} AND id > ? ORDER BY id LIMIT ${EXPORT_CHUNK_ROWS}`
   const stmt = db.prepare(

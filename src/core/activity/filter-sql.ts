@@ -52,10 +52,9 @@ export type ScanHint = 'type' | 'status' | 'q'
 export interface WhereOptions {
   /**
    * Conditions to check row by row while another index (activity_by_id) drives the query,
-   * instead of collecting their matches first: a multi-value type/status loses its index (unary
-   * `+`), and q probes the full-text index per row (`activity` must then not be aliased). Worth
-   * it when the matches are many: walking by id finds a page, or an export chunk, sooner than
-   * collecting and sorting every match.
+   * instead of looking up every match and sorting them (unary `+` keeps SQLite from driving the
+   * query with them; q's matches are then collected once into a set the walk probes). Worth it
+   * when the matches are many: walking by id finds a page sooner.
    */
   scan?: readonly ScanHint[]
 }
@@ -102,11 +101,7 @@ export function buildWhere(filter: ActivityFilter, options: WhereOptions = {}): 
     params.push(idBounds(timeBound('end_time', filter.end_time)).high)
   }
   if (filter.q !== undefined) {
-    parts.push(
-      scan.has('q')
-        ? 'EXISTS (SELECT 1 FROM activity_fts WHERE activity_fts MATCH ? AND rowid = activity.rid)'
-        : 'rid IN (SELECT rowid FROM activity_fts WHERE activity_fts MATCH ?)',
-    )
+    parts.push(`${scan.has('q') ? '+' : ''}rid IN (SELECT rowid FROM activity_fts WHERE activity_fts MATCH ?)`)
     params.push(ftsQuery(filter.q))
   }
   return { sql: parts.length ? parts.join(' AND ') : '1', params }

@@ -183,7 +183,7 @@ export async function proxyCall(ctx: ProxyContext, caller: CallerContext, sessio
   }
   let flags: string[] | undefined
   try {
-    const gate = await ctx.gates.check({ caller, server: req.server, tool: req.tool, args: req.args, intent: req.intent }, upstream)
+    const gate = await ctx.gates.check({ caller, server: req.server, tool: req.tool, args: req.args, intent: req.intent }, upstream, req.signal)
     if (!gate.ok) {
       handle.finish({
         status: 'blocked',

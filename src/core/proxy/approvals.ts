@@ -21,6 +21,8 @@ export interface ApprovalRequest {
 export interface ApprovalRegistry extends ApprovalService {
   /** records a pending policy_decision, announces it and resolves when decided or timed out */
   request(req: ApprovalRequest): { id: string; outcome: Promise<ApprovalOutcome> }
+  /** denies a pending approval whose caller went away; false when already settled */
+  cancel(id: string, reason: string): boolean
   /** denies every pending approval (shutdown) */
   close(): void
 }
@@ -114,6 +116,7 @@ export function createApprovalRegistry(recorder: ActivityRecorder, bus: EventBus
       if (!info) throw new CoreError('NOT_FOUND', `no pending approval ${id} (unknown, already decided or timed out)`)
       return info
     },
+    cancel: (id, reason) => settle(id, 'denied', reason) !== undefined,
     close() {
       for (const id of [...pending.keys()]) settle(id, 'denied', 'shutdown')
     },

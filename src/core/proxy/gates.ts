@@ -29,7 +29,7 @@ export type GateResult =
 
 export interface Gates {
   /** runs the gates in order; a block is recorded (policy_decision) before this resolves */
-  check(input: GateInput, tool: UpstreamTool): Promise<GateResult>
+  check(input: GateInput, tool: UpstreamTool, signal?: AbortSignal): Promise<GateResult>
 }
 
 export interface GateDeps {
@@ -72,7 +72,7 @@ export function createGates(deps: GateDeps): Gates {
   }
 
   return {
-    async check(input, tool) {
+    async check(input, tool, signal) {
       const config = deps.config()
       const server = deps.upstreams.get(input.server)
       if (server?.quarantined) {
@@ -99,9 +99,7 @@ export function createGates(deps: GateDeps): Gates {
       if (match?.action === 'deny') {
         return block(input, 'policy', match.reason ?? `denied by policy rule ${match.rule}`, match.rule, classification)
       }
-      const intent = checkIntent(config.intent_declaration.required, input.intent as IntentInfo | undefined, {
-        operation_type: classification.operation_type,
-      })
+      const intent = checkIntent(config.intent_declaration.required, input.intent as IntentInfo | undefined, classification)
       if (!intent.ok) return block(input, 'intent', intent.reason, 'intent', classification)
       if (match?.action === 'ask') {
         const { id, outcome } = deps.approvals.request({
@@ -114,7 +112,11 @@ export function createGates(deps: GateDeps): Gates {
           sessionId: input.caller.sessionId,
           timeoutMs: config.approval_timeout_s * 1000,
         })
+        // a caller that cancels (or disconnects) while waiting withdraws the request
+        const onAbort = (): void => void deps.approvals.cancel(id, 'caller (cancelled)')
+        signal?.addEventListener('abort', onAbort, { once: true })
         const result = await outcome
+        signal?.removeEventListener('abort', onAbort)
         if (result !== 'approved') {
           const reason =
             result === 'timeout'

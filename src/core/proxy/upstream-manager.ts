@@ -201,7 +201,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
         entry.name,
         tools,
         others.map((e) => e.name),
-        others.flatMap((e) => e.conn?.tools.map((t) => t.name) ?? []),
+        others.flatMap((e) => e.conn?.tools.map((t) => `${e.name}:${t.name}`) ?? []),
       )
     } catch (err) {
       log.error('tool poisoning scan failed', { server: entry.name, error: errorMessage(err) })
