@@ -10,7 +10,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ActivityPage, ActivityRecord } from '../src/shared/activity'
 import type { ApprovalInfo, ServerInfo, StatusInfo } from '../src/shared/servers'
-import { baseEnv, buildCli, CLI, EVERYTHING, exited, freePort, run, start } from './cli-helpers'
+import { baseEnv, buildCli, CLI, EVERYTHING, exited, freePort, ROOT, run, start } from './cli-helpers'
 
 let dir: string
 let dataDir: string
@@ -39,7 +39,10 @@ beforeAll(async () => {
       tool_exposure: 'direct',
       approval_timeout_s: 60,
       policy: { rules: [{ server: 'everything', tool: 'get-sum', action: 'ask', reason: 'sums need a human' }] },
-      mcpServers: { everything: { command: process.execPath, args: [EVERYTHING, 'stdio'], quarantined: false } },
+      mcpServers: {
+        everything: { command: process.execPath, args: [EVERYTHING, 'stdio'], quarantined: false },
+        rugpull: { command: process.execPath, args: [join(ROOT, 'test/fixtures/rugpull-server.mjs')], quarantined: false },
+      },
     }),
   )
   port = await freePort()
@@ -141,6 +144,32 @@ describe('mcpproxy with a served core', () => {
     const missing = await cli(['servers', 'logs', 'nope'])
     expect(missing.code).toBe(1)
   })
+
+  it('a rug pull shows up in servers tools with its diff, blocks the tool, and approve-tools releases it', async () => {
+    const client = await mcpClient()
+    try {
+      const first = (await client.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Oslo' } })) as CallToolResult
+      expect(first.content[0]).toMatchObject({ text: 'Sunny in Oslo' })
+      let changes: Array<{ tool: string }> = []
+      for (let i = 0; i < 100 && !changes.length; i++) {
+        changes = (JSON.parse((await cli(['servers', 'tools', 'rugpull', '--json'])).stdout) as { changes: Array<{ tool: string }> }).changes
+        if (!changes.length) await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(changes.map((c) => c.tool)).toContain('get_weather')
+      const human = await cli(['servers', 'tools', 'rugpull'])
+      expect(human.stdout).toMatch(/get_weather\s+changed/)
+      expect(human.stdout).toMatch(/changed since approval: get_weather\n {2}description:\n {4}- "Gets the weather for a city\."\n {4}\+ "Gets the weather for a city, with an optional context\."/)
+      const blocked = (await client.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Oslo' } })) as CallToolResult
+      expect(blocked.isError).toBe(true)
+      const approve = await cli(['servers', 'approve-tools', 'rugpull', 'get_weather'])
+      expect(approve.code).toBe(0)
+      expect(approve.stdout).toMatch(/approved 1 tools of rugpull: get_weather/)
+      const again = (await client.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Bergen' } })) as CallToolResult
+      expect(again.content[0]).toMatchObject({ text: 'Sunny in Bergen' })
+    } finally {
+      await client.close()
+    }
+  }, 60_000)
 
   it('tools search finds upstream tools through the core', async () => {
     const r = await cli(['tools', 'search', 'echo', '--json'])

@@ -2,9 +2,10 @@
 // mcp_config.json names real npm MCP servers and misbehaving fixtures, an SDK client on /mcp, and
 // the activity log read back after each scenario. One core is shared; scenarios that need other
 // settings apply them live through the config service, as a user editing settings would.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createActivityStore } from '../src/core/activity/store'
 import { createCore, type Core } from '../src/core/index'
@@ -35,6 +36,7 @@ let filesDir: string
 let core: Core
 let main: McpSession
 const extraSessions: McpSession[] = []
+let restarted: Core | undefined
 
 const initialServers = (): Record<string, unknown> => ({
   everything: nodeServer(EVERYTHING, ['stdio'], { quarantined: false }),
@@ -88,6 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of [main, ...extraSessions]) await s?.close()
   await core?.stop()
+  await restarted?.stop()
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 }, 30_000)
 
@@ -196,8 +199,14 @@ describe('core scenarios', () => {
     const call = one(await records(core, { type: ['tool_call'], server: 'newcomer' }), 'blocked tool_call')
     expect(call.status).toBe('blocked')
 
+    let listChanged = 0
+    main.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      listChanged++
+    })
     await core.upstreams.setQuarantined('newcomer', false)
     expect(core.upstreams.get('newcomer')?.quarantined).toBe(false)
+    // connected clients hear that the set of callable tools changed
+    await waitFor(() => listChanged > 0, 'notifications/tools/list_changed after approval', 5_000)
     const passed = await callTool(main.client, { server: 'newcomer', tool: 'read_graph', arguments: {} })
     expect(passed.isError, textOf(passed)).toBeFalsy()
     expect(JSON.parse(textOf(passed))).toMatchObject({ entities: [], relations: [] })
@@ -218,6 +227,15 @@ describe('core scenarios', () => {
     expect(rec.error).toBe(textOf(result))
     expect(rec.duration_ms).toBeLessThan(DEFAULT_CALL_TIMEOUT_MS)
     expect(core.upstreams.logs('crash').join('\n')).toContain('simulated crash in the middle of a call')
+
+    // while it waits to reconnect (backoff), calls fail at once with the state, never wait
+    const down = core.upstreams.get('crash')!
+    expect(down.connected).toBe(false)
+    expect(down.health.level).not.toBe('healthy')
+    expect(down.last_error).toMatch(/exited/)
+    const during = await callTool(main.client, { server: 'crash', tool: 'echo', arguments: { message: 'too soon' } })
+    expect(during.isError).toBe(true)
+    expect(textOf(during)).toMatch(/crash is not connected/)
 
     await waitFor(() => core.upstreams.get('crash')?.connected, 'crash-server reconnected', 20_000)
     const again = await callTool(main.client, { server: 'crash', tool: 'echo', arguments: { message: 'back' } })
@@ -481,10 +499,18 @@ describe('core scenarios', () => {
       expect(changes.some((r) => r.metadata?.action === 'connected')).toBe(true)
 
       const before = core.config.current()
+      const rejectedEdits = (): Array<{ ok: boolean; error?: string }> => reloads.filter((r) => !r.ok)
       writeFileSync(core.paths.config, JSON.stringify({ ...raw, mcpServers: servers, call_timeout_ms: 'soon' }))
-      const rejected = await waitFor(() => reloads.find((r) => !r.ok), 'config.reloaded ok=false', 10_000)
-      expect(rejected.error).toMatch(/call_timeout_ms/)
+      const [badValue] = await waitFor(() => (rejectedEdits().length >= 1 ? rejectedEdits() : undefined), 'config.reloaded ok=false (bad value)', 10_000)
+      expect(badValue!.error).toMatch(/call_timeout_ms/)
       expect(core.config.current()).toEqual(before)
+
+      writeFileSync(core.paths.config, '{"mcpServers": {')
+      const [, badJson] = await waitFor(() => (rejectedEdits().length >= 2 ? rejectedEdits() : undefined), 'config.reloaded ok=false (bad JSON)', 10_000)
+      expect(badJson!.error).toBeTruthy()
+      expect(core.config.current()).toEqual(before)
+      // the user's broken file is reported, never overwritten
+      expect(readFileSync(core.paths.config, 'utf8')).toBe('{"mcpServers": {')
       expect(core.upstreams.get('latecomer')).toBeDefined()
       expect(textOf(await callTool(main.client, { server: 'everything', tool: 'echo', arguments: { message: 'unharmed' } }))).toBe('Echo: unharmed')
     } finally {
@@ -529,5 +555,42 @@ describe('core scenarios', () => {
     } finally {
       await reopened.close()
     }
+  })
+
+  it('16. a restart on the same data dir: a broken config is refused untouched; pins, approvals and the chain carry over', async () => {
+    const broken = readFileSync(core.paths.config, 'utf8')
+    await expect(createCore({ dataDir, http: true, listen: '127.0.0.1:0', watchConfig: false })).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(readFileSync(core.paths.config, 'utf8')).toBe(broken)
+
+    writeFileSync(
+      core.paths.config,
+      JSON.stringify({
+        listen: '127.0.0.1:0',
+        api_key: core.apiKey,
+        mcpServers: {
+          everything: nodeServer(EVERYTHING, ['stdio'], { quarantined: false }),
+          rugpull: nodeServer(fixture('rugpull-server'), [], { quarantined: false }),
+        },
+      }),
+    )
+    restarted = await createCore({ dataDir, http: true, listen: '127.0.0.1:0', watchConfig: false })
+    await restarted.start()
+    await waitFor(() => restarted!.upstreams.get('everything')?.connected && restarted!.upstreams.get('rugpull')?.connected, 'upstreams after restart', 30_000)
+    const session = await connectClient(restarted, 'after-restart', '1.0.0')
+    extraSessions.push(session)
+
+    expect(textOf(await callTool(session.client, { server: 'everything', tool: 'echo', arguments: { message: 'again' } }))).toBe('Echo: again')
+    // the approved pin of get_weather is the changed definition; a fresh rugpull-server shows the
+    // original one, which differs from what the user approved, so it stays blocked
+    await waitFor(() => restarted!.upstreams.get('rugpull')?.changed_tools.includes('get_weather'), 'pin compared after restart', 10_000)
+    const blocked = await callTool(session.client, { server: 'rugpull', tool: 'get_weather', arguments: { city: 'Oslo' } })
+    expect(blocked.isError).toBe(true)
+    expect(textOf(blocked)).toMatch(/get_weather/)
+    expect(textOf(await callTool(session.client, { server: 'rugpull', tool: 'ping', arguments: {} }))).toBe('pong')
+
+    await restarted.activity.flush()
+    expect(restarted.activity.list({ type: ['system_start'] }, { limit: 5, offset: 0 }).total).toBe(2)
+    expect(restarted.activity.list({ type: ['system_stop'] }, { limit: 5, offset: 0 }).total).toBe(1)
+    expect(restarted.activity.verify().ok).toBe(true)
   })
 })

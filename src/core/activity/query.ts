@@ -268,7 +268,7 @@ export function createActivityQueries(db: Db): ActivityQueries {
       }
     }
     const byCount = <T extends { count: number }>(a: T, b: T): number => b.count - a.count
-    const [p50, p95] = percentiles(timed, [0.5, 0.95], low, high)
+    const [p50 = null, p95 = null] = percentiles(timed, [0.5, 0.95], low, high)
     return {
       period,
       start_time: new Date(startMs).toISOString(),

@@ -140,8 +140,16 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req, reply) => (core.config.current().mcp_auth === false ? undefined : requireKey(req, reply)))
-    // the MCP front end parses the body itself, so bad JSON gets a JSON-RPC parse error (-32700)
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MCP_BODY_LIMIT }, (_req, body, done) => done(null, body))
+    // bad JSON goes to the MCP front end raw, so the client gets a JSON-RPC parse error (-32700)
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MCP_BODY_LIMIT }, (_req, body, done) => {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(body.toString('utf8'))
+      } catch {
+        parsed = body
+      }
+      done(null, parsed)
+    })
     const mcp = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
       reply.hijack()
       try {

@@ -43,10 +43,18 @@ export interface ActivityListParams {
 
 export type ServerAction = 'enable' | 'disable' | 'restart'
 
-/** A download the UI offers: an URL the browser fetches, or a blob the adapter produces. */
+/** A download the UI offers: an URL the browser fetches, or a file the desktop app saves. */
 export type Download =
   | { kind: 'url'; url: string; filename: string }
-  | { kind: 'blob'; load: () => Promise<Blob>; filename: string }
+  /** resolves with the saved path, or null when the user cancelled the dialog */
+  | { kind: 'save'; save: () => Promise<string | null>; filename: string }
+
+/** The desktop shell asks the window to show something (tray menu, notification click). */
+export interface NavigateRequest {
+  view: 'activity' | 'servers' | 'approvals' | 'dashboard'
+  id?: string
+  server?: string
+}
 
 export type ExportKind = ExportFormat | 'report'
 
@@ -94,6 +102,9 @@ export interface Api {
 
   approvals(): Promise<ApprovalInfo[]>
   decideApproval(id: string, decision: ApprovalDecision): Promise<void>
+
+  /** Navigation requests from the desktop shell; a no-op in the browser. */
+  onNavigate(cb: (request: NavigateRequest) => void): () => void
 
   /** Live events; returns an unsubscribe function. */
   subscribe(

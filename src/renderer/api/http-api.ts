@@ -198,6 +198,10 @@ export class HttpApi implements Api {
     await this.request('POST', `/api/v1/approvals/${encodeURIComponent(id)}`, undefined, { decision })
   }
 
+  onNavigate(): () => void {
+    return () => undefined
+  }
+
   subscribe(
     types: readonly CoreEventName[],
     onEvent: (event: CoreEvent) => void,

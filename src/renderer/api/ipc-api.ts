@@ -10,136 +10,116 @@ import type {
   VerifyResultInfo,
 } from '../../shared/activity'
 import type { CoreEventName } from '../../shared/events'
-import type {
-  AddServerInput,
-  ApprovalDecision,
-  ApprovalInfo,
-  ServerInfo,
-  StatusInfo,
-  ToolChangeInfo,
-  ToolInfo,
-} from '../../shared/servers'
-import { type ActivityListParams, type Api, ApiError, type AppInfo, type CoreEvent, type Download, type ExportKind, type ServerAction } from './api'
-
-/** What the preload exposes as `window.mcpproxy` (the typed map lives in src/shared/ipc.ts). */
-export interface PreloadBridge {
-  invoke(channel: string, payload?: unknown): Promise<unknown>
-  on(event: string, cb: (payload: unknown) => void): () => void
-}
+import type { IpcChannel, IpcEventMap, IpcEventName, IpcRequest, IpcResponse, PreloadApi } from '../../shared/ipc'
+import type { AddServerInput, ApprovalDecision, ApprovalInfo, ServerInfo, StatusInfo, ToolChangeInfo, ToolInfo } from '../../shared/servers'
+import {
+  type ActivityListParams,
+  type Api,
+  ApiError,
+  type AppInfo,
+  type CoreEvent,
+  type Download,
+  type ExportKind,
+  type NavigateRequest,
+  type ServerAction,
+} from './api'
 
 declare global {
   interface Window {
-    mcpproxy?: PreloadBridge
+    /** the preload's typed IPC bridge; absent in a browser */
+    mcpproxy?: PreloadApi
   }
 }
 
-/** The channels this adapter invokes; the main process answers each with the REST route's data. */
-export const IPC_CHANNELS = {
-  info: 'app:info',
-  status: 'app:status',
-  listActivity: 'activity:list',
-  getActivity: 'activity:get',
-  countActivity: 'activity:count',
-  filterOptions: 'activity:filter-options',
-  summary: 'activity:summary',
-  metrics: 'activity:metrics',
-  verify: 'activity:verify',
-  exportActivity: 'activity:export',
-  servers: 'servers:list',
-  serverTools: 'servers:tools',
-  toolChanges: 'servers:tool-changes',
-  serverLogs: 'servers:logs',
-  serverAction: 'servers:action',
-  setQuarantined: 'servers:set-quarantined',
-  approveTools: 'servers:approve-tools',
-  addServer: 'servers:add',
-  approvals: 'approvals:list',
-  decideApproval: 'approvals:decide',
-} as const
-
-/** Every core event is forwarded to the renderer under this one name as `{ name, data }`. */
-export const IPC_EVENT = 'core:event'
-
-/** IPC adapter for the Electron window: every call goes through the preload bridge. */
+/** IPC adapter for the Electron window: every call goes through the preload (src/shared/ipc.ts). */
 export class IpcApi implements Api {
   readonly kind = 'ipc' as const
 
-  constructor(private readonly bridge: PreloadBridge) {}
+  constructor(private readonly bridge: PreloadApi) {}
 
-  private async call<T>(channel: string, payload?: unknown): Promise<T> {
+  private async call<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
     try {
-      return (await this.bridge.invoke(channel, payload)) as T
+      return await this.bridge.invoke(channel, request)
     } catch (err) {
-      const e = err as Error & { code?: unknown; status?: unknown }
-      throw new ApiError(e.message ?? String(err), typeof e.code === 'string' ? e.code : 'IPC_ERROR', typeof e.status === 'number' ? e.status : undefined)
+      const e = err as Error & { code?: unknown }
+      throw new ApiError(e.message ?? String(err), typeof e.code === 'string' ? e.code : 'IPC_ERROR')
     }
   }
 
-  info(): Promise<AppInfo> {
-    return this.call(IPC_CHANNELS.info)
+  private on<E extends IpcEventName>(event: E, cb: (payload: IpcEventMap[E]) => void): () => void {
+    return this.bridge.on(event, cb)
+  }
+
+  async info(): Promise<AppInfo> {
+    const info = await this.call('app.info', undefined)
+    return { version: info.version, mcp_url: info.mcp_url, web_ui_url: info.web_ui_url }
   }
   status(): Promise<StatusInfo> {
-    return this.call(IPC_CHANNELS.status)
+    return this.call('status.get', undefined)
   }
-  listActivity(params: ActivityListParams): Promise<ActivityPage> {
-    return this.call(IPC_CHANNELS.listActivity, params)
+  listActivity(p: ActivityListParams): Promise<ActivityPage> {
+    return this.call('activity.list', { ...p.filter, limit: p.limit, offset: p.offset, ...(p.cursor ? { cursor: p.cursor } : {}) })
   }
   getActivity(id: string): Promise<ActivityRecord> {
-    return this.call(IPC_CHANNELS.getActivity, { id })
+    return this.call('activity.get', { id })
   }
-  countActivity(filter: ActivityFilter): Promise<number> {
-    return this.call(IPC_CHANNELS.countActivity, { filter })
+  async countActivity(filter: ActivityFilter): Promise<number> {
+    return (await this.call('activity.count', filter)).total
   }
   filterOptions(field: FilterOptionField, filter: ActivityFilter = {}): Promise<FilterOptionInfo[]> {
-    return this.call(IPC_CHANNELS.filterOptions, { field, filter })
+    return this.call('activity.filterOptions', { field, filter })
   }
   summary(period: SummaryPeriod): Promise<ActivitySummaryInfo> {
-    return this.call(IPC_CHANNELS.summary, { period })
+    return this.call('activity.summary', { period })
   }
   metrics(days: number, server?: string): Promise<ActivityMetricsInfo> {
-    return this.call(IPC_CHANNELS.metrics, { days, server })
+    return this.call('activity.metrics', { days, server })
   }
   verify(): Promise<VerifyResultInfo> {
-    return this.call(IPC_CHANNELS.verify)
+    return this.call('activity.verify', undefined)
   }
   exportDownload(filter: ActivityFilter, kind: ExportKind): Download {
+    const format = kind === 'report' ? 'html' : kind
     const ext = kind === 'report' ? 'html' : kind === 'json' ? 'jsonl' : 'csv'
-    const type = kind === 'report' ? 'text/html' : kind === 'json' ? 'application/x-ndjson' : 'text/csv'
     return {
-      kind: 'blob',
+      kind: 'save',
       filename: `mcpproxy-activity.${ext}`,
-      load: async () => new Blob([await this.call<string>(IPC_CHANNELS.exportActivity, { filter, kind })], { type }),
+      save: async () => (await this.call('activity.exportToFile', { filter, format })).path,
     }
   }
   servers(): Promise<ServerInfo[]> {
-    return this.call(IPC_CHANNELS.servers)
+    return this.call('servers.list', undefined)
   }
   serverTools(name: string): Promise<ToolInfo[]> {
-    return this.call(IPC_CHANNELS.serverTools, { name })
+    return this.call('servers.tools', { name })
   }
   toolChanges(name: string): Promise<ToolChangeInfo[]> {
-    return this.call(IPC_CHANNELS.toolChanges, { name })
+    return this.call('servers.toolChanges', { name })
   }
-  serverLogs(name: string, lines = 200): Promise<string[]> {
-    return this.call(IPC_CHANNELS.serverLogs, { name, lines })
+  async serverLogs(name: string, lines = 200): Promise<string[]> {
+    return (await this.call('servers.logs', { name, lines })).lines
   }
   async serverAction(name: string, action: ServerAction): Promise<void> {
-    await this.call(IPC_CHANNELS.serverAction, { name, action })
+    const channel = action === 'enable' ? 'servers.enable' : action === 'disable' ? 'servers.disable' : 'servers.restart'
+    await this.call(channel, { name })
   }
   async setQuarantined(name: string, quarantined: boolean): Promise<void> {
-    await this.call(IPC_CHANNELS.setQuarantined, { name, quarantined })
+    await this.call('servers.quarantine', { name, quarantined })
   }
-  approveTools(name: string, tools?: string[]): Promise<string[]> {
-    return this.call(IPC_CHANNELS.approveTools, { name, tools })
+  async approveTools(name: string, tools?: string[]): Promise<string[]> {
+    return (await this.call('servers.approveTools', { name, tools })).approved
   }
   addServer(input: AddServerInput): Promise<ServerInfo> {
-    return this.call(IPC_CHANNELS.addServer, input)
+    return this.call('servers.add', input)
   }
   approvals(): Promise<ApprovalInfo[]> {
-    return this.call(IPC_CHANNELS.approvals)
+    return this.call('approvals.list', undefined)
   }
   async decideApproval(id: string, decision: ApprovalDecision): Promise<void> {
-    await this.call(IPC_CHANNELS.decideApproval, { id, decision })
+    await this.call('approvals.decide', { id, decision })
+  }
+  onNavigate(cb: (request: NavigateRequest) => void): () => void {
+    return this.on('app.navigate', cb)
   }
   subscribe(
     types: readonly CoreEventName[],
@@ -147,9 +127,10 @@ export class IpcApi implements Api {
     onConnection?: (state: 'connecting' | 'open' | 'closed') => void,
   ): () => void {
     const wanted = new Set<string>(types)
-    const off = this.bridge.on(IPC_EVENT, (payload) => {
-      const ev = payload as { name?: string; data?: unknown }
-      if (typeof ev?.name === 'string' && wanted.has(ev.name)) onEvent(ev as CoreEvent)
+    // the main process batches events (at most one IPC message per interval)
+    const off = this.on('core.events', (batch) => {
+      if (!Array.isArray(batch)) return
+      for (const ev of batch) if (ev && wanted.has(ev.name)) onEvent({ name: ev.name, data: ev.payload } as CoreEvent)
     })
     onConnection?.('open')
     return () => {

@@ -2,9 +2,9 @@ import { useState, type ReactNode } from 'react'
 import type { Download } from '../api/api'
 import { errorMessage } from '../lib/format'
 
-/** A link for URL downloads (browser); a button that saves a blob for IPC downloads. */
+/** A link for URL downloads (browser); a button that saves through the desktop app (IPC). */
 export function DownloadLink({ download, children }: { download: Download; children: ReactNode }): ReactNode {
-  const [error, setError] = useState<string>()
+  const [message, setMessage] = useState<{ text: string; error: boolean }>()
   if (download.kind === 'url') {
     return (
       <a className="button" href={download.url} download={download.filename}>
@@ -14,15 +14,10 @@ export function DownloadLink({ download, children }: { download: Download; child
   }
   const save = async (): Promise<void> => {
     try {
-      const url = URL.createObjectURL(await download.load())
-      const a = document.createElement('a')
-      a.href = url
-      a.download = download.filename
-      a.click()
-      setTimeout(() => URL.revokeObjectURL(url), 10_000)
-      setError(undefined)
+      const path = await download.save()
+      setMessage(path ? { text: `Saved to ${path}`, error: false } : undefined)
     } catch (err) {
-      setError(errorMessage(err))
+      setMessage({ text: errorMessage(err), error: true })
     }
   }
   return (
@@ -30,7 +25,11 @@ export function DownloadLink({ download, children }: { download: Download; child
       <button type="button" onClick={() => void save()}>
         {children}
       </button>
-      {error && <span role="alert">{error}</span>}
+      {message && (
+        <span role={message.error ? 'alert' : 'status'} className={message.error ? 'danger' : 'ok'}>
+          {message.text}
+        </span>
+      )}
     </>
   )
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ActivityFilter, ActivityPage, ActivitySummaryRow } from '../../shared/activity'
 import type { Api, CoreEvent } from '../api/api'
 import { EMPTY_FILTER } from '../lib/filters'
-import { createActivityStore, PAGE_SIZE, selectShowNewBanner } from './activity-store'
+import { createActivityStore, PAGE_SIZE, selectIsEmptyLog, selectShowNewBanner } from './activity-store'
 
 /** An in-memory log answering list/count like the REST API (newest first, end_time bound). */
 function memoryApi(initial: number): { api: Api; add(n: number): void; list: ReturnType<typeof vi.fn>; count: ReturnType<typeof vi.fn> } {
@@ -139,5 +139,36 @@ describe('activity store', () => {
     expect(store.getState().error).toBeUndefined()
     expect(store.getState().total).toBe(5)
     expect(store.getState().pages.get(0)!.some((r) => r.id === 'stale')).toBe(false)
+  })
+
+  it('tells an empty log (how to connect) from a filter that matches nothing', async () => {
+    const { api } = memoryApi(0)
+    const store = createActivityStore(api)
+    store.getState().filterChanged(EMPTY_FILTER)
+    await vi.runOnlyPendingTimersAsync()
+    expect(selectIsEmptyLog(store.getState())).toBe(true)
+    store.getState().filterChanged({ ...EMPTY_FILTER, server: 'a' })
+    await vi.runOnlyPendingTimersAsync()
+    expect(store.getState().total).toBe(0)
+    expect(selectIsEmptyLog(store.getState())).toBe(false)
+  })
+
+  it('while the view is closed, events only mark the data stale; reopening reloads once', async () => {
+    const { api, list, add } = memoryApi(5)
+    const store = createActivityStore(api, { delayMs: 10, intervalMs: 50 })
+    store.getState().filterChanged(EMPTY_FILTER)
+    await vi.runOnlyPendingTimersAsync()
+    store.getState().viewClosed()
+    list.mockClear()
+    add(4)
+    for (let i = 0; i < 100; i++) store.getState().coreEventReceived(completed(i))
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(list).not.toHaveBeenCalled()
+    expect(store.getState().stale).toBe(true)
+    store.getState().viewOpened()
+    store.getState().filterChanged(EMPTY_FILTER)
+    await vi.runOnlyPendingTimersAsync()
+    expect(list).toHaveBeenCalledTimes(1)
+    expect(store.getState().total).toBe(9)
   })
 })

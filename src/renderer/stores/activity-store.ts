@@ -41,11 +41,16 @@ export interface ActivityState {
   options: Partial<Record<FilterOptionField, FilterOptionInfo[]>>
   detail?: DetailState
   verify?: { running: boolean; result?: VerifyResultInfo; error?: string }
+  /** the activity view is on screen; while it is not, events only mark the data stale */
+  active: boolean
+  stale: boolean
   /** how many refetches invalidations caused (shown nowhere; tests and diagnostics) */
   refetches: number
 }
 
 export interface ActivityActions {
+  viewOpened(): void
+  viewClosed(): void
   filterChanged(filter: FilterState): void
   rangeViewed(first: number, last: number): void
   scrollChanged(atTop: boolean): void
@@ -172,11 +177,19 @@ export function createActivityStore(api: Api, options: ActivityStoreOptions = {}
       loaded: false,
       options: {},
       refetches: 0,
+      active: true,
+      stale: false,
 
+      viewOpened() {
+        set({ active: true })
+      },
+      viewClosed() {
+        set({ active: false })
+      },
       filterChanged(filter) {
         const s = get()
-        if (s.loaded && sameFilter(filter, s.filter) && s.generation > 0) return
-        set({ filter, apiFilter: toApiFilter(filter, now()), total: null, loaded: false, visible: { first: 0, last: s.visible.last - s.visible.first }, error: undefined })
+        if (s.loaded && !s.stale && sameFilter(filter, s.filter) && s.generation > 0) return
+        set({ filter, apiFilter: toApiFilter(filter, now()), total: null, loaded: false, stale: false, visible: { first: 0, last: s.visible.last - s.visible.first }, error: undefined })
         void reload()
       },
       rangeViewed(first, last) {
@@ -196,7 +209,9 @@ export function createActivityStore(api: Api, options: ActivityStoreOptions = {}
         if (live && get().newCount > 0 && get().atTop) coalescer?.invalidate()
       },
       coreEventReceived(event) {
-        if (ACTIVITY_EVENTS.has(event.name)) coalescer?.invalidate()
+        if (!ACTIVITY_EVENTS.has(event.name)) return
+        if (get().active) coalescer?.invalidate()
+        else if (!get().stale) set({ stale: true })
       },
       newBannerClicked() {
         set({ atTop: true, visible: { first: 0, last: get().visible.last - get().visible.first } })

@@ -1,6 +1,7 @@
 import { createContext, useContext } from 'react'
 import { useStore } from 'zustand'
-import type { Api } from '../api/api'
+import type { Api, NavigateRequest } from '../api/api'
+import { navigate, routeHref } from '../lib/route'
 import { createActivityStore, type ActivityActions, type ActivityState, type ActivityStore } from './activity-store'
 import { createAppStore, type AppActions, type AppState, type AppStore } from './app-store'
 import { createApprovalsStore, type ApprovalsActions, type ApprovalsState, type ApprovalsStore } from './approvals-store'
@@ -22,12 +23,22 @@ export function createStores(api: Api): Stores {
   const summary = createSummaryStore(api)
   const servers = createServersStore(api)
   const approvals = createApprovalsStore(api)
-  const app = createAppStore(api, [
-    (e) => activity.getState().coreEventReceived(e),
-    (e) => summary.getState().coreEventReceived(e),
-    (e) => servers.getState().coreEventReceived(e),
-    (e) => approvals.getState().coreEventReceived(e),
-  ])
+  // the tray asks for a view: a record opens in the activity view, a server in its review
+  const onNavigate = (r: NavigateRequest): void => {
+    if (r.view === 'servers' && r.server) navigate(routeHref('review', r.server))
+    else navigate(routeHref(r.view))
+    if (r.view === 'activity' && r.id) void activity.getState().rowOpened(r.id)
+  }
+  const app = createAppStore(
+    api,
+    [
+      (e) => activity.getState().coreEventReceived(e),
+      (e) => summary.getState().coreEventReceived(e),
+      (e) => servers.getState().coreEventReceived(e),
+      (e) => approvals.getState().coreEventReceived(e),
+    ],
+    onNavigate,
+  )
   return { api, app, activity, summary, servers, approvals }
 }
 

@@ -18,10 +18,13 @@ export interface SummaryState {
   recent: ActivitySummaryRow[]
   error?: string
   loading: boolean
+  /** the widget is on screen: only then do events cause refetches */
+  active: boolean
 }
 
 export interface SummaryActions {
   opened(): Promise<void>
+  closed(): void
   coreEventReceived(event: CoreEvent): void
   dispose(): void
 }
@@ -74,18 +77,24 @@ export function createSummaryStore(api: Api, options: { now?: () => number; inte
         set({ error: errorMessage(err), loading: false })
       }
     }
-    const coalescer = createCoalescer(load, { delayMs: 250, intervalMs: options.intervalMs ?? 2000 })
+    const coalescer = createCoalescer(load, { delayMs: 250, intervalMs: options.intervalMs ?? 3000 })
     return {
       hours: [],
       recent: [],
       loading: false,
-      opened: load,
+      active: false,
+      opened() {
+        set({ active: true })
+        return load()
+      },
+      closed() {
+        set({ active: false })
+      },
       coreEventReceived(event) {
-        if (event.name.startsWith('activity.')) coalescer.invalidate()
+        if (get().active && event.name.startsWith('activity.')) coalescer.invalidate()
       },
       dispose() {
         coalescer.dispose()
-        void get
       },
     }
   })

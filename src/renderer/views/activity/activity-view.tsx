@@ -33,7 +33,10 @@ export function ActivityView({ query }: { query: URLSearchParams }): ReactNode {
   const apiFilter = useActivityStore((s) => s.apiFilter)
   const total = useActivityStore((s) => s.total)
   const loaded = useActivityStore((s) => s.loaded)
-  const error = useActivityStore((s) => s.error)
+  const storeError = useActivityStore((s) => s.error)
+  const appError = useAppStore((s) => s.infoError)
+  // the same failure (a wrong key, the core down) is already shown once for the whole app
+  const error = storeError && storeError !== appError ? storeError : undefined
   const live = useActivityStore((s) => s.live)
   const liveToggled = useActivityStore((s) => s.liveToggled)
   const refreshRequested = useActivityStore((s) => s.refreshRequested)
@@ -44,6 +47,13 @@ export function ActivityView({ query }: { query: URLSearchParams }): ReactNode {
   const rowOpened = useActivityStore((s) => s.rowOpened)
   const detailClosed = useActivityStore((s) => s.detailClosed)
   const [scrollTopSignal, setScrollTopSignal] = useState(0)
+
+  const viewOpened = useActivityStore((s) => s.viewOpened)
+  const viewClosed = useActivityStore((s) => s.viewClosed)
+  useEffect(() => {
+    viewOpened()
+    return viewClosed
+  }, [viewOpened, viewClosed])
 
   useEffect(() => {
     filterChanged(filter)
@@ -62,7 +72,7 @@ export function ActivityView({ query }: { query: URLSearchParams }): ReactNode {
       <FilterBar filter={filter} onChange={onFilter} />
       <div className="toolbar">
         <span role="status" aria-live="polite" className="count">
-          {total === null ? 'Loading…' : `${total.toLocaleString()} record${total === 1 ? '' : 's'}`}
+          {total === null ? (storeError ? '–' : 'Loading…') : `${total.toLocaleString('en-US')} record${total === 1 ? '' : 's'}`}
         </span>
         <label className="toggle">
           <input type="checkbox" checked={live} onChange={(e) => liveToggled(e.currentTarget.checked)} /> Auto-refresh

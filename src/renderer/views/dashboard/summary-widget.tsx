@@ -9,6 +9,7 @@ import { StatusBadge } from '../activity/marks'
 /** Calls today, a 24 h histogram, p95 and the latest calls (repeats collapsed). */
 export function SummaryWidget(): ReactNode {
   const opened = useSummaryStore((s) => s.opened)
+  const closed = useSummaryStore((s) => s.closed)
   const today = useSummaryStore((s) => s.today)
   const hours = useSummaryStore((s) => s.hours)
   const p95 = useSummaryStore((s) => s.p95)
@@ -20,7 +21,8 @@ export function SummaryWidget(): ReactNode {
 
   useEffect(() => {
     void opened()
-  }, [opened])
+    return closed
+  }, [opened, closed])
 
   return (
     <section className="card summary" aria-labelledby="summary-title">

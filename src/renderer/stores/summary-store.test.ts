@@ -1,0 +1,48 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Api, CoreEvent } from '../api/api'
+import { createSummaryStore, hourBuckets, selectMaxHour } from './summary-store'
+
+const event: CoreEvent = { name: 'activity.tool_call.completed', data: { id: 'x', server: 's', tool: 't', timestamp: '', status: 'success' } }
+
+function fakeApi() {
+  const countActivity = vi.fn(async () => 3)
+  const api = {
+    countActivity,
+    summary: vi.fn(async () => ({ p95_duration_ms: 120 })),
+    listActivity: vi.fn(async () => ({ activities: [], total: 0, limit: 50, offset: 0 })),
+  } as unknown as Api
+  return { api, countActivity }
+}
+
+describe('summary store', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('builds 24 hour buckets ending with the current hour, without gaps', () => {
+    const now = Date.parse('2026-05-05T10:30:00.000Z')
+    const b = hourBuckets(now)
+    expect(b).toHaveLength(24)
+    expect(new Date(b[23]!.start).toISOString()).toBe('2026-05-05T10:00:00.000Z')
+    expect(new Date(b[0]!.start).toISOString()).toBe('2026-05-04T11:00:00.000Z')
+    for (let i = 1; i < 24; i++) expect(b[i]!.start).toBe(b[i - 1]!.end)
+  })
+
+  it('loads counts while open, ignores events once the widget is closed', async () => {
+    const { api, countActivity } = fakeApi()
+    const store = createSummaryStore(api, { now: () => Date.parse('2026-05-05T10:30:00.000Z'), intervalMs: 100 })
+    await store.getState().opened()
+    expect(store.getState().today).toEqual({ total: 3, success: 3, error: 3, blocked: 3 })
+    expect(store.getState().p95).toBe(120)
+    expect(selectMaxHour(store.getState())).toBe(3)
+    const afterOpen = countActivity.mock.calls.length
+
+    for (let i = 0; i < 50; i++) store.getState().coreEventReceived(event)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(countActivity.mock.calls.length).toBe(afterOpen * 2)
+
+    store.getState().closed()
+    for (let i = 0; i < 50; i++) store.getState().coreEventReceived(event)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(countActivity.mock.calls.length).toBe(afterOpen * 2)
+  })
+})
