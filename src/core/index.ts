@@ -16,15 +16,7 @@ import { EventBus } from './events/bus'
 import { createHttpServer, type HttpServerHandle } from './http/server'
 import { createLogger } from './logger'
 import { createOtelExporter } from './otel/exporter'
-import { createDirectCatalogue, type ProxyContext } from './proxy/aggregated-server'
-import { createApprovalRegistry } from './proxy/approvals'
-import { createCallRecorder } from './proxy/call-recorder'
-import { createGates } from './proxy/gates'
-import { createMcpHttpHandler } from './proxy/http-front-end'
-import { createSessionRegistry } from './proxy/sessions'
-import { serveStdio } from './proxy/stdio-front-end'
-import { createToolSearch } from './proxy/tool-search'
-import type { McpFrontEnd } from './proxy/types'
+import { createProxyServices } from './proxy/mcp-front-end'
 import { createUpstreamManager } from './proxy/upstream-manager'
 import { openDb } from './store/db'
 
@@ -60,29 +52,16 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const proxyDb = openDb(paths.db, { nativeBinding: options.nativeBinding })
 
   const upstreams = createUpstreamManager({ config: configStore, recorder: activity, bus, db: proxyDb, logger: logger.child('upstreams') })
-  const approvals = createApprovalRegistry(activity, bus)
-  const sessions = createSessionRegistry({ db: proxyDb, logger: logger.child('sessions') })
-  const toolSearch = createToolSearch(upstreams, bus)
-  const ctx: ProxyContext = {
+  const proxy = createProxyServices({
     upstreams,
     config: () => configStore.current(),
     recorder: activity,
     bus,
-    logger: logger.child('proxy'),
-    gates: createGates({ config: () => configStore.current(), upstreams, recorder: activity, bus, approvals }),
-    approvals,
-    sessions,
-    toolSearch,
-    calls: createCallRecorder(activity, bus),
-    catalogue: createDirectCatalogue(upstreams, bus),
+    logger,
+    db: proxyDb,
     version,
-  }
-  const httpHandler = createMcpHttpHandler(ctx)
-  const mcp: McpFrontEnd = {
-    handleHttp: (req, res, body) => httpHandler.handle(req, res, body),
-    serveStdio: (input, output, client) => serveStdio(ctx, input, output, client),
-    close: () => httpHandler.close(),
-  }
+  })
+  const { mcp, approvals, sessions, tools: toolSearch } = proxy
 
   const otelConfig = loaded.config.otel
   const otel = otelConfig.enabled
@@ -172,9 +151,6 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       await http?.close().catch((err: Error) => logger.warn('http close failed', { error: err.message }))
       await mcp.close()
       await upstreams.stop()
-      sessions.close?.()
-      toolSearch.close()
-      ctx.catalogue.close()
       offOtel?.()
       await otel?.shutdown()
       activity.record({ type: 'system_stop', status: 'success', metadata: { version, pid: process.pid, uptime_s: Math.round((Date.now() - startedAt) / 1000) } })

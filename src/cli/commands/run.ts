@@ -148,12 +148,15 @@ export function wrapCommand(getCtx: () => CliContext): Command {
       const ctx = getCtx()
       const { config } = loadConfig(ctx.dataDir)
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-wrap.log'), 'wrap')
-      const [{ createActivityStore }, { runWrap }, { activitySettingsFrom }] = await Promise.all([
+      const [{ createActivityStore }, { runWrap }, { activitySettingsFrom }, { openDb }] = await Promise.all([
         import('../../core/activity/store'),
         import('../../core/proxy/wrap'),
         loadCore(),
+        import('../../core/store/db'),
       ])
       const store = createActivityStore({ file: ctx.paths.db, settings: activitySettingsFrom(config), logger: logger.child('activity'), retention: false })
+      // the wrap session is kept in the same database as the app's sessions
+      const db = openDb(ctx.paths.db)
       const flat = (v: string[] | undefined): string[] => (v ?? []).flatMap((s) => list(s, []))
       let code = 1
       try {
@@ -164,12 +167,14 @@ export function wrapCommand(getCtx: () => CliContext): Command {
           writeTools: [...config.write_tools, ...flat(flags.writeTools)],
           serverName: flags.serverName,
           recorder: store,
+          db,
           logger,
           stdin: process.stdin,
           stdout: process.stdout,
         })
       } finally {
         await store.close()
+        db.close()
       }
       process.exitCode = code
     })

@@ -171,4 +171,20 @@ describe('activity store', () => {
     expect(list).toHaveBeenCalledTimes(1)
     expect(store.getState().total).toBe(9)
   })
+
+  it('a fast scroll through the log fetches only the pages where it stops', async () => {
+    const { api, list } = memoryApi(100_000)
+    const store = createActivityStore(api, { scrollSettleMs: 60 })
+    store.getState().filterChanged(EMPTY_FILTER)
+    await vi.runOnlyPendingTimersAsync()
+    list.mockClear()
+    for (let row = 0; row < 90_000; row += 1500) {
+      store.getState().rangeViewed(row, row + 30)
+      await vi.advanceTimersByTimeAsync(16)
+    }
+    store.getState().rangeViewed(90_000, 90_030)
+    await vi.advanceTimersByTimeAsync(200)
+    expect(list.mock.calls.map(([p]) => p.offset)).toEqual([90_000])
+    expect(store.getState().pages.get(900)![0]!.id).toBe('r9999')
+  })
 })

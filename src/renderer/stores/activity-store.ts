@@ -73,6 +73,8 @@ export interface ActivityStoreOptions {
   delayMs?: number
   /** minimum time between two refetches caused by events */
   intervalMs?: number
+  /** pages are fetched once scrolling pauses this long, so a fast drag does not fetch every page it passes */
+  scrollSettleMs?: number
 }
 
 const ACTIVITY_EVENTS = new Set<string>([
@@ -88,6 +90,7 @@ const ACTIVITY_EVENTS = new Set<string>([
 export function createActivityStore(api: Api, options: ActivityStoreOptions = {}): ActivityStore {
   const now = options.now ?? Date.now
   let coalescer: Coalescer | null = null
+  let settleTimer: ReturnType<typeof setTimeout> | null = null
 
   const store = createStore<ActivityState & ActivityActions>()((set, get) => {
     const pageFilter = (s: ActivityState): ActivityFilter => {
@@ -196,7 +199,11 @@ export function createActivityStore(api: Api, options: ActivityStoreOptions = {}
         const s = get()
         if (s.visible.first === first && s.visible.last === last) return
         set({ visible: { first, last } })
-        void ensureVisible()
+        if (settleTimer !== null) clearTimeout(settleTimer)
+        settleTimer = setTimeout(() => {
+          settleTimer = null
+          void ensureVisible()
+        }, options.scrollSettleMs ?? 60)
       },
       scrollChanged(atTop) {
         const s = get()
@@ -251,6 +258,7 @@ export function createActivityStore(api: Api, options: ActivityStoreOptions = {}
       },
       dispose() {
         coalescer?.dispose()
+        if (settleTimer !== null) clearTimeout(settleTimer)
       },
     }
   })

@@ -15,6 +15,7 @@ function HealthBadge({ server }: { server: ServerInfo }): ReactNode {
 function ServerRow({ server }: { server: ServerInfo }): ReactNode {
   const actionRequested = useServersStore((s) => s.actionRequested)
   const logsRequested = useServersStore((s) => s.logsRequested)
+  const quarantineApproved = useServersStore((s) => s.quarantineApproved)
   const busy = useServersStore((s) => s.busy[server.name])
   const needsReview = server.quarantined || server.changed_tools.length > 0
   return (
@@ -35,6 +36,17 @@ function ServerRow({ server }: { server: ServerInfo }): ReactNode {
           <a className="button primary" href={routeHref('review', server.name)}>
             Review
           </a>
+        )}
+        {server.quarantined && (
+          <button
+            type="button"
+            disabled={!!busy}
+            onClick={() => void quarantineApproved(server.name)}
+            aria-label={`Approve ${server.name}`}
+            title={`Approve all ${server.tool_count} tools of ${server.name} without opening the review`}
+          >
+            Approve
+          </button>
         )}
         {server.enabled ? (
           <button type="button" disabled={!!busy} onClick={() => void actionRequested(server.name, 'disable')} aria-label={`Disable ${server.name}`}>
