@@ -148,8 +148,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (stopped) return
       stopped = true
       configStore.close()
-      await http?.close().catch((err: Error) => logger.warn('http close failed', { error: err.message }))
+      // pending approvals are denied and answered before the HTTP server goes away
       await mcp.close()
+      await http?.close().catch((err: Error) => logger.warn('http close failed', { error: err.message }))
       await upstreams.stop()
       offOtel?.()
       await otel?.shutdown()

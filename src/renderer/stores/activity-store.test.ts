@@ -6,13 +6,16 @@ import { createActivityStore, PAGE_SIZE, selectIsEmptyLog, selectShowNewBanner }
 
 /** An in-memory log answering list/count like the REST API (newest first, end_time bound). */
 function memoryApi(initial: number): { api: Api; add(n: number): void; list: ReturnType<typeof vi.fn>; count: ReturnType<typeof vi.fn> } {
-  const rows: ActivitySummaryRow[] = []
+  let rows: ActivitySummaryRow[] = []
   let clock = Date.parse('2026-01-01T00:00:00.000Z')
   const add = (n: number): void => {
+    const batch: ActivitySummaryRow[] = []
     for (let i = 0; i < n; i++) {
       clock += 10
-      rows.unshift({ id: `r${rows.length}`, type: 'tool_call', timestamp: new Date(clock).toISOString(), server_name: rows.length % 2 ? 'a' : 'b', status: 'success' })
+      const k = rows.length + i
+      batch.push({ id: `r${k}`, type: 'tool_call', timestamp: new Date(clock).toISOString(), server_name: k % 2 ? 'a' : 'b', status: 'success' })
     }
+    rows = batch.reverse().concat(rows)
   }
   add(initial)
   const match = (f: ActivityFilter) => rows.filter((r) => (!f.server || r.server_name === f.server) && (!f.end_time || r.timestamp <= f.end_time))
