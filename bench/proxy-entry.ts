@@ -6,6 +6,8 @@
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { createWorkerWriter } from '../src/core/activity/worker-writer'
 import { createActivityWriter } from '../src/core/activity/writer'
 import { DEFAULT_ACTIVITY_SETTINGS } from '../src/core/activity/types'
 import { ConfigSchema } from '../src/core/config/schema'
@@ -19,8 +21,13 @@ import { openDb } from '../src/core/store/db'
 
 const [mode, dataDir, ...rest] = process.argv.slice(2)
 if (!mode || !dataDir) throw new Error('usage: proxy-entry.ts wrap|stdio|http <dataDir> ...')
-const db = openDb(join(dataDir, `activity-${mode}.db`))
-const realWriter = createActivityWriter(db, DEFAULT_ACTIVITY_SETTINGS, silentLogger)
+const dbFile = join(dataDir, `activity-${mode}.db`)
+const db = openDb(dbFile)
+// MCPPROXY_BENCH_WRITER_WORKER=<built writer-worker.mjs> writes on a worker thread (as the CLI and core do)
+const workerUrl = process.env.MCPPROXY_BENCH_WRITER_WORKER
+const realWriter = workerUrl
+  ? createWorkerWriter(db, DEFAULT_ACTIVITY_SETTINGS, silentLogger, {}, { workerUrl: pathToFileURL(workerUrl), file: dbFile })
+  : createActivityWriter(db, DEFAULT_ACTIVITY_SETTINGS, silentLogger)
 // MCPPROXY_BENCH_NO_RECORD=1 measures the proxy alone (what recording costs is the difference)
 const writer: typeof realWriter =
   process.env.MCPPROXY_BENCH_NO_RECORD === '1'

@@ -3,7 +3,9 @@
 // processes); HTTP /mcp of ours against mcp-proxy and supergateway (streamable HTTP). Prints p50,
 // throughput with 16 calls in flight, a 1 MiB round trip, a two-client cross-talk check, and
 // ratios against direct (stdio) and against the peers (HTTP).
-//   npm run bench:proxy [-- --calls 2000 --http-calls 1000]
+//   npm run bench:proxy [-- --calls 2000 --http-calls 1000 --in-thread --unrecorded]
+// Our front ends write the log on a worker thread (as the CLI and core do); --in-thread adds them
+// with the writer on the relay's thread, --unrecorded with recording off.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -25,6 +27,12 @@ const opt = (name: string, dflt: number): number => {
 const CALLS = opt('calls', 2000)
 // also measure our front ends with recording off, to show what recording costs
 const UNRECORDED = argv.includes('--unrecorded')
+// also measure our front ends with the activity writer on the relay's own thread (no worker)
+const IN_THREAD = argv.includes('--in-thread')
+const WORKER_FILE = resolve('.tmp/bench-proxy/writer-worker.mjs')
+const RECORD_ENV = { ...process.env, MCPPROXY_BENCH_WRITER_WORKER: WORKER_FILE } as Record<string, string>
+const IN_THREAD_ENV = { ...process.env } as Record<string, string>
+delete IN_THREAD_ENV.MCPPROXY_BENCH_WRITER_WORKER
 const NO_RECORD_ENV = { ...process.env, MCPPROXY_BENCH_NO_RECORD: '1' } as Record<string, string>
 const HTTP_CALLS = opt('http-calls', 1000)
 const IN_FLIGHT = 16
@@ -293,14 +301,21 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'))
   const entry = join(resolve('.tmp/bench-proxy'), 'proxy-entry.mjs')
   await build({ entryPoints: ['bench/proxy-entry.ts'], outfile: entry, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+  await build({ entryPoints: ['src/core/activity/writer-worker.ts'], outfile: WORKER_FILE, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
   writeFileSync(join(dir, 'mcp_config.json'), JSON.stringify({ mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }))
   console.log(`proxy bench: server-everything echo, recording on (SQLite in ${dir}); ${CALLS} sequential + ${CALLS * 2} with ${IN_FLIGHT} in flight (stdio), ${HTTP_CALLS} + ${HTTP_CALLS * 2} (HTTP)`)
 
   const stdioResults: Array<{ name: string; fig: Figures }> = []
   const stdioTargets: Array<() => Promise<Target>> = [
     () => stdioTarget('direct (SDK client -> server)', node, [EVERYTHING, 'stdio'], false),
-    () => stdioTarget('wrap', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false),
-    () => stdioTarget('stdio front end (call_tool)', node, [entry, 'stdio', dir], true),
+    () => stdioTarget('wrap', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, RECORD_ENV),
+    () => stdioTarget('stdio front end (call_tool)', node, [entry, 'stdio', dir], true, RECORD_ENV),
+    ...(IN_THREAD
+      ? [
+          () => stdioTarget('wrap, writer in-thread', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, IN_THREAD_ENV),
+          () => stdioTarget('stdio front end, writer in-thread', node, [entry, 'stdio', dir], true, IN_THREAD_ENV),
+        ]
+      : []),
     ...(UNRECORDED
       ? [
           () => stdioTarget('wrap, recording off', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, NO_RECORD_ENV),
@@ -316,7 +331,7 @@ async function main(): Promise<void> {
 
   const httpResults: Array<{ name: string; fig: Figures; sdk: Figures; mib: string; cross: string }> = []
   const servers: Array<() => Promise<HttpServerProc>> = [
-    () => startHttp('ours /mcp (call_tool)', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true),
+    () => startHttp('ours /mcp (call_tool)', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, RECORD_ENV),
     () =>
       startHttp('mcp-proxy (stream)', node, (p) => [MCP_PROXY, '--port', String(p), '--host', '127.0.0.1', '--server', 'stream', '--', node, EVERYTHING, 'stdio'], '/mcp', false),
     () =>
@@ -327,6 +342,7 @@ async function main(): Promise<void> {
         '/mcp',
         false,
       ),
+    ...(IN_THREAD ? [() => startHttp('ours /mcp, writer in-thread', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, IN_THREAD_ENV)] : []),
     ...(UNRECORDED ? [() => startHttp('ours /mcp, recording off', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, NO_RECORD_ENV)] : []),
   ]
   for (const start of servers) {

@@ -14,10 +14,9 @@ test('100,000 matching records: the count is exact, the DOM holds a few dozen ro
     lines.push(JSON.stringify({ id: ulid(t), type: 'tool_call', timestamp: new Date(t).toISOString(), server_name: 'bulk', tool_name: `bulk-${n}`, status: n % 97 === 0 ? 'error' : 'success', duration_ms: n % 500 }))
   }
   const t0 = Date.now()
-  const res = await core.rest('/api/v1/activity/import', { method: 'POST', body: lines.join('\n') + '\n', headers: { 'Content-Type': 'application/x-ndjson' } })
-  expect(res.status, await res.clone().text()).toBe(200)
-  expect(((await res.json()) as { data: { imported: number } }).data.imported).toBe(N)
-
+  const res = await core.importLines(lines.join('\n') + '\n')
+  expect(res.status, res.body).toBe(200)
+  expect((JSON.parse(res.body) as { data: { imported: number } }).data.imported).toBe(N)
   const importMs = Date.now() - t0
   const t1 = Date.now()
   await page.goto(`${core.uiUrl}#/activity?server=bulk`)
@@ -32,16 +31,29 @@ test('100,000 matching records: the count is exact, the DOM holds a few dozen ro
 
   const scroller = page.locator('.tbody-scroll')
   for (const fraction of [0.5, 0.9, 0.25]) {
-    await scroller.evaluate((el, f) => (el.scrollTop = el.scrollHeight * f), fraction)
-    const firstIndex = await scroller.evaluate((el) => {
-      const rows = [...el.querySelectorAll('[role=row][data-index]')]
-      const top = el.getBoundingClientRect().top
-      const visible = rows.filter((r) => r.getBoundingClientRect().bottom > top + 1)
-      return Math.min(...visible.map((r) => Number(r.getAttribute('data-index'))))
-    })
+    // rows are 34 px high (ROW_HEIGHT): the first row in view follows from scrollTop
+    const firstIndex = await scroller.evaluate((el, f) => {
+      el.scrollTop = el.scrollHeight * f
+      return Math.floor(el.scrollTop / 34)
+    }, fraction)
     const row = page.locator(`[role=row][data-index="${firstIndex + 5}"]`)
     await expect(row).toContainText(`bulk-${N - 1 - (firstIndex + 5)}`)
     expect(await bodyRows.count()).toBeLessThan(100)
   }
+  // a fast drag from top to bottom, one position per 16 ms frame: rows still land where it stops
+  let pageRequests = 0
+  page.on('request', (r) => {
+    if (r.url().includes('/api/v1/activity?')) pageRequests++
+  })
+  const positions = 60
+  await scroller.evaluate(async (el, n) => {
+    for (let i = 0; i <= n; i++) {
+      el.scrollTop = (el.scrollHeight - el.clientHeight) * (i / n)
+      await new Promise((r) => setTimeout(r, 16))
+    }
+  }, positions)
+  await expect(bodyRows.last()).toContainText('bulk-0')
+  console.log(`[scale] drag over ${positions} positions through ${N} rows: ${pageRequests} page requests; ${await bodyRows.count()} rows in the DOM`)
+  expect(await bodyRows.count()).toBeLessThan(100)
   await page.screenshot({ path: `${SCREENSHOTS}/activity-100k-scrolled.png` })
 })

@@ -5,6 +5,7 @@
  * rule. Builds nothing: the test command builds first.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -26,6 +27,10 @@ export interface ServedCore {
   mcpUrl: string
   /** REST with the key */
   rest(path: string, init?: RequestInit): Promise<Response>
+  /** what the core printed so far (stdout and stderr), for failure messages */
+  log(): string
+  /** POST a JSON Lines body to /activity/import on a fresh connection; returns status and body */
+  importLines(body: string): Promise<{ status: number; body: string }>
   /** GET a REST route and return its `data` */
   restData<T>(path: string): Promise<T>
   stop(): Promise<void>
@@ -117,7 +122,26 @@ export async function startServe(): Promise<ServedCore> {
     dataDir,
     uiUrl: `${base}/ui/?apikey=${API_KEY}`,
     mcpUrl: `${base}/mcp`,
+    log: () => output + (child.exitCode !== null ? `\n[exited with ${child.exitCode}]` : ''),
     rest: (path, init) => fetch(`${base}${path}`, { ...init, headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json', ...init?.headers } }),
+    importLines(body: string): Promise<{ status: number; body: string }> {
+      // not fetch: its pooled keep-alive socket may be closed by the server while the caller was
+      // busy building a large body, and the upload then fails with EPIPE
+      return new Promise((resolvePost, reject) => {
+        const req = request(
+          `${base}/api/v1/activity/import`,
+          { method: 'POST', agent: false, headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/x-ndjson', 'Content-Length': Buffer.byteLength(body) } },
+          (res) => {
+            let text = ''
+            res.setEncoding('utf8')
+            res.on('data', (d: string) => (text += d))
+            res.on('end', () => resolvePost({ status: res.statusCode ?? 0, body: text }))
+          },
+        )
+        req.on('error', reject)
+        req.end(body)
+      })
+    },
     async restData<T>(path: string): Promise<T> {
       const res = await fetch(`${base}${path}`, { headers: { 'X-API-Key': API_KEY } })
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)

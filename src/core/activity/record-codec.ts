@@ -105,9 +105,35 @@ export function fromRows(row: ActivityRow, body?: BodyRow | null): ActivityRecor
   return r as ActivityRecord
 }
 
+/**
+ * True when JSON.stringify(value) already is its canonical form: plain objects and arrays whose
+ * keys are in sorted order at every level, holding only JSON values (JSON.stringify would drop a
+ * function member or call a toJSON, where the canonical form does not).
+ */
+function stringifiesCanonically(value: unknown): boolean {
+  if (value === null) return true
+  const t = typeof value
+  if (t !== 'object') return t === 'string' || t === 'number' || t === 'boolean' || t === 'undefined'
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !stringifiesCanonically(value[i])) return false
+    return true
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false
+  const obj = value as Record<string, unknown>
+  let prev: string | undefined
+  for (const k in obj) {
+    if (prev !== undefined && !(prev < k)) return false
+    prev = k
+    if (!stringifiesCanonically(obj[k])) return false
+  }
+  return true
+}
+
 /** JSON with object keys sorted at every level and undefined members dropped. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  // already-sorted subtrees (most argument and response bodies) go through the native serializer
+  if (stringifiesCanonically(value)) return JSON.stringify(value)
   if (Array.isArray(value)) return '[' + value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',') + ']'
   const obj = value as Record<string, unknown>
   const keys = Object.keys(obj)

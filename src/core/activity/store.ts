@@ -22,7 +22,8 @@ import {
   type ActivityStore,
   type AppendedBatch,
 } from './types'
-import { createActivityWriter } from './writer'
+import { createWorkerWriter } from './worker-writer'
+import { createActivityWriter, type ActivityWriter } from './writer'
 
 export interface ActivityStoreOptions {
   file: string
@@ -34,6 +35,11 @@ export interface ActivityStoreOptions {
   pollMs?: number
   /** run retention on settings.cleanupIntervalMin (default true; short-lived CLI commands pass false) */
   retention?: boolean
+  /**
+   * The built writer worker (out/cli/activity-writer-worker.js): when given, redaction, hashing and
+   * inserts run on a worker thread with its own connection instead of this thread's event loop.
+   */
+  writerWorkerUrl?: string | URL
 }
 
 const DEFAULT_POLL_MS = 250
@@ -67,13 +73,17 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     }
   }
 
-  const emitLocal = (records: ActivityRecord[], seqs: Array<number | null>, lastSeq: number): void => {
-    if (!listeners.size || !records.length) return
-    records.forEach((r, i) => {
+  const emitLocal = (all: ActivityRecord[], seqs: Array<number | null>, lastSeq: number): void => {
+    if (!listeners.size || !all.length) return
+    // a writer worker's commit can reach the poll before its report reaches us: the poll emitted those
+    const records = all.filter((r, i) => {
       const seq = seqs[i]
-      if (seq != null && seq > polledSeq) emittedAhead.set(r.id, seq)
+      if (seq == null) return true
+      if (seq <= polledSeq) return false
+      emittedAhead.set(r.id, seq)
+      return true
     })
-    emit({ records, lastSeq })
+    if (records.length) emit({ records, lastSeq })
   }
 
   const onCommitted = (result: BatchResult): void => emitLocal(result.inserted, result.seqs, result.lastSeq)
@@ -94,7 +104,9 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     }
   }
 
-  const writer = createActivityWriter(db, settings, logger, { onCommitted })
+  const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void } = options.writerWorkerUrl
+    ? createWorkerWriter(db, settings, logger, { onCommitted }, { workerUrl: options.writerWorkerUrl, file: options.file, nativeBinding: options.nativeBinding })
+    : createActivityWriter(db, settings, logger, { onCommitted })
   const startRetention = (firstRunMs?: number): { stop(): void } | null =>
     options.retention === false
       ? null
@@ -135,6 +147,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     updateSettings(next) {
       const interval = settings.cleanupIntervalMin
       Object.assign(settings, next)
+      writer.updateSettings?.(settings)
       if (settings.cleanupIntervalMin !== interval && retention && !closed) {
         retention.stop()
         retention = startRetention(settings.cleanupIntervalMin * 60_000)

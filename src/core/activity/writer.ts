@@ -121,10 +121,39 @@ function cutUtf8(text: string, maxBytes: number): string {
   return buf.subarray(0, end).toString('utf8')
 }
 
-export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
-  const redact = hooks.redact ?? redactRecordFields
+/** Ids for records: ULIDs whose time part is the record's time, monotonic within one source. */
+export function createIdSource(): (time: number) => string {
   const nextId = monotonicFactory(pooledRandom)
   let lastIdTime = 0
+  return (time) => {
+    // the monotonic factory reuses the last time for an earlier seed; the id's time must be the record's
+    if (time < lastIdTime) return ulid(time, pooledRandom)
+    lastIdTime = time
+    return nextId(time)
+  }
+}
+
+/**
+ * What `record()` does before queueing: the id (given or new) and the record to queue, or no
+ * record when it must be dropped (unknown type: logged here).
+ */
+export function admitRecord(input: ActivityInput, newId: (time: number) => string, logger: Logger): { id: string; record?: ActivityRecord } {
+  let time = input.timestamp === undefined ? Date.now() : Date.parse(input.timestamp)
+  if (Number.isNaN(time)) {
+    logger.warn('activity record with an invalid timestamp; using now', { timestamp: input.timestamp })
+    time = Date.now()
+  }
+  const id = input.id ?? newId(time)
+  if (!ACTIVITY_TYPES.includes(input.type)) {
+    logger.error('activity record with an unknown type; dropped', { id, type: input.type })
+    return { id }
+  }
+  return { id, record: { ...input, id, timestamp: new Date(time).toISOString() } as ActivityRecord }
+}
+
+export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
+  const redact = hooks.redact ?? redactRecordFields
+  const newId = createIdSource()
   let queue: Entry[] = []
   let counter = 0
   const pendingQueued = new Map<string, Entry>()
@@ -140,13 +169,6 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
   const countDrop = (type: ActivityType): void => {
     stats.dropped++
     stats.dropped_by_type[type] = (stats.dropped_by_type[type] ?? 0) + 1
-  }
-
-  const newId = (time: number): string => {
-    // the monotonic factory reuses the last time for an earlier seed; the id's time must be the record's
-    if (time < lastIdTime) return ulid(time, pooledRandom)
-    lastIdTime = time
-    return nextId(time)
   }
 
   const schedule = (now: boolean): void => {
@@ -320,21 +342,13 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
 
   return {
     record(input: ActivityInput): string {
-      let time = input.timestamp === undefined ? Date.now() : Date.parse(input.timestamp)
-      if (Number.isNaN(time)) {
-        logger.warn('activity record with an invalid timestamp; using now', { timestamp: input.timestamp })
-        time = Date.now()
-      }
-      const id = input.id ?? newId(time)
       if (closed) {
+        const id = input.id ?? newId(Date.parse(input.timestamp ?? '') || Date.now())
         logger.warn('activity record after close; ignored', { id, type: input.type })
         return id
       }
-      if (!ACTIVITY_TYPES.includes(input.type)) {
-        logger.error('activity record with an unknown type; dropped', { id, type: input.type })
-        return id
-      }
-      const record = { ...input, id, timestamp: new Date(time).toISOString() } as ActivityRecord
+      const { id, record } = admitRecord(input, newId, logger)
+      if (!record) return id
       const e = enqueue({ kind: 'insert', record })
       // enforceLimit only removes, so the entry is still queued exactly when it is last
       if (record.status === 'pending' && queue[queue.length - 1] === e) pendingQueued.set(id, e)

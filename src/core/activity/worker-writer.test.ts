@@ -1,0 +1,158 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import Database from 'better-sqlite3'
+import { build } from 'esbuild'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { ActivityInput } from '../../shared/activity'
+import type { Logger } from '../logger'
+import { createActivityStore, type ActivityStoreHandle } from './store'
+import type { AppendedBatch } from './types'
+
+let buildDir: string
+let workerUrl: URL
+let dir: string
+let file: string
+const opened: ActivityStoreHandle[] = []
+
+beforeAll(async () => {
+  // a worker runs JavaScript: build the worker entry the way scripts/build-cli.mjs does
+  // (inside the project, so that its imports of packages resolve from node_modules)
+  mkdirSync(join(process.cwd(), '.tmp'), { recursive: true })
+  buildDir = mkdtempSync(join(process.cwd(), '.tmp', 'writer-worker-build-'))
+  const out = join(buildDir, 'activity-writer-worker.mjs')
+  await build({ entryPoints: [join(__dirname, 'writer-worker.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+  workerUrl = pathToFileURL(out)
+}, 60_000)
+afterAll(() => rmSync(buildDir, { recursive: true, force: true }))
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'worker-writer-'))
+  file = join(dir, 'activity.db')
+})
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const logged: Array<{ level: string; msg: string }> = []
+const logger: Logger = {
+  debug: (msg) => logged.push({ level: 'debug', msg }),
+  info: (msg) => logged.push({ level: 'info', msg }),
+  warn: (msg) => logged.push({ level: 'warn', msg }),
+  error: (msg) => logged.push({ level: 'error', msg }),
+  child: () => logger,
+}
+
+const open = (options: { url?: URL; pollMs?: number; worker?: boolean } = {}): ActivityStoreHandle => {
+  const s = createActivityStore({ file, pollMs: options.pollMs ?? 20, retention: false, logger, writerWorkerUrl: options.worker === false ? undefined : (options.url ?? workerUrl) })
+  opened.push(s)
+  return s
+}
+const call = (tool: string, extra: Partial<ActivityInput> = {}): ActivityInput => ({
+  type: 'tool_call',
+  status: 'success',
+  server_name: 'srv',
+  tool_name: tool,
+  arguments: { q: tool },
+  response: `result of ${tool}`,
+  ...extra,
+})
+const rawRows = (): Array<{ id: string; seq: number | null; status: string }> => {
+  const db = new Database(file, { readonly: true })
+  try {
+    return db.prepare('SELECT id, seq, status FROM activity ORDER BY rid').all() as Array<{ id: string; seq: number | null; status: string }>
+  } finally {
+    db.close()
+  }
+}
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 10))
+}
+
+describe('activity writer on a worker thread', () => {
+  it('returns ids at once and writes redacted, chained records; a completion within the window makes one record', async () => {
+    const s = open()
+    const token = 'ghp_' + 'a1B2c3D4e5'.repeat(3) + 'XyZ123'
+    const id = s.record(call('echo', { status: 'pending', arguments: { token }, response: undefined }))
+    expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/)
+    s.complete(id, { status: 'success', response: { text: 'ok' }, duration_ms: 2 })
+    const other = s.record(call('second'))
+    await s.flush()
+    expect(rawRows()).toEqual([
+      { id, seq: 1, status: 'success' },
+      { id: other, seq: 2, status: 'success' },
+    ])
+    const stored = s.get(id)!
+    expect(JSON.stringify(stored.arguments)).not.toContain(token)
+    expect(stored.detection_types).toContain('github_token')
+    expect(stored.response).toEqual({ text: 'ok' })
+    expect(s.verify()).toMatchObject({ ok: true, checked: 2 })
+    expect(s.stats()).toMatchObject({ written: 2, queued: 0, dropped: 0 })
+  })
+
+  it('finalizes a pending record already written when its completion comes later', async () => {
+    const s = open()
+    const id = s.record(call('slow', { status: 'pending' }))
+    await s.flush()
+    expect(rawRows()).toEqual([{ id, seq: null, status: 'pending' }])
+    s.complete(id, { status: 'error', error: 'boom', duration_ms: 900 })
+    await s.flush()
+    expect(rawRows()).toEqual([{ id, seq: 1, status: 'error' }])
+    expect(s.get(id)).toMatchObject({ status: 'error', error: 'boom', duration_ms: 900 })
+    expect(s.verify().ok).toBe(true)
+  })
+
+  it('writes the queue synchronously before a delete and reports it before the deletion', async () => {
+    const s = open()
+    const seen: AppendedBatch[] = []
+    s.onAppended((b) => seen.push(b))
+    const id = s.record(call('doomed'))
+    expect(s.delete(id, 'test')).toBe(true)
+    expect(seen.flatMap((b) => b.records.map((r) => r.tool_name ?? r.type))).toEqual(['doomed', 'config_change'])
+    expect(s.get(id)).toBeNull()
+    expect(s.verify().ok).toBe(true)
+  })
+
+  it('emits every record once: its own commits, and another process appending meanwhile', async () => {
+    const app = open({ pollMs: 1 })
+    const other = open({ worker: false })
+    const seen: AppendedBatch[] = []
+    app.onAppended((b) => seen.push(b))
+    const ids: string[] = []
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 10; i++) ids.push(app.record(call(`a${round}-${i}`)))
+      ids.push(other.record(call(`o${round}`)))
+      await other.flush()
+      await app.flush()
+    }
+    await until(() => seen.flatMap((b) => b.records).length >= ids.length)
+    await new Promise((r) => setTimeout(r, 50))
+    const emitted = seen.flatMap((b) => b.records.map((r) => r.id))
+    expect(emitted.length).toBe(ids.length)
+    expect(new Set(emitted)).toEqual(new Set(ids))
+    expect(app.verify()).toMatchObject({ ok: true, checked: ids.length })
+  })
+
+  it('falls back to writing on this thread when the worker cannot start, losing nothing', async () => {
+    const broken = join(dir, 'broken-worker.mjs')
+    writeFileSync(broken, "throw new Error('no worker today')\n")
+    logged.length = 0
+    const s = open({ url: pathToFileURL(broken) })
+    const ids = [s.record(call('a')), s.record(call('b'))]
+    await s.flush()
+    expect(rawRows().map((r) => r.id)).toEqual(ids)
+    expect(logged.some((l) => l.level === 'error' && /worker failed/.test(l.msg))).toBe(true)
+    expect(s.verify().ok).toBe(true)
+  })
+
+  it('flushes on close and ignores records after it', async () => {
+    const s = open()
+    const id = s.record(call('last'))
+    await s.close()
+    const late = s.record(call('late'))
+    expect(rawRows().map((r) => r.id)).toEqual([id])
+    expect(late).not.toBe(id)
+  })
+})

@@ -1,0 +1,246 @@
+/**
+ * An ActivityWriter whose heavy work runs in a worker thread with its own connection: the calling
+ * thread only assigns ids and queues plain records, then posts the queue once per commit window
+ * (the crash guarantee is unchanged: at most the last window is lost). A pending record completed
+ * within the window is posted as one finalized record. If the worker dies, writing falls back to
+ * this thread.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import type { ActivityCompletion, ActivityInput, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import type { Logger } from '../logger'
+import type { Db } from '../store/db'
+import type { ActivitySettings } from './types'
+import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
+import { admitRecord, createActivityWriter, createIdSource, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
+
+export interface WorkerWriterOptions {
+  /** the built writer-worker.js (a worker needs JavaScript) */
+  workerUrl: string | URL
+  /** the database file the worker opens (the same one `db` is) */
+  file: string
+  nativeBinding?: string
+  /** a synchronous writeNow() gives up waiting for the worker after this long (ms) */
+  writeNowTimeoutMs?: number
+}
+
+export interface WorkerActivityWriter extends ActivityWriter {
+  /** passes changed settings to the worker */
+  updateSettings(settings: ActivitySettings): void
+}
+
+interface FlushWaiter {
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+/** Starts the writer worker; `db` (this thread's connection) is only used if the worker fails. */
+export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks, options: WorkerWriterOptions): WorkerActivityWriter {
+  const newId = createIdSource()
+  const signal = new SharedArrayBuffer(4)
+  const signalView = new Int32Array(signal)
+  // the worker answers on a port of its own, so writeNow() can take its reports synchronously
+  const { port1: reports, port2 } = new MessageChannel()
+  const data: WriterWorkerData = { file: options.file, settings: { ...settings }, nativeBinding: options.nativeBinding, signal, reportCommits: !!hooks.onCommitted, reports: port2 }
+  const worker = new Worker(options.workerUrl, { workerData: data, transferList: [port2] })
+  let queue: WriterOp[] = []
+  // id -> the queued pending insert, so a completion within the window merges into it
+  const pendingQueued = new Map<string, { record: ActivityRecord }>()
+  let posted = 0
+  // batches posted and not yet committed by the worker: replayed here if it dies (inserts are idempotent on id)
+  const unacked = new Map<number, WriterOp[]>()
+  let acked = 0
+  let workerStats: WriterStatsInfo = { queued: 0, written: 0, batches: 0, dropped: 0, dropped_by_type: {} }
+  let timer: NodeJS.Timeout | null = null
+  let immediate: NodeJS.Immediate | null = null
+  let flushN = 0
+  const flushWaiters = new Map<number, FlushWaiter>()
+  let closeWaiter: (() => void) | null = null
+  let fallback: ActivityWriter | null = null
+  let closed = false
+  let refed = true
+
+  const setRef = (on: boolean): void => {
+    if (on === refed || fallback) return
+    refed = on
+    if (on) {
+      worker.ref()
+      reports.ref()
+    } else {
+      worker.unref()
+      reports.unref()
+    }
+  }
+
+  const send = (m: ToWorker): void => worker.postMessage(m)
+
+  const post = (): void => {
+    if (timer) clearTimeout(timer)
+    if (immediate) clearImmediate(immediate)
+    timer = immediate = null
+    if (!queue.length) return
+    const ops = queue
+    queue = []
+    pendingQueued.clear()
+    if (fallback) {
+      replay(fallback, ops)
+      return
+    }
+    posted++
+    unacked.set(posted, ops)
+    setRef(true)
+    send({ k: 'ops', ops, n: posted })
+  }
+
+  const schedule = (): void => {
+    if (queue.length >= WRITER_BATCH_SIZE) {
+      if (!immediate) immediate = setImmediate(post)
+    } else if (!timer && !immediate) {
+      timer = setTimeout(post, settings.commitWindowMs)
+    }
+  }
+
+  const replay = (w: ActivityWriter, ops: WriterOp[]): void => {
+    for (const op of ops) {
+      if ('record' in op) w.record(op.record)
+      else w.complete(op.id, op.completion)
+    }
+  }
+
+  const failOver = (err: Error): void => {
+    if (fallback) return
+    logger.error('activity writer worker failed; writing on this thread', { error: err.message, replayed_batches: unacked.size })
+    fallback = createActivityWriter(db, settings, logger, hooks)
+    for (const ops of unacked.values()) replay(fallback, ops)
+    unacked.clear()
+    for (const [n, w] of flushWaiters) {
+      flushWaiters.delete(n)
+      fallback.flush().then(w.resolve, w.reject)
+    }
+    closeWaiter?.()
+  }
+
+  const onReport = (m: FromWorker): void => {
+    switch (m.k) {
+      case 'committed':
+        try {
+          hooks.onCommitted?.(m.result)
+        } catch (err) {
+          logger.error('activity onCommitted hook failed', { error: (err as Error).message })
+        }
+        break
+      case 'stats':
+        workerStats = m.stats
+        for (let n = acked + 1; n <= m.acked; n++) unacked.delete(n)
+        acked = m.acked
+        if (acked === posted && !queue.length && !m.stats.queued && !flushWaiters.size) setRef(false)
+        break
+      case 'flushed': {
+        const w = flushWaiters.get(m.n)
+        flushWaiters.delete(m.n)
+        if (m.error === undefined) w?.resolve()
+        else w?.reject(new Error(m.error))
+        if (acked === posted && !queue.length && !flushWaiters.size) setRef(false)
+        break
+      }
+      case 'log':
+        logger[m.level](m.msg, m.fields)
+        break
+      case 'closed':
+        closeWaiter?.()
+        break
+    }
+  }
+  reports.on('message', onReport)
+  worker.on('error', failOver)
+  worker.on('exit', (code) => {
+    if (!closed) failOver(new Error(`the writer worker exited with code ${code}`))
+  })
+
+  return {
+    record(input: ActivityInput): string {
+      if (fallback) return fallback.record(input)
+      if (closed) {
+        const id = input.id ?? newId(Date.parse(input.timestamp ?? '') || Date.now())
+        logger.warn('activity record after close; ignored', { id, type: input.type })
+        return id
+      }
+      const { id, record } = admitRecord(input, newId, logger)
+      if (!record) return id
+      const op = { record }
+      queue.push(op)
+      if (record.status === 'pending') pendingQueued.set(id, op)
+      schedule()
+      return id
+    },
+
+    complete(id: string, completion: ActivityCompletion): void {
+      if (fallback) return fallback.complete(id, completion)
+      if (closed) {
+        logger.warn('activity completion after close; ignored', { id })
+        return
+      }
+      const queued = pendingQueued.get(id)
+      if (queued) {
+        pendingQueued.delete(id)
+        const merged = { ...queued.record, ...completion } as ActivityRecord
+        if (completion.metadata && queued.record.metadata) merged.metadata = { ...queued.record.metadata, ...completion.metadata }
+        queued.record = merged
+        return
+      }
+      queue.push({ id, completion })
+      schedule()
+    },
+
+    flush(): Promise<void> {
+      if (fallback) return fallback.flush()
+      post()
+      if (acked === posted && !workerStats.queued) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const n = ++flushN
+        flushWaiters.set(n, { resolve, reject })
+        setRef(true)
+        send({ k: 'flush', n })
+      })
+    },
+
+    writeNow(): void {
+      if (fallback) return fallback.writeNow()
+      post()
+      const before = Atomics.load(signalView, 0)
+      send({ k: 'writeNow' })
+      if (Atomics.wait(signalView, 0, before, options.writeNowTimeoutMs ?? 30_000) === 'timed-out') {
+        logger.warn('the activity writer worker did not finish writing in time')
+      }
+      // what it committed is reported before returning, as the in-thread writer does
+      for (let m = receiveMessageOnPort(reports); m; m = receiveMessageOnPort(reports)) onReport(m.message as FromWorker)
+    },
+
+    stats(): WriterStatsInfo {
+      if (fallback) return fallback.stats()
+      return { ...workerStats, queued: workerStats.queued + queue.length, dropped_by_type: { ...workerStats.dropped_by_type } }
+    },
+
+    updateSettings(next: ActivitySettings): void {
+      if (!fallback) send({ k: 'settings', settings: { ...next } })
+    },
+
+    async close(): Promise<void> {
+      try {
+        await this.flush()
+      } finally {
+        closed = true
+        if (fallback) {
+          await fallback.close()
+        } else {
+          await new Promise<void>((resolve) => {
+            closeWaiter = resolve
+            setRef(true)
+            send({ k: 'close' })
+          })
+          reports.close()
+          await worker.terminate()
+        }
+      }
+    },
+  }
+}

@@ -1,0 +1,34 @@
+/** Messages between the main thread's worker-backed writer and the writer worker. */
+import type { ActivityCompletion, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import type { MessagePort } from 'node:worker_threads'
+import type { LogLevel } from '../logger'
+import type { BatchResult } from './append'
+import type { ActivitySettings } from './types'
+
+export interface WriterWorkerData {
+  file: string
+  settings: ActivitySettings
+  nativeBinding?: string
+  /** Int32Array over it: [0] counts the worker's synchronous writes (writeNow) */
+  signal: SharedArrayBuffer
+  /** post each committed batch back (the store's onAppended listeners need them) */
+  reportCommits: boolean
+  /** where the worker posts its reports (FromWorker) */
+  reports: MessagePort
+}
+
+export type WriterOp = { record: ActivityRecord } | { id: string; completion: ActivityCompletion }
+
+export type ToWorker =
+  | { k: 'ops'; ops: WriterOp[]; n: number }
+  | { k: 'flush'; n: number }
+  | { k: 'writeNow' }
+  | { k: 'settings'; settings: ActivitySettings }
+  | { k: 'close' }
+
+export type FromWorker =
+  | { k: 'committed'; result: BatchResult }
+  | { k: 'stats'; stats: WriterStatsInfo; acked: number }
+  | { k: 'flushed'; n: number; error?: string }
+  | { k: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  | { k: 'closed' }

@@ -1,0 +1,84 @@
+/**
+ * The writer worker: its own connection to the activity database, running the activity writer
+ * (redaction, truncation, hashing, inserts) off the thread that relays MCP traffic. Built as a
+ * separate entry (out/cli/activity-writer-worker.js); see createWorkerWriter.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { Logger, LogLevel } from '../logger'
+import { openDb } from '../store/db'
+import type { FromWorker, ToWorker, WriterWorkerData } from './writer-protocol'
+import { createActivityWriter } from './writer'
+
+const port = parentPort!
+const data = workerData as WriterWorkerData
+const signal = new Int32Array(data.signal)
+const post = (m: FromWorker): void => data.reports.postMessage(m)
+
+const logger: Logger = {
+  debug: (msg, fields) => log('debug', msg, fields),
+  info: (msg, fields) => log('info', msg, fields),
+  warn: (msg, fields) => log('warn', msg, fields),
+  error: (msg, fields) => log('error', msg, fields),
+  child: () => logger,
+}
+function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+  post({ k: 'log', level, msg, fields })
+}
+
+const settings = { ...data.settings }
+const db = openDb(data.file, { nativeBinding: data.nativeBinding })
+let received = 0
+let acked = 0
+/** Acknowledges the batches received once nothing of them waits in the writer's queue (a retry). */
+const report = (): void => {
+  const stats = writer.stats()
+  if (!stats.queued) acked = received
+  post({ k: 'stats', stats, acked })
+}
+const writer = createActivityWriter(db, settings, logger, {
+  onCommitted: (result) => {
+    if (data.reportCommits) post({ k: 'committed', result })
+  },
+})
+
+port.on('message', (m: ToWorker) => {
+  switch (m.k) {
+    case 'ops':
+      for (const op of m.ops) {
+        if ('record' in op) writer.record(op.record)
+        else writer.complete(op.id, op.completion)
+      }
+      received = m.n
+      // the main thread already waited out the commit window
+      writer.writeNow()
+      report()
+      break
+    case 'flush':
+      writer.flush().then(
+        () => {
+          report()
+          post({ k: 'flushed', n: m.n })
+        },
+        (err: Error) => post({ k: 'flushed', n: m.n, error: err.message }),
+      )
+      break
+    case 'writeNow':
+      try {
+        writer.writeNow()
+      } finally {
+        Atomics.add(signal, 0, 1)
+        Atomics.notify(signal, 0)
+      }
+      report()
+      break
+    case 'settings':
+      Object.assign(settings, m.settings)
+      break
+    case 'close':
+      void writer.close().finally(() => {
+        db.close()
+        post({ k: 'closed' })
+      })
+      break
+  }
+})
