@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ServerInfo } from '../shared/servers'
-import { buildTrayMenu, collapseRepeats, statusLine, trayIconState, type RecentCall, type TrayMenuItem, type TrayState } from './tray-menu'
+import { buildTrayMenu, collapseRecentCalls, statusLine, trayIconState, type RecentCall, type TrayMenuItem, type TrayState } from './tray-menu'
 
 function server(name: string, over: Partial<ServerInfo> = {}): ServerInfo {
   return {
@@ -48,7 +48,7 @@ describe('tray menu model', () => {
 
   it('collapses repeated calls as xN and keeps at most five entries', () => {
     const calls = [call(0), call(1), call(2), call(3, { status: 'error' }), call(4, { tool: 'add' }), call(5), call(6, { server: 'memory' }), call(7, { tool: 'x' }), call(8, { tool: 'y' })]
-    const collapsed = collapseRepeats(calls, 5)
+    const collapsed = collapseRecentCalls(calls, 5)
     expect(collapsed.map((c) => [c.tool, c.status, c.count])).toEqual([
       ['echo', 'success', 3],
       ['echo', 'error', 1],

@@ -3,6 +3,7 @@
  * each item's `action` to a click handler; tests check the template without Electron.
  */
 import type { ActivityStatus, ExportFormat } from '../shared/activity'
+import { collapseRepeats } from '../shared/collapse-repeats'
 import type { ApprovalInfo, ServerInfo, ToolChangeInfo } from '../shared/servers'
 
 export interface RecentCall {
@@ -62,18 +63,9 @@ const STATUS_MARK: Record<ActivityStatus, string> = {
   pending: '…',
 }
 
-/** Collapses consecutive calls of the same server, tool and status into one entry with a count. */
-export function collapseRepeats(calls: RecentCall[], max: number): Array<RecentCall & { count: number }> {
-  const out: Array<RecentCall & { count: number }> = []
-  for (const call of calls) {
-    const last = out[out.length - 1]
-    if (last && last.server === call.server && last.tool === call.tool && last.status === call.status) last.count++
-    else {
-      if (out.length === max) break
-      out.push({ ...call, count: 1 })
-    }
-  }
-  return out
+/** Consecutive calls of the same server, tool and status collapse into one entry with a count. */
+export function collapseRecentCalls(calls: RecentCall[], max: number): Array<RecentCall & { count: number }> {
+  return collapseRepeats(calls, max, (a, b) => a.server === b.server && a.tool === b.tool && a.status === b.status).map(({ item, count }) => ({ ...item, count }))
 }
 
 export function trayIconState(state: TrayState): TrayIconState {
@@ -96,7 +88,7 @@ export function statusLine(state: TrayState): string {
 export function buildTrayMenu(state: TrayState): TrayMenuItem[] {
   const items: TrayMenuItem[] = [{ label: statusLine(state), enabled: false }, { type: 'separator' }]
 
-  const recent = collapseRepeats(state.recentCalls, 5)
+  const recent = collapseRecentCalls(state.recentCalls, 5)
   items.push({
     label: 'Recent calls',
     type: 'submenu',
