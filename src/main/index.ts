@@ -118,6 +118,7 @@ async function runTrayAction(action: TrayAction): Promise<void> {
 }
 
 let trayTimer: NodeJS.Timeout | null = null
+let lastTray: { icon: string; menu: TrayMenuItem[] } | null = null
 function refreshTray(): void {
   if (trayTimer) return
   // events arrive in bursts: rebuild the menu at most every 300 ms
@@ -132,8 +133,11 @@ function refreshTray(): void {
     } catch (err) {
       state = { ...emptyState(), coreError: (err as Error).message }
     }
-    tray.setImage(nativeImage.createFromPath(trayIconPath(resourcesDir, trayIconState(state), process.platform)))
-    tray.setContextMenu(Menu.buildFromTemplate(toElectronMenu(buildTrayMenu(state))))
+    const icon = trayIconState(state)
+    const menu = buildTrayMenu(state)
+    tray.setImage(nativeImage.createFromPath(trayIconPath(resourcesDir, icon, process.platform)))
+    tray.setContextMenu(Menu.buildFromTemplate(toElectronMenu(menu)))
+    lastTray = { icon, menu }
   }, 300)
 }
 
@@ -208,6 +212,11 @@ function notify(...[name, payload]: Parameters<typeof notificationFor>): void {
     if (spec.approvalId) void runTrayAction({ kind: index === 0 ? 'approve' : 'deny', id: spec.approvalId })
   })
   n.show()
+}
+
+// end-to-end tests read the tray model and run its actions from the main process
+if (process.env.MCPPROXY_E2E === '1') {
+  Object.assign(globalThis, { __mcpproxyE2E: { tray: () => lastTray, runTrayAction } })
 }
 
 if (!app.requestSingleInstanceLock()) {
