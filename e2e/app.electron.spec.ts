@@ -85,7 +85,7 @@ test.describe('Electron app', () => {
     await page.getByRole('link', { name: 'Servers' }).click()
     await expect(page.getByText('newcomer').first()).toBeVisible({ timeout: 15_000 })
     await page.evaluate(() => {
-      location.hash = '#/review/newcomer'
+      ;(globalThis as unknown as { location: { hash: string } }).location.hash = '#/review/newcomer'
     })
     await page.getByRole('button', { name: 'Approve' }).first().click()
     await expect.poll(() => readConfig().mcpServers.newcomer?.quarantined, { timeout: 15_000 }).toBe(false)
