@@ -72,11 +72,31 @@ Exit codes: 0 ok, 1 error, 2 usage.`,
 export async function runCli(argv: string[], options: ProgramOptions): Promise<number> {
   const program = createProgram(options)
   try {
-    await program.parseAsync(argv)
+    await program.parseAsync(hoistDataDir(argv))
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK
   } catch (err) {
     return reportError(err)
   }
+}
+
+/**
+ * `--data-dir` is a global option; users also write it after the command (`serve --data-dir D`).
+ * Moves it in front of the command, leaving anything after `--` (a wrapped command's own
+ * arguments) untouched.
+ */
+export function hoistDataDir(argv: readonly string[]): string[] {
+  const head = argv.slice(0, 2)
+  const rest = argv.slice(2)
+  const end = rest.indexOf('--') === -1 ? rest.length : rest.indexOf('--')
+  const hoisted: string[] = []
+  const kept: string[] = []
+  for (let i = 0; i < end; i++) {
+    const a = rest[i]!
+    if (a === '--data-dir' && i + 1 < end) hoisted.push(a, rest[++i]!)
+    else if (a.startsWith('--data-dir=')) hoisted.push(a)
+    else kept.push(a)
+  }
+  return [...head, ...hoisted, ...kept, ...rest.slice(end)]
 }
 
 export function reportError(err: unknown): number {
