@@ -1,4 +1,5 @@
 import type { ActivitySummaryRow } from '../../shared/activity'
+import { collapseRepeats as collapse } from '../../shared/collapse-repeats'
 
 export interface CollapsedCall {
   row: ActivitySummaryRow
@@ -8,15 +9,9 @@ export interface CollapsedCall {
 
 /** Collapses consecutive runs of the same server:tool with the same status into one entry ×N. */
 export function collapseRepeats(rows: readonly ActivitySummaryRow[], limit: number): CollapsedCall[] {
-  const out: CollapsedCall[] = []
-  for (const row of rows) {
-    const prev = out[out.length - 1]
-    if (prev && prev.row.server_name === row.server_name && prev.row.tool_name === row.tool_name && prev.row.status === row.status && prev.row.type === row.type) {
-      prev.count++
-    } else {
-      if (out.length === limit) break
-      out.push({ row, count: 1 })
-    }
-  }
-  return out
+  return collapse(
+    rows,
+    limit,
+    (a, b) => a.server_name === b.server_name && a.tool_name === b.tool_name && a.status === b.status && a.type === b.type,
+  ).map(({ item, count }) => ({ row: item, count }))
 }
