@@ -3,7 +3,7 @@
 // processes); HTTP /mcp of ours against mcp-proxy and supergateway (streamable HTTP). Prints p50,
 // throughput with 16 calls in flight, a 1 MiB round trip, a two-client cross-talk check, and
 // ratios against direct (stdio) and against the peers (HTTP).
-//   npm run bench:proxy [-- --calls 2000 --http-calls 1000 --in-thread --unrecorded]
+//   npm run bench:proxy [-- --calls 2000 --http-calls 1000 --in-thread --unrecorded --only stdio|http]
 // Our front ends write the log on a worker thread (as the CLI and core do); --in-thread adds them
 // with the writer on the relay's thread, --unrecorded with recording off.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -36,6 +36,8 @@ delete IN_THREAD_ENV.MCPPROXY_BENCH_WRITER_WORKER
 const NO_RECORD_ENV = { ...process.env, MCPPROXY_BENCH_NO_RECORD: '1' } as Record<string, string>
 const HTTP_CALLS = opt('http-calls', 1000)
 const IN_FLIGHT = 16
+// --only stdio|http measures one half (while iterating)
+const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
 const WARMUP = 200
 
 const require = createRequire(import.meta.url)
@@ -323,7 +325,7 @@ async function main(): Promise<void> {
         ]
       : []),
   ]
-  for (const make of stdioTargets) {
+  for (const make of ONLY === 'http' ? stdioTargets.slice(0, 1) : stdioTargets) {
     const t = await make()
     stdioResults.push({ name: t.name, fig: await measure(t.call, CALLS, t.pid) })
     await t.close()
@@ -345,7 +347,7 @@ async function main(): Promise<void> {
     ...(IN_THREAD ? [() => startHttp('ours /mcp, writer in-thread', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, IN_THREAD_ENV)] : []),
     ...(UNRECORDED ? [() => startHttp('ours /mcp, recording off', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, NO_RECORD_ENV)] : []),
   ]
-  for (const start of servers) {
+  for (const start of ONLY === 'stdio' ? [] : servers) {
     const s = await start()
     try {
       const raw = await rawHttpClient(s.url, s.proxied)
@@ -367,6 +369,7 @@ async function main(): Promise<void> {
   }
 
   const direct = stdioResults[0]!.fig
+  if (!httpResults.length) httpResults.push({ name: '(HTTP not measured)', fig: { p50: NaN, p95: NaN, rps: NaN, cpu: NaN }, sdk: { p50: NaN, p95: NaN, rps: NaN, cpu: NaN }, mib: 'n/a', cross: 'n/a' })
   console.log('\nstdio (ratios against direct; targets: p50 <= 1.6x, throughput >= 0.8x)')
   const w1 = [34, 10, 10, 14, 10, 12, 16, 12]
   console.log(row(['target', 'p50', 'p95', 'calls/s @16', 'p50 x', 'calls/s x', 'server CPU/call', 'CPU x'], w1))

@@ -7,7 +7,8 @@ import { chmodSync } from 'node:fs'
 
 const outdir = 'out/cli'
 await build({
-  entryPoints: { mcpproxy: 'src/cli/main.ts' },
+  // the activity writer's worker thread (createActivityStore's writerWorkerUrl) needs a file of its own
+  entryPoints: { mcpproxy: 'src/cli/main.ts', 'activity-writer-worker': 'src/core/activity/writer-worker.ts' },
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3'
 import { isValid as isUlid } from 'ulid'
 import {
   ACTIVITY_STATUSES,
+  ACTIVITY_TYPES,
   FILTER_OPTION_FIELDS,
   SUMMARY_PERIODS,
   type ActivityFilter,
@@ -208,21 +209,23 @@ export function createActivityQueries(db: Db): ActivityQueries {
   }
 
   /**
-   * Nearest-rank percentiles of tool-call durations in an id range (`n` = how many are timed),
-   * with one sort in SQL rather than loading the durations.
+   * Nearest-rank percentiles of tool-call durations in an id range (`n` = how many are timed).
+   * The durations are read as one column of numbers and sorted in a Float64Array: measured on a
+   * 33,000-call day, that took a third of the time of sorting in SQL (ORDER BY duration_ms),
+   * for 8 bytes per call of the period.
    */
   const percentiles = (n: number, ps: readonly number[], low: string, high: string, server?: string): Array<number | null> => {
     if (n === 0) return ps.map(() => null)
-    const ranks = ps.map((p) => nearestRankOffset(n, p) + 1)
     const serverSql = server === undefined ? '' : ' AND server_name = ?'
-    const found = stmt(
-      `SELECT rn, d FROM (
-         SELECT duration_ms AS d, row_number() OVER (ORDER BY duration_ms) AS rn FROM activity
-         WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} AND duration_ms IS NOT NULL
-       ) WHERE rn IN (${ranks.map(() => '?').join(', ')})`,
-    ).all(low, high, ...(server === undefined ? [] : [server]), ...ranks) as Array<{ rn: number; d: number }>
-    const byRank = new Map(found.map((f) => [f.rn, f.d]))
-    return ranks.map((r) => byRank.get(r) ?? null)
+    const durations = Float64Array.from(
+      stmt(
+        `SELECT duration_ms FROM activity
+         WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} AND duration_ms IS NOT NULL`,
+      )
+        .pluck()
+        .all(low, high, ...(server === undefined ? [] : [server])) as number[],
+    ).sort()
+    return ps.map((p) => (durations.length ? durations[nearestRankOffset(durations.length, p)]! : null))
   }
 
   const summary = (period: SummaryPeriod, now: Date = new Date()): ActivitySummaryInfo => {
@@ -232,40 +235,34 @@ export function createActivityQueries(db: Db): ActivityQueries {
     const endMs = now.getTime()
     const startMs = endMs - PERIOD_MS[period]
     const [low, high] = rangeOf(startMs, endMs)
-    const groups = stmt(
-      `SELECT type, status, server_name, tool_name, count(*) AS n, count(duration_ms) AS timed
-       FROM activity WHERE id >= ? AND id <= ? GROUP BY type, status, server_name, tool_name`,
-    ).all(low, high) as Array<{
-      type: ActivityType
-      status: ActivityStatus
-      server_name: string | null
-      tool_name: string | null
-      n: number
-      timed: number
-    }>
+    // Totals by status and type as conditional sums (one pass, no sort: a GROUP BY over all four
+    // columns made SQLite sort every row of the period); only tool calls are grouped by tool.
+    const sums = [
+      ...ACTIVITY_STATUSES.map((v) => `sum(status = '${v}') AS "s:${v}"`),
+      ...ACTIVITY_TYPES.map((v) => `sum(type = '${v}') AS "t:${v}"`),
+    ].join(', ')
+    const totals = stmt(
+      `SELECT count(*) AS total, ${sums}, sum(type = 'tool_call' AND status <> 'pending') AS completed,
+         sum(type = 'tool_call' AND status IN ('error', 'timeout')) AS failed,
+         sum(type = 'tool_call' AND duration_ms IS NOT NULL) AS timed
+       FROM activity WHERE id >= ? AND id <= ?`,
+    ).get(low, high) as Record<string, number | null>
     const byStatus = emptyByStatus()
+    for (const v of ACTIVITY_STATUSES) byStatus[v] = totals[`s:${v}`] ?? 0
     const byType: Partial<Record<ActivityType, number>> = {}
+    for (const v of ACTIVITY_TYPES) if (totals[`t:${v}`]) byType[v] = totals[`t:${v}`]!
+    const completedCalls = totals.completed ?? 0
+    const failedCalls = totals.failed ?? 0
+    const timed = totals.timed ?? 0
+    const calls = stmt(
+      `SELECT server_name, tool_name, count(*) AS n FROM activity
+       WHERE type = 'tool_call' AND id >= ? AND id <= ? GROUP BY server_name, tool_name`,
+    ).all(low, high) as Array<{ server_name: string | null; tool_name: string | null; n: number }>
     const servers = new Map<string, number>()
-    const tools = new Map<string, { server: string; tool: string; count: number }>()
-    let total = 0
-    let timed = 0
-    let completedCalls = 0
-    let failedCalls = 0
-    for (const g of groups) {
-      total += g.n
-      byStatus[g.status] = (byStatus[g.status] ?? 0) + g.n
-      byType[g.type] = (byType[g.type] ?? 0) + g.n
-      if (g.type !== 'tool_call') continue
-      timed += g.timed
-      if (g.status !== 'pending') completedCalls += g.n
-      if (g.status === 'error' || g.status === 'timeout') failedCalls += g.n
+    const tools: Array<{ server: string; tool: string; count: number }> = []
+    for (const g of calls) {
       if (g.server_name !== null) servers.set(g.server_name, (servers.get(g.server_name) ?? 0) + g.n)
-      if (g.tool_name !== null) {
-        const key = `${g.server_name ?? ''}\u0000${g.tool_name}`
-        const t = tools.get(key) ?? { server: g.server_name ?? '', tool: g.tool_name, count: 0 }
-        t.count += g.n
-        tools.set(key, t)
-      }
+      if (g.tool_name !== null) tools.push({ server: g.server_name ?? '', tool: g.tool_name, count: g.n })
     }
     const byCount = <T extends { count: number }>(a: T, b: T): number => b.count - a.count
     const [p50 = null, p95 = null] = percentiles(timed, [0.5, 0.95], low, high)
@@ -273,14 +270,14 @@ export function createActivityQueries(db: Db): ActivityQueries {
       period,
       start_time: new Date(startMs).toISOString(),
       end_time: new Date(endMs).toISOString(),
-      total,
+      total: totals.total ?? 0,
       by_status: byStatus,
       by_type: byType,
       top_servers: [...servers]
         .map(([name, c]) => ({ name, count: c }))
         .sort((a, b) => byCount(a, b) || a.name.localeCompare(b.name))
         .slice(0, 5),
-      top_tools: [...tools.values()].sort((a, b) => byCount(a, b) || a.tool.localeCompare(b.tool)).slice(0, 5),
+      top_tools: tools.sort((a, b) => byCount(a, b) || a.tool.localeCompare(b.tool)).slice(0, 5),
       p50_duration_ms: p50,
       p95_duration_ms: p95,
       error_rate: completedCalls === 0 ? 0 : failedCalls / completedCalls,

@@ -2,6 +2,7 @@
  * The one mapping between an ActivityRecord and its rows (activity + activity_body), and the
  * canonical form the hash chain covers. Writer, queries, export and verify all use it.
  */
+import * as crypto from 'node:crypto'
 import { createHash } from 'node:crypto'
 import type { ActivityRecord } from '../../shared/activity'
 
@@ -106,46 +107,54 @@ export function fromRows(row: ActivityRow, body?: BodyRow | null): ActivityRecor
 }
 
 /**
- * True when JSON.stringify(value) already is its canonical form: plain objects and arrays whose
- * keys are in sorted order at every level, holding only JSON values (JSON.stringify would drop a
- * function member or call a toJSON, where the canonical form does not).
+ * JSON with object keys sorted at every level and undefined members dropped. Built in one pass
+ * (keys already in order, the usual case, are not re-sorted): it runs for every record written
+ * and every record verified, so its output must never change.
  */
-function stringifiesCanonically(value: unknown): boolean {
-  if (value === null) return true
-  const t = typeof value
-  if (t !== 'object') return t === 'string' || t === 'number' || t === 'boolean' || t === 'undefined'
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!(i in value) || !stringifiesCanonically(value[i])) return false
-    return true
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false
-  const obj = value as Record<string, unknown>
-  let prev: string | undefined
-  for (const k in obj) {
-    if (prev !== undefined && !(prev < k)) return false
-    prev = k
-    if (!stringifiesCanonically(obj[k])) return false
-  }
-  return true
-}
-
-/** JSON with object keys sorted at every level and undefined members dropped. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  // already-sorted subtrees (most argument and response bodies) go through the native serializer
-  if (stringifiesCanonically(value)) return JSON.stringify(value)
-  if (Array.isArray(value)) return '[' + value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',') + ']'
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (i) out += ','
+      if (!(i in value)) continue // a hole: nothing, as Array.prototype.join gives
+      const v: unknown = value[i]
+      out += v === undefined ? 'null' : canonicalJson(v)
+    }
+    return out + ']'
+  }
   const obj = value as Record<string, unknown>
   const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort()
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}'
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1]! < keys[i]!)) {
+      keys.sort()
+      break
+    }
+  }
+  let out = '{'
+  let first = true
+  for (const k of keys) {
+    const v = obj[k]
+    if (v === undefined) continue
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v)
+    first = false
+  }
+  return out + '}'
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 /** hash = sha256(prev_hash + "\n" + canonical record without prev_hash/hash). */
 export function chainHash(prevHash: string, record: ActivityRecord): string {
+  const content = record.prev_hash === undefined && record.hash === undefined ? record : withoutChainFields(record)
+  const text = prevHash + '\n' + canonicalJson(content)
+  // the one-shot digest (Node >= 20.12) is cheaper than a Hash object for one small input; same bytes
+  return oneShotHash ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex')
+}
+
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash
+
+function withoutChainFields(record: ActivityRecord): ActivityRecord {
   const { prev_hash: _p, hash: _h, ...content } = record
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(content)).digest('hex')
+  return content as ActivityRecord
 }

@@ -112,6 +112,7 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
     fallback = createActivityWriter(db, settings, logger, hooks)
     for (const ops of unacked.values()) replay(fallback, ops)
     unacked.clear()
+    post() // what waits for the window goes first too, keeping the order of records and completions
     for (const [n, w] of flushWaiters) {
       flushWaiters.delete(n)
       fallback.flush().then(w.resolve, w.reject)

@@ -37,7 +37,8 @@ function ServerRow({ server }: { server: ServerInfo }): ReactNode {
             Review
           </a>
         )}
-        {server.quarantined && (
+        {/* a server with poisoning findings is approved only from its review */}
+        {server.quarantined && server.findings.length === 0 && (
           <button
             type="button"
             disabled={!!busy}
