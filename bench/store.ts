@@ -3,8 +3,9 @@
 // export against raw better-sqlite3 baselines measured in the same run, and prints one table
 // with the targets of the activity-store issue beside each figure (PASS/MISS).
 //   npm run bench:store            BENCH_RECORDS=100000 npm run bench:store
+//   BENCH_ONLY=import BENCH_RECORDS=100000 npm run bench:store   (import figures only)
 import { spawn } from 'node:child_process'
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -210,7 +211,9 @@ function runChild(dbFile: string, mode: string, out: string): Promise<{ rows: nu
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-store-'))
+  // BENCH_KEEP_DIR=path builds in (and leaves) that directory, to poke at the database afterwards.
+  const keep = process.env.BENCH_KEEP_DIR
+  const dir = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), 'bench-store-'))
   const say = (msg: string): void => void process.stderr.write(`[bench:store] ${msg}\n`)
   try {
     const end = Date.now()
@@ -267,6 +270,12 @@ async function main(): Promise<void> {
       verdict: ours >= 50_000 ? 'PASS' : `MISS (-${fmt(100 - (ours / 50_000) * 100)}%)`,
     })
     say(`database: ${fmt(statSync(dbFile).size / 1e6)} MB`)
+    // BENCH_ONLY=import stops here (for iterating on the import path).
+    measures: {
+    if (process.env.BENCH_ONLY === 'import') {
+      db.close()
+      break measures
+    }
 
     // First page of the list, unfiltered and under each single filter, with varied values.
     const q = createActivityQueries(db)
@@ -380,8 +389,9 @@ async function main(): Promise<void> {
         verdict: ok ? 'PASS' : `MISS (${oursRate < 100_000 ? `-${fmt(100 - oursRate / 1000)}% rate` : ''}${rssMb >= 200 ? ` RSS +${fmt(rssMb - 200)} MB` : ''})`,
       })
     }
+    }
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    if (!keep) rmSync(dir, { recursive: true, force: true })
   }
 
   const cols: Array<keyof Row> = ['name', 'ours', 'base', 'ratio', 'target', 'verdict']

@@ -149,6 +149,8 @@ export type ActivitySummaryRow = Omit<ActivityRecord, 'arguments' | 'response'>
 export interface ActivityPage {
   activities: ActivitySummaryRow[]
   total: number
+  /** Set when `total` is an estimate (a full-text search matching very many records). */
+  total_estimated?: boolean
   limit: number
   offset: number
   /** Pass as `cursor` to get the page after this one, stable while new records arrive. */

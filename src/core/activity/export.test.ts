@@ -9,7 +9,8 @@ import { openDb, type Db } from '../store/db'
 import { appendRecords } from './append'
 import { CSV_BODY_COLUMNS, CSV_COLUMNS, EXPORT_CHUNK_ROWS, exportActivity } from './export'
 import { importActivity } from './import'
-import { createActivityQueries } from './query'
+import { createActivityQueries, ROW_COLUMNS } from './query'
+import { fromRows, type ActivityRow, type BodyRow } from './record-codec'
 import type { ExportOptions } from './types'
 
 const T0 = Date.UTC(2026, 2, 1)
@@ -54,6 +55,23 @@ const withoutHashes = (r: ActivityRecord): ActivityRecord => {
   const { prev_hash: _p, hash: _h, ...rest } = r
   return rest as ActivityRecord
 }
+
+describe('exportActivity lines', () => {
+  it('are the text of JSON.stringify(fromRows(row)) for every shape of record, bodies appended', async () => {
+    appendRecords(db, [
+      rec(1),
+      rec(2, { status: 'pending', duration_ms: undefined, response: undefined, session_id: undefined }),
+      rec(3, { type: 'policy_decision', tool_name: undefined, server_name: undefined, arguments: undefined, response: undefined, policy: { decision: 'deny', reason: 'r "q" \u2028' } }),
+      rec(4, { error: 'bad\nline "x"', duration_ms: 1.5, intent: { operation_type: 'read', reason: 'é 東京' }, detection_types: ['jwt'], metadata: { a: [1, null, { b: 'c' }] } }),
+    ])
+    const rows = db.prepare(`SELECT ${ROW_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid ORDER BY a.id`).all() as Array<ActivityRow & BodyRow>
+    expect(rows).toHaveLength(4)
+    const plain = (await collect({}, { format: 'json', includeBodies: false })).join('').trimEnd().split('\n')
+    const full = (await collect({}, { format: 'json', includeBodies: true })).join('').trimEnd().split('\n')
+    expect(plain).toEqual(rows.map((row) => JSON.stringify(fromRows(row))))
+    expect(full.map((l) => JSON.parse(l) as unknown)).toEqual(rows.map((row) => fromRows(row, row)))
+  })
+})
 
 describe('exportActivity as JSON Lines', () => {
   it('streams every record oldest first in chunks and round-trips through import into a fresh db', async () => {

@@ -7,7 +7,7 @@
 import { decodeTime, isValid as isUlid } from 'ulid'
 import { ActivityRecordSchema, type ActivityRecord, type ImportResultInfo } from '../../shared/activity'
 import type { Db } from '../store/db'
-import { appendRecords } from './append'
+import { appendRecordsBulk } from './bulk-append'
 
 /** Records appended per IMMEDIATE transaction. */
 export const IMPORT_CHUNK = 5000
@@ -52,7 +52,7 @@ export async function importActivity(
   const previousCache = db.pragma('cache_size', { simple: true }) as number
   const flush = (): void => {
     if (chunk.length === 0) return
-    const r = appendRecords(db, chunk, { skipExisting: true })
+    const r = appendRecordsBulk(db, chunk, { skipExisting: true })
     result.imported += r.inserted.length
     result.skipped_existing += r.skipped
     chunk = []

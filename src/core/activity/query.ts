@@ -38,6 +38,17 @@ const PREFIXED_COLUMNS = ROW_COLUMNS.split(', ')
   .join(', ')
 
 export const MAX_PAGE = 100
+/**
+ * A list under q alone counts its matches exactly up to this many; beyond it `total` is
+ * estimated from how densely the newest records match, and `total_estimated` is set.
+ */
+export const Q_EXACT_TOTAL = 10_000
+/** The newest-first walk of q's matches gives up (the page is built the general way) after this many. */
+const Q_MAX_WALK = 20_000
+/** Records below the walk in rid order but newer in id order that are still probed one by one. */
+const Q_MAX_STRAGGLERS = 500
+/** Matches checked against the other conditions per statement during the walk. */
+const Q_STEP = 500
 /** At most this many distinct values are returned by filterOptions (most frequent first). */
 export const MAX_FILTER_OPTIONS = 1000
 
@@ -149,6 +160,101 @@ export function createActivityQueries(db: Db): ActivityQueries {
     return matches * matches > needed * count({}) ? hints : []
   }
 
+  /**
+   * The first `needed` records of a q search, newest first, without collecting every match:
+   * rid is the insertion order, which is nearly id (time) order, so the full-text matches are
+   * read newest rid first (one FTS statement: a prefix term is merged once) until `needed`
+   * records pass the other conditions, counting on up to Q_EXACT_TOTAL matches. The result is
+   * exact: a record below the walk in rid order whose id is newer than the needed-th found
+   * (an import of older records, a pending record finalized late) is found on activity_by_id
+   * (`id > ? AND rid < ?`, about needed / match-rate index entries) and probed. Returns null
+   * when walking is no better than collecting every match.
+   */
+  const qWalk = (
+    filter: ActivityFilter,
+    needed: number,
+  ): { rids: number[]; matches: number; complete: boolean; lowestRid: number } | null => {
+    const { q, ...rest } = filter
+    const match = ftsQuery(q!)
+    const where = buildWhere(rest)
+    const others = where.sql !== '1'
+    // NOT INDEXED: look the rids up by primary key, never walk a filter index to match them
+    const idsOf = stmt(`SELECT rid, id FROM activity NOT INDEXED WHERE rid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
+    const found: Array<{ rid: number; id: string }> = []
+    let matches = 0
+    let lowestRid = Number.MAX_SAFE_INTEGER
+    let complete = true
+    let pending: number[] = []
+    const check = (): void => {
+      if (pending.length) found.push(...(idsOf.all(JSON.stringify(pending), ...where.params) as typeof found))
+      pending = []
+    }
+    const cap = others ? Q_MAX_WALK : Math.max(Q_EXACT_TOTAL, needed)
+    for (const rid of stmt('SELECT rowid FROM activity_fts WHERE activity_fts MATCH ? ORDER BY rowid DESC').pluck().iterate(match) as IterableIterator<number>) {
+      if (found.length + pending.length < needed || others) {
+        pending.push(rid)
+        lowestRid = rid
+        if (pending.length >= Q_STEP) check()
+        // with other conditions the total is counted apart: stop once the page is full
+        if (others && found.length >= needed) {
+          complete = false
+          break
+        }
+      }
+      if (++matches > cap) {
+        complete = false
+        break
+      }
+    }
+    check()
+    if (found.length < needed && !complete) return null
+    found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    if (found.length >= needed) {
+      const floor = found[needed - 1]!.id
+      const stragglers = stmt('SELECT rid FROM activity WHERE id > ? AND rid < ? LIMIT ?')
+        .pluck()
+        .all(floor, lowestRid, Q_MAX_STRAGGLERS + 1) as number[]
+      if (stragglers.length > Q_MAX_STRAGGLERS) return null
+      for (const rid of stragglers) {
+        if (stmt('SELECT rowid FROM activity_fts WHERE activity_fts MATCH ? AND rowid = ?').get(match, rid) === undefined) continue
+        found.push(...(idsOf.all(JSON.stringify([rid]), ...where.params) as typeof found))
+      }
+      if (stragglers.length) found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    }
+    return { rids: found.slice(0, needed).map((f) => f.rid), matches, complete, lowestRid }
+  }
+
+  /** The q page the walk found, with its total (see Q_EXACT_TOTAL); null to build it the general way. */
+  const qPage = (filter: ActivityFilter, page: PageRequest): ActivityPage | null => {
+    const { limit, offset } = page
+    if (filter.q === undefined || page.cursor !== undefined || offset + limit > Q_MAX_WALK / 10) return null
+    const walk = qWalk(filter, offset + limit + 1)
+    if (!walk) return null
+    let total: number
+    let estimated = false
+    if (activeKeys(filter).join() !== 'q') total = count(filter)
+    else if (walk.complete) total = walk.matches
+    else {
+      // matches per record among the newest records walked, times all records
+      const all = count({})
+      const maxRid = stmt('SELECT max(rid) FROM activity').pluck().get() as number
+      total = Math.min(all, Math.round((walk.matches * all) / Math.max(1, maxRid - walk.lowestRid + 1)))
+      estimated = true
+    }
+    const pageRids = walk.rids.slice(offset)
+    const rows = pageRids.length
+      ? (stmt(`SELECT ${ROW_COLUMNS} FROM activity WHERE rid IN (SELECT value FROM json_each(?)) ORDER BY id DESC`).all(
+          JSON.stringify(pageRids),
+        ) as ActivityRow[])
+      : []
+    const more = rows.length > limit
+    if (more) rows.pop()
+    const result: ActivityPage = { activities: rows.map((r) => fromRows(r)), total, limit, offset }
+    if (estimated) result.total_estimated = true
+    if (more) result.next_cursor = encodeCursor(rows[rows.length - 1]!.id)
+    return result
+  }
+
   const list = (filter: ActivityFilter, page: PageRequest): ActivityPage => {
     const { limit, offset } = page
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
@@ -157,6 +263,8 @@ export function createActivityQueries(db: Db): ActivityQueries {
     if (!Number.isInteger(offset) || offset < 0) {
       throw new CoreError('INVALID_PARAMETER', 'offset: must be an integer of at least 0', { parameter: 'offset' })
     }
+    const byWalk = qPage(filter, page)
+    if (byWalk) return byWalk
     const total = count(filter)
     const where = buildWhere(filter, { scan: scanHints(filter, total, offset + limit + 1) })
     let sql = where.sql
