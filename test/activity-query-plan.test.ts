@@ -238,7 +238,8 @@ describe('query plans of counts, filter-options, summary, get and since', () => 
     for (const { sql, args } of captured) {
       plans.push(...(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail))
     }
-    expect(plans).toContain('SEARCH activity USING INDEX activity_by_server (server_name=? AND id>?)')
+    expect(plans).toContain('SEARCH a USING INDEX activity_by_server (server_name=? AND id>?)')
     expect(plans.filter((l) => FULL_SCAN.test(l) || l.includes('TEMP B-TREE'))).toEqual([])
+    expect(plans).toContain('SEARCH b USING INTEGER PRIMARY KEY (rowid=?) LEFT-JOIN')
   })
 })

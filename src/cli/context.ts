@@ -32,6 +32,8 @@ export interface CliContext {
   readonly dataDir: string
   readonly paths: DataDirPaths
   readonly json: boolean
+  /** the built activity-writer worker; recording runs off the main thread when set */
+  readonly writerWorkerUrl?: URL
   /** the config file, parsed; null when the data dir has none yet. CONFIG_INVALID errors are thrown. */
   config(): ConfigOnDisk | null
   /** the core running for this data dir, or null */

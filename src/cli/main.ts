@@ -21,6 +21,11 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err
 })
 
-const code = await runCli(process.argv, { version: packageVersion(), webUiDir: join(here, '..', 'renderer') })
+const code = await runCli(process.argv, {
+  version: packageVersion(),
+  webUiDir: join(here, '..', 'renderer'),
+  // built beside this entry by scripts/build-cli.mjs (chunks have another import.meta.url)
+  writerWorkerUrl: new URL('./activity-writer-worker.js', import.meta.url),
+})
 // long-running commands (serve, stdio, watch) keep the event loop alive and end the process themselves
 process.exitCode = code

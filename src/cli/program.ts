@@ -15,12 +15,14 @@ export interface ProgramOptions {
   version: string
   /** the built web UI that `serve` hands to the core */
   webUiDir: string
+  /** the built activity-writer worker (absent when running from sources, e.g. under vitest) */
+  writerWorkerUrl?: URL
 }
 
 export function createProgram(options: ProgramOptions): Command {
   const program = new Command('mcpproxy')
   let ctx: CliContext | undefined
-  const getCtx = (): CliContext => (ctx ??= createContext(program.opts<GlobalOptions>()))
+  const getCtx = (): CliContext => (ctx ??= { ...createContext(program.opts<GlobalOptions>()), writerWorkerUrl: options.writerWorkerUrl })
 
   program
     .description('See, control and prove what your AI agents did through MCP.')

@@ -31,6 +31,8 @@ export interface CoreOptions {
   webUiDir?: string
   /** better-sqlite3 native binding (Electron main) */
   nativeBinding?: string
+  /** the built activity-writer worker; recording then runs off the main thread */
+  writerWorkerUrl?: string | URL
   logger?: Logger
   /** watch mcp_config.json and apply edits live (default true) */
   watchConfig?: boolean

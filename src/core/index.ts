@@ -45,6 +45,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     settings: activitySettingsFrom(loaded.config),
     logger: logger.child('activity'),
     nativeBinding: options.nativeBinding,
+    writerWorkerUrl: options.writerWorkerUrl,
   })
   const configStore = createConfigStore(paths.config, loaded, bus, logger.child('config'))
   configStore.onChange((config) => activity.updateSettings(activitySettingsFrom(config)))

@@ -37,7 +37,7 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
       if (flags.listen && !LISTEN.test(flags.listen)) throw usageError('--listen: must be host:port, e.g. 127.0.0.1:8080')
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy.log'), 'core')
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION })
+      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.writerWorkerUrl })
       onShutdown(async () => {
         try {
           await core.stop()
@@ -120,7 +120,7 @@ export function stdioCommand(getCtx: () => CliContext): Command {
         return
       }
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION })
+      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.writerWorkerUrl })
       onShutdown(async () => {
         await core.stop().catch(() => {})
         process.exit(0)
@@ -154,7 +154,7 @@ export function wrapCommand(getCtx: () => CliContext): Command {
         loadCore(),
         import('../../core/store/db'),
       ])
-      const store = createActivityStore({ file: ctx.paths.db, settings: activitySettingsFrom(config), logger: logger.child('activity'), retention: false })
+      const store = createActivityStore({ file: ctx.paths.db, settings: activitySettingsFrom(config), logger: logger.child('activity'), retention: false, writerWorkerUrl: ctx.writerWorkerUrl })
       // the wrap session is kept in the same database as the app's sessions
       const db = openDb(ctx.paths.db)
       const flat = (v: string[] | undefined): string[] => (v ?? []).flatMap((s) => list(s, []))

@@ -41,11 +41,12 @@ describe('buildWhere', () => {
 })
 
 describe('ftsQuery', () => {
-  it('quotes each token as a prefix term and ANDs them', () => {
-    expect(ftsQuery('read_file  config.yaml')).toBe('"read_file"* AND "config.yaml"*')
-    expect(ftsQuery('NEAR(a b) OR c*')).toBe('"NEAR"* AND "a"* AND "b"* AND "OR"* AND "c"*')
-    expect(ftsQuery('"quoted" -x-')).toBe('"quoted"* AND "x"*')
-    expect(ftsQuery('Müller 東京')).toBe('"Müller"* AND "東京"*')
+  it('quotes each token, ANDs them, and makes only the last one a prefix', () => {
+    expect(ftsQuery('read_file  config.yaml')).toBe('"read_file" AND "config.yaml"*')
+    expect(ftsQuery('NEAR(a b) OR c*')).toBe('"NEAR" AND "a" AND "b" AND "OR" AND "c"*')
+    expect(ftsQuery('"quoted" -x-')).toBe('"quoted" AND "x"*')
+    expect(ftsQuery('Müller 東京')).toBe('"Müller" AND "東京"*')
+    expect(ftsQuery('invoi')).toBe('"invoi"*')
   })
 
   it('rejects text with nothing to search for', () => {

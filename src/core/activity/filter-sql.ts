@@ -29,19 +29,19 @@ function timeBound(name: 'start_time' | 'end_time', value: string): number {
 const TOKEN = /[\p{L}\p{N}\p{M}_\-.]+/gu
 
 /**
- * Turns free text into a safe FTS5 query: every token becomes a quoted prefix term and the
- * terms are ANDed, so user text is never read as FTS syntax. Throws INVALID_PARAMETER when
- * nothing searchable is left.
+ * Turns free text into a safe FTS5 query: every token becomes a quoted term and the terms are
+ * ANDed, so user text is never read as FTS syntax. Only the last token is a prefix (the word
+ * being typed): a prefix term makes FTS5 merge the lists of every indexed token it starts
+ * (a path like /x/invoice/budget-12.md gives many), which is most of a search's time.
+ * Throws INVALID_PARAMETER when nothing searchable is left.
  */
 export function ftsQuery(q: string): string {
   const tokens = (q.match(TOKEN) ?? []).map((t) => t.replace(/^[-.]+|[-.]+$/g, '')).filter(Boolean)
   if (tokens.length === 0) {
     throw new CoreError('INVALID_PARAMETER', 'q: must contain at least one letter or digit', { parameter: 'q' })
   }
-  return tokens
-    .slice(0, 16)
-    .map((t) => `"${t.replace(/"/g, '""')}"*`)
-    .join(' AND ')
+  const kept = tokens.slice(0, 16)
+  return kept.map((t, i) => `"${t.replace(/"/g, '""')}"${i === kept.length - 1 ? '*' : ''}`).join(' AND ')
 }
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')

@@ -7,7 +7,8 @@ import { ActivityListQuerySchema, type ActivityFilter, type ActivityRecord } fro
 import { openDb, type Db } from '../store/db'
 import { appendRecords, finalizePending } from './append'
 import { buildWhere } from './filter-sql'
-import { createActivityQueries, encodeCursor } from './query'
+import { appendRecordsBulk } from './bulk-append'
+import { createActivityQueries, encodeCursor, Q_EXACT_TOTAL } from './query'
 import type { ActivityQueries } from './types'
 
 const T0 = Date.UTC(2026, 0, 10, 12, 0, 0)
@@ -185,6 +186,61 @@ describe('list', () => {
     expect(() => q.list({}, { limit: 10, offset: 0, cursor: 'bm90LWEtY3Vyc29y' })).toThrow(bad('cursor'))
     expect(() => q.list({ start_time: 'yesterday' }, { limit: 10, offset: 0 })).toThrow(bad('start_time'))
     expect(encodeCursor(ids.r1!)).not.toContain(ids.r1!)
+  })
+})
+
+describe('list under q: the newest-first walk of the matches', () => {
+  /** `n` records a minute apart from T0 + start minutes, every third one matching "walnut". */
+  const batch = (start: number, n: number, server = (i: number): string => (i % 2 ? 'odd' : 'even')): ActivityRecord[] =>
+    Array.from({ length: n }, (_, k) => {
+      const i = start + k
+      return rec(`w${i}`, T0 + i * MIN, { server_name: server(i), tool_name: 't', arguments: { note: i % 3 ? 'plain' : `walnut ${i}` } })
+    })
+  /** What list must return: every match by id newest first, by a plain scan of the rows. */
+  const expected = (filter: ActivityFilter, limit: number, offset = 0): string[] => {
+    const w = buildWhere(filter)
+    return db.prepare(`SELECT id FROM activity WHERE ${w.sql} ORDER BY id DESC LIMIT ? OFFSET ?`).pluck().all(...w.params, limit, offset) as string[]
+  }
+  const listed = (filter: ActivityFilter, limit: number, offset = 0): string[] =>
+    q.list(filter, { limit, offset }).activities.map((r) => r.id)
+
+  it('is exact when older records were written after newer ones (rid order is not id order)', () => {
+    appendRecords(db, batch(1000, 300))
+    // an import of older records, and a few newer than some of the first batch, written last
+    appendRecordsBulk(db, [...batch(10, 300), ...batch(1290, 6).map((r, k) => ({ ...r, id: ulid(T0 + (1290 + k) * MIN + 30_000), timestamp: new Date(T0 + (1290 + k) * MIN + 30_000).toISOString() }))])
+    for (const [limit, offset] of [[5, 0], [50, 0], [100, 3], [100, 150]] as const) {
+      expect(listed({ q: 'walnut' }, limit, offset)).toEqual(expected({ q: 'walnut' }, limit, offset))
+      expect(listed({ q: 'walnut', server: 'odd' }, limit, offset)).toEqual(expected({ q: 'walnut', server: 'odd' }, limit, offset))
+    }
+    expect(q.list({ q: 'walnut' }, { limit: 10, offset: 0 })).toMatchObject({ total: q.count({ q: 'walnut' }) })
+    expect(q.list({ q: 'walnut' }, { limit: 10, offset: 0 }).total_estimated).toBeUndefined()
+  })
+
+  it('pages on by cursor after the first page without losing or repeating a record', () => {
+    appendRecords(db, batch(1000, 200))
+    appendRecordsBulk(db, batch(10, 200))
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = q.list({ q: 'walnut' }, { limit: 40, offset: 0, cursor })
+      seen.push(...page.activities.map((r) => r.id))
+      cursor = page.next_cursor
+    } while (cursor)
+    expect(seen).toEqual(expected({ q: 'walnut' }, 1000))
+  })
+
+  it(`counts up to ${Q_EXACT_TOTAL} matches exactly and estimates beyond, saying so`, () => {
+    const n = Q_EXACT_TOTAL * 3 + 300
+    for (let start = 0; start < n; start += 5000) appendRecordsBulk(db, batch(start, Math.min(5000, n - start)))
+    const exact = q.count({ q: 'walnut' })
+    expect(exact).toBeGreaterThan(Q_EXACT_TOTAL)
+    const page = q.list({ q: 'walnut' }, { limit: 50, offset: 0 })
+    expect(page.activities.map((r) => r.id)).toEqual(expected({ q: 'walnut' }, 50))
+    expect(page.total_estimated).toBe(true)
+    expect(Math.abs(page.total - exact) / exact).toBeLessThan(0.05)
+    // other conditions beside q: exact again
+    expect(q.list({ q: 'walnut', server: 'odd' }, { limit: 50, offset: 0 })).toMatchObject({ total: q.count({ q: 'walnut', server: 'odd' }) })
+    expect(q.list({ q: 'walnut 3' }, { limit: 50, offset: 0 }).total_estimated).toBeUndefined()
   })
 })
 

@@ -173,7 +173,7 @@ export function createActivityQueries(db: Db): ActivityQueries {
   const qWalk = (
     filter: ActivityFilter,
     needed: number,
-  ): { rids: number[]; matches: number; complete: boolean; lowestRid: number } | null => {
+  ): { rids: number[]; matches: number; complete: boolean; lastRid: number } | null => {
     const { q, ...rest } = filter
     const match = ftsQuery(q!)
     const where = buildWhere(rest)
@@ -183,6 +183,7 @@ export function createActivityQueries(db: Db): ActivityQueries {
     const found: Array<{ rid: number; id: string }> = []
     let matches = 0
     let lowestRid = Number.MAX_SAFE_INTEGER
+    let lastRid = 0
     let complete = true
     let pending: number[] = []
     const check = (): void => {
@@ -203,6 +204,7 @@ export function createActivityQueries(db: Db): ActivityQueries {
       }
       if (++matches > cap) {
         complete = false
+        lastRid = rid
         break
       }
     }
@@ -221,7 +223,7 @@ export function createActivityQueries(db: Db): ActivityQueries {
       }
       if (stragglers.length) found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
     }
-    return { rids: found.slice(0, needed).map((f) => f.rid), matches, complete, lowestRid }
+    return { rids: found.slice(0, needed).map((f) => f.rid), matches, complete, lastRid }
   }
 
   /** The q page the walk found, with its total (see Q_EXACT_TOTAL); null to build it the general way. */
@@ -235,10 +237,10 @@ export function createActivityQueries(db: Db): ActivityQueries {
     if (activeKeys(filter).join() !== 'q') total = count(filter)
     else if (walk.complete) total = walk.matches
     else {
-      // matches per record among the newest records walked, times all records
+      // the share of matches among the newest records (by rid, nearly dense), times all records
       const all = count({})
       const maxRid = stmt('SELECT max(rid) FROM activity').pluck().get() as number
-      total = Math.min(all, Math.round((walk.matches * all) / Math.max(1, maxRid - walk.lowestRid + 1)))
+      total = Math.min(all, Math.round(((walk.matches - 1) * all) / Math.max(1, maxRid - walk.lastRid + 1)))
       estimated = true
     }
     const pageRids = walk.rids.slice(offset)
