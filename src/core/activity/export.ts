@@ -48,7 +48,7 @@ export const CSV_COLUMNS = [
 export const CSV_BODY_COLUMNS = ['arguments', 'response'] as const
 
 /** Rows read per chunk: one chunk of output is yielded per read. */
-export const EXPORT_CHUNK_ROWS = 2000
+export const EXPORT_CHUNK_ROWS = 1000
 
 type Cell = string | number | undefined
 

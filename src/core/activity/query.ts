@@ -167,7 +167,7 @@ export function createActivityQueries(db: Db): ActivityQueries {
    * records pass the other conditions, counting on up to Q_EXACT_TOTAL matches. The result is
    * exact: a record below the walk in rid order whose id is newer than the needed-th found
    * (an import of older records, a pending record finalized late) is found on activity_by_id
-   * (`id > ? AND rid < ?`, about needed / match-rate index entries) and probed. Returns null
+   * (`id > ? AND rid < ?`, about needed / match-rate index entries) and checked. Returns null
    * when walking is no better than collecting every match.
    */
   const qWalk = (
@@ -217,11 +217,17 @@ export function createActivityQueries(db: Db): ActivityQueries {
         .pluck()
         .all(floor, lowestRid, Q_MAX_STRAGGLERS + 1) as number[]
       if (stragglers.length > Q_MAX_STRAGGLERS) return null
-      for (const rid of stragglers) {
-        if (stmt('SELECT rowid FROM activity_fts WHERE activity_fts MATCH ? AND rowid = ?').get(match, rid) === undefined) continue
-        found.push(...(idsOf.all(JSON.stringify([rid]), ...where.params) as typeof found))
+      if (stragglers.length) {
+        // (FTS5 does not narrow a MATCH by `rowid = ?` reliably here, so the matches are collected
+        // once, as the general way does; only when such records exist)
+        found.push(
+          ...(stmt(
+            `SELECT rid, id FROM activity NOT INDEXED WHERE rid IN (SELECT value FROM json_each(?)) AND ${where.sql}
+             AND rid IN (SELECT rowid FROM activity_fts WHERE activity_fts MATCH ?)`,
+          ).all(JSON.stringify(stragglers), ...where.params, match) as typeof found),
+        )
+        found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       }
-      if (stragglers.length) found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
     }
     return { rids: found.slice(0, needed).map((f) => f.rid), matches, complete, lastRid }
   }

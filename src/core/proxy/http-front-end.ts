@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createAggregatedServer, type ProxyContext } from './aggregated-server'
 import { lookupPeerProcess } from './peer-process'
 import type { CallerContext } from './types'
@@ -31,6 +31,28 @@ function isMessage(v: unknown): v is Message {
 }
 
 const isRequest = (m: Message): boolean => typeof m.method === 'string' && m.id !== undefined && m.id !== null
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params'])
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isIdLike = (v: unknown): boolean => typeof v === 'string' || Number.isSafeInteger(v)
+
+/**
+ * True when the SDK's `isJSONRPCRequest` (a strict zod parse) would accept `m`, checked by hand.
+ * Anything else goes the SDK's own way, so odd messages are treated exactly as before.
+ */
+function isPlainRequest(m: Message): m is JSONRPCRequest {
+  if (typeof m.method !== 'string' || !isIdLike(m.id)) return false
+  for (const k in m) if (!REQUEST_KEYS.has(k)) return false
+  const params = (m as { params?: unknown }).params
+  if (params === undefined) return true
+  if (!isPlainObject(params)) return false
+  const meta = params._meta
+  if (meta === undefined) return true
+  if (!isPlainObject(meta)) return false
+  if (meta.progressToken !== undefined && !isIdLike(meta.progressToken)) return false
+  const task = meta['io.modelcontextprotocol/related-task']
+  return task === undefined || (isPlainObject(task) && typeof task.taskId === 'string')
+}
 
 /**
  * One POST waiting for its responses. Answers as one JSON body when the client accepts JSON and
@@ -121,6 +143,11 @@ export class HttpSessionTransport implements Transport {
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
+  /**
+   * Hands a well-formed request straight to the server's request dispatch, skipping the SDK's
+   * zod classification of every incoming message (several schema parses, the failing ones costly).
+   */
+  dispatchRequest?: (request: JSONRPCRequest) => void
   readonly sessionId: string
   lastActivity = Date.now()
   private readonly inflight = new Map<string, Exchange>()
@@ -173,7 +200,10 @@ export class HttpSessionTransport implements Transport {
       }
       exchange.abandon()
     })
-    for (const m of messages) this.onmessage?.(m)
+    for (const m of messages) {
+      if (this.dispatchRequest && isPlainRequest(m)) this.dispatchRequest(m)
+      else this.onmessage?.(m)
+    }
   }
 
   /** GET: the standalone SSE stream for server-initiated messages */
@@ -294,6 +324,9 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
       sessions.delete(id)
     }
     await server.connect(transport)
+    // Protocol's own request dispatch (not public API): used when present, else every message takes onmessage
+    const protocol = server as unknown as { _onrequest?: (request: JSONRPCRequest) => void }
+    if (typeof protocol._onrequest === 'function') transport.dispatchRequest = (request) => protocol._onrequest!.call(server, request)
     const { remoteAddress, remotePort, localPort } = req.socket
     if (remotePort && localPort && remoteAddress && /^(127\.|::1$|::ffff:127\.)/.test(remoteAddress)) {
       // asked once per session, after the initialize answer is on its way
