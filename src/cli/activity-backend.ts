@@ -90,20 +90,6 @@ export function coreActivity(client: ApiClient): ActivityBackend {
   }
 }
 
-/** Records from the store's JSON Lines export (oldest first, constant memory). */
-async function* jsonLinesRecords(chunks: AsyncIterable<string>): AsyncIterable<ActivityRecord> {
-  let buffered = ''
-  for await (const chunk of chunks) {
-    buffered += chunk
-    let nl: number
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl)
-      buffered = buffered.slice(nl + 1)
-      if (line.trim()) yield JSON.parse(line) as ActivityRecord
-    }
-  }
-  if (buffered.trim()) yield JSON.parse(buffered) as ActivityRecord
-}
 
 async function* linesOf(file: string): AsyncIterable<string> {
   let rest = ''
@@ -133,14 +119,14 @@ export function localActivity(ctx: CliContext): ActivityBackend {
     },
     async *report(filter, title) {
       const store = await r()
-      const { renderHtmlReport } = await import('../core/activity/report')
+      const [{ renderHtmlReport }, { recordsFromJsonLines }] = await Promise.all([import('../core/activity/report'), import('../core/activity/export')])
       let config: ConfigOnDisk | null = null
       try {
         config = ctx.config()
       } catch {
         // a broken config only loses the extra tool lists in the report
       }
-      yield await renderHtmlReport(jsonLinesRecords(store.export(filter, { format: 'json', includeBodies: true })), {
+      yield await renderHtmlReport(recordsFromJsonLines(store.export(filter, { format: 'json', includeBodies: true })), {
         filter,
         title,
         sensitiveTools: config?.config.sensitive_tools,

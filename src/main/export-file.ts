@@ -2,17 +2,12 @@ import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
 import type { BrowserWindow, Dialog } from 'electron'
 import type { Core } from '../core/core-types'
+import { recordsFromJsonLines } from '../core/activity/export'
 import { renderHtmlReport } from '../core/activity/report'
-import type { ActivityFilter, ActivityRecord } from '../shared/activity'
 import type { IpcRequest, IpcResponse } from '../shared/ipc'
 
 const EXT = { json: 'jsonl', csv: 'csv', html: 'html' } as const
 
-async function* records(core: Core, filter: ActivityFilter): AsyncIterable<ActivityRecord> {
-  for await (const line of core.activity.export(filter, { format: 'json', includeBodies: true })) {
-    for (const l of line.split('\n')) if (l.trim()) yield JSON.parse(l) as ActivityRecord
-  }
-}
 
 /** Asks where to save, then streams the export (or the HTML report) of the filter to that file. */
 export async function exportToFile(
@@ -33,7 +28,7 @@ export async function exportToFile(
   const out = createWriteStream(choice.filePath, { mode: 0o600 })
   let rows = 0
   if (request.format === 'html') {
-    out.write(await renderHtmlReport(records(core, request.filter), { filterDescription: JSON.stringify(request.filter) }))
+    out.write(await renderHtmlReport(recordsFromJsonLines(core.activity.export(request.filter, { format: 'json', includeBodies: true })), { filterDescription: JSON.stringify(request.filter) }))
   } else {
     for await (const chunk of core.activity.export(request.filter, { format: request.format, includeBodies: request.includeBodies ?? false })) {
       rows += chunk.split('\n').length - 1

@@ -162,3 +162,20 @@ describe('exportActivity as CSV', () => {
     expect(await collect({ server: 'none' }, { format: 'csv', includeBodies: false })).toEqual([CSV_COLUMNS.join(',') + '\n'])
   })
 })
+
+describe('recordsFromJsonLines', () => {
+  it('rebuilds records whatever the chunking, including a last line without newline', async () => {
+    const { recordsFromJsonLines } = await import('./export')
+    const a = { id: 'a', n: 1 }
+    const b = { id: 'b', text: 'line\\nbreak inside a string' }
+    const text = JSON.stringify(a) + '\n\n' + JSON.stringify(b)
+    async function* chunks(size: number): AsyncGenerator<string> {
+      for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size)
+    }
+    for (const size of [1, 3, 7, text.length]) {
+      const out: unknown[] = []
+      for await (const r of recordsFromJsonLines(chunks(size))) out.push(r)
+      expect(out).toEqual([a, b])
+    }
+  })
+})

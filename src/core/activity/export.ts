@@ -4,7 +4,7 @@
  * written during the export never disturb it.
  */
 import { stringify } from 'csv-stringify/sync'
-import type { ActivityFilter } from '../../shared/activity'
+import type { ActivityFilter, ActivityRecord } from '../../shared/activity'
 import type { Db } from '../store/db'
 import { buildWhere, ftsQuery, type WhereClause } from './filter-sql'
 import type { ExportOptions } from './types'
@@ -185,4 +185,19 @@ async function* exportChunks(db: Db, where: WhereClause, options: ExportOptions)
     yield csv ? stringify(cells) : out.join('\n') + '\n'
     if (n < EXPORT_CHUNK_ROWS) return
   }
+}
+
+/** Full records back from a JSON Lines export stream (any chunking), with constant memory. */
+export async function* recordsFromJsonLines(chunks: AsyncIterable<string>): AsyncGenerator<ActivityRecord> {
+  let buffered = ''
+  for await (const chunk of chunks) {
+    buffered += chunk
+    let nl: number
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl)
+      buffered = buffered.slice(nl + 1)
+      if (line.trim()) yield JSON.parse(line) as ActivityRecord
+    }
+  }
+  if (buffered.trim()) yield JSON.parse(buffered) as ActivityRecord
 }

@@ -8,8 +8,8 @@ import {
   FILTER_OPTION_FIELDS,
   SUMMARY_PERIODS,
   type ActivityFilter,
-  type ActivityRecord,
 } from '../../../shared/activity'
+import { recordsFromJsonLines } from '../../activity/export'
 import { renderHtmlReport } from '../../activity/report'
 import { CoreError } from '../../errors'
 import { ACTOR, IdParams, ok, type HttpContext, type ZodApp } from '../context'
@@ -65,20 +65,6 @@ export async function* splitLines(source: AsyncIterable<Buffer | string>, maxByt
   if (rest.length > 0) yield rest.replace(/\r$/, '')
 }
 
-/** Full records (with bodies), oldest first, from the store's JSON Lines export. */
-async function* fullRecords(ctx: HttpContext, filter: ActivityFilter): AsyncGenerator<ActivityRecord> {
-  let buffered = ''
-  for await (const chunk of ctx.core.activity.export(filter, { format: 'json', includeBodies: true })) {
-    buffered += chunk
-    let nl: number
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl)
-      buffered = buffered.slice(nl + 1)
-      if (line.trim()) yield JSON.parse(line) as ActivityRecord
-    }
-  }
-  if (buffered.trim()) yield JSON.parse(buffered) as ActivityRecord
-}
 
 export interface ActivityRouteOptions {
   importLimitBytes?: number
@@ -131,7 +117,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
   app.get('/activity/report', { schema: { tags, summary: 'A self-contained HTML report of the matching records', querystring: ReportQuery } }, async (req, reply) => {
     const filter = filterOf(req.query)
     const config = ctx.core.config.current()
-    const html = await renderHtmlReport(fullRecords(ctx, filter), {
+    const html = await renderHtmlReport(recordsFromJsonLines(ctx.core.activity.export(filter, { format: 'json', includeBodies: true })), {
       filter,
       title: req.query.title,
       sensitiveTools: config.sensitive_tools,
