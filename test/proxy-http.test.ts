@@ -172,6 +172,33 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     expect(after.status).toBe(404)
   })
 
+  it('answers malformed tools/call params with a JSON-RPC error naming the field, records nothing for them, and keeps the session', async () => {
+    const init = await post(h.url, JSON.stringify(INIT))
+    const sid = init.headers.get('mcp-session-id')!
+    await post(h.url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { 'mcp-session-id': sid })
+    const send = (id: number, params: unknown) =>
+      post(h.url, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }), { 'mcp-session-id': sid }).then((r) => r.json())
+    const calls = () => h.services.sessions.get(sid)?.call_count
+    expect(await send(30, { name: 'call_tool', arguments: 'not an object' })).toMatchObject({ id: 30, error: { code: -32603, message: expect.stringContaining('"arguments"') } })
+    expect(await send(31, { name: 42 })).toMatchObject({ id: 31, error: { code: -32603, message: expect.stringContaining('"name"') } })
+    expect(calls()).toBe(0)
+    // well-formed, with _meta (a progress token and a traceparent): answered and recorded
+    const ok = await send(33, {
+      name: 'call_tool',
+      arguments: { server: 'everything', tool: 'echo', arguments: { message: 'meta' } },
+      _meta: { progressToken: 'p-33', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    })
+    expect(ok).toMatchObject({ id: 33, result: { content: [{ type: 'text', text: 'Echo: meta' }] } })
+    expect(calls()).toBe(1)
+    // a request the SDK cannot classify (an extra top-level key) is answered, not left hanging
+    const odd = await post(h.url, JSON.stringify({ jsonrpc: '2.0', id: 34, method: 'tools/list', extra: true, params: { _meta: { progressToken: 1.5 } } }), {
+      'mcp-session-id': sid,
+    })
+    expect(odd.status).toBe(400)
+    expect(await odd.json()).toMatchObject({ id: 34, error: { code: -32600, message: expect.stringContaining('not a valid JSON-RPC 2.0 request') } })
+    expect(await send(35, { name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: 'after' } } })).toMatchObject({ id: 35, result: { content: [{ text: 'Echo: after' }] } })
+  })
+
   it('proxies prompts (server__name) and resources of the upstreams', async () => {
     const { prompts } = await client.listPrompts()
     expect(prompts.map((p) => p.name)).toContain('everything__simple-prompt')

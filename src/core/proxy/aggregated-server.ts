@@ -9,7 +9,9 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  type CallToolRequest,
   type CallToolResult,
+  type JSONRPCRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import { IntentSchema, type IntentInfo } from '../../shared/activity'
@@ -227,6 +229,38 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, guard]).finally(() => clearTimeout(timer))
 }
 
+type CallToolExtra = Parameters<Parameters<Server['setRequestHandler']>[1]>[1]
+type RawHandler = (request: JSONRPCRequest, extra: CallToolExtra) => Promise<unknown>
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** What the SDK's CallToolRequestSchema accepts, checked by hand (task-augmented calls excluded). */
+function isPlainCallTool(request: JSONRPCRequest): request is JSONRPCRequest & CallToolRequest {
+  const params = request.params
+  if (!isObject(params) || typeof params.name !== 'string' || params.task !== undefined) return false
+  if (params.arguments !== undefined && !isObject(params.arguments)) return false
+  const meta = params._meta
+  if (meta === undefined) return true
+  if (!isObject(meta)) return false
+  const token = meta.progressToken
+  if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return false
+  const task = meta['io.modelcontextprotocol/related-task']
+  return task === undefined || (isObject(task) && typeof task.taskId === 'string')
+}
+
+/**
+ * tools/call without the SDK's zod passes: it parses each request twice and each result once
+ * (a large share of a relayed call's CPU). Our results are well-formed by construction (our own,
+ * or an upstream's already parsed with CallToolResultSchema by the upstream client). Requests the
+ * hand check does not accept still take the SDK's handler, and get its errors.
+ */
+function leanCallTool(server: Server, handler: (request: CallToolRequest, extra: CallToolExtra) => Promise<CallToolResult>): void {
+  const handlers = (server as unknown as { _requestHandlers?: Map<string, RawHandler> })._requestHandlers
+  const sdkHandler = handlers?.get('tools/call')
+  if (!handlers || !sdkHandler) return
+  handlers.set('tools/call', (request, extra) => (isPlainCallTool(request) ? handler(request, extra) : sdkHandler(request, extra)))
+}
+
 function asArgs(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
 }
@@ -271,7 +305,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     return { tools }
   })
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  const callTool = async (request: CallToolRequest, extra: CallToolExtra): Promise<CallToolResult> => {
     if (caller.client.name === undefined) learnClient()
     const { name } = request.params
     const args = asArgs(request.params.arguments)
@@ -307,7 +341,9 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
       default:
         return errorResult(`unknown tool '${name}': this endpoint exposes retrieve_tools, call_tool and upstream_servers`)
     }
-  })
+  }
+  server.setRequestHandler(CallToolRequestSchema, callTool)
+  leanCallTool(server, callTool)
 
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
     prompts: ctx.upstreams.listPrompts().map(({ server: s, prompt }) => ({ ...prompt, name: `${s}${DIRECT_SEPARATOR}${prompt.name}` })),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js'
+import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createAggregatedServer, type ProxyContext } from './aggregated-server'
 import { lookupPeerProcess } from './peer-process'
 import type { CallerContext } from './types'
@@ -179,6 +179,11 @@ export class HttpSessionTransport implements Transport {
     }
     const exchange = new Exchange(res, this.sessionId, batch, acceptsJson, acceptsSse)
     for (const m of requests) {
+      // the SDK silently drops a request it cannot classify; answer it instead of letting the client hang
+      if (!isPlainRequest(m) && !isJSONRPCRequest(m)) {
+        jsonRpcError(res, 400, -32600, `Invalid Request: request ${String(m.id)} is not a valid JSON-RPC 2.0 request`, m.id!)
+        return
+      }
       const key = idKey(m.id!)
       if (this.inflight.has(key)) {
         jsonRpcError(res, 409, -32600, `request id ${String(m.id)} is already in flight in this session`, m.id!)

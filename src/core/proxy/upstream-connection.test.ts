@@ -222,6 +222,26 @@ describe('UpstreamConnection over stdio', () => {
     }
   })
 
+  it('calls sent in the same turn go out together and each gets its own answer; a 1 MiB call after them too', async () => {
+    const everything = join(resolve(__dirname, '../../..'), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js')
+    const { conn } = connection({ command: process.execPath, args: [everything, 'stdio'] })
+    conn.start()
+    try {
+      await vi.waitFor(() => expect(conn.state).toBe('ready'), WAIT)
+      const echo = (message: string): Promise<unknown> =>
+        conn.request('tool echo', { timeoutMs: 10_000 }, (client, opts) => client.callTool({ name: 'echo', arguments: { message } }, undefined, opts))
+      const messages = Array.from({ length: 40 }, (_, i) => `m${i}`)
+      const results = await Promise.all(messages.map(echo))
+      expect(results.map((r) => (r as { content: Array<{ text: string }> }).content[0]!.text)).toEqual(messages.map((m) => `Echo: ${m}`))
+      const big = 'x'.repeat(1024 * 1024)
+      const [large, after] = await Promise.all([echo(big), echo('after')])
+      expect((large as { content: Array<{ text: string }> }).content[0]!.text).toBe(`Echo: ${big}`)
+      expect((after as { content: Array<{ text: string }> }).content[0]!.text).toBe('Echo: after')
+    } finally {
+      await conn.stop()
+    }
+  })
+
   it('a server that dies before answering initialize fails with its last stderr line', async () => {
     const script = join(resolve(__dirname, '../../..'), 'test/fixtures/crash-server.mjs')
     const { conn, states } = connection({ command: process.execPath, args: [script], env: { CRASH_AFTER_MS: '0' } })

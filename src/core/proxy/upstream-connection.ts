@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -351,6 +352,7 @@ export class UpstreamConnection {
         const lines = chunk.toString().split(/\r?\n/).filter((l) => l.trim())
         if (lines.length) this.lastStderr = lines[lines.length - 1]!.slice(0, 500)
       })
+      coalesceStdinWrites(transport)
       return transport
     }
     const url = new URL(cfg.url)
@@ -440,6 +442,33 @@ export class UpstreamConnection {
       if (gen === this.generation) void this.attempt(gen)
     }, delay)
     this.timer.unref()
+  }
+}
+
+/**
+ * Messages sent in the same turn of the event loop (calls arriving together from many clients)
+ * go to the server's stdin in one write: fewer syscalls, and the server wakes once to read them.
+ * The SDK's send() writes each message itself; its stdin (a private field) is corked until the
+ * check phase. Without that field, sends are left as they are.
+ */
+function coalesceStdinWrites(transport: StdioClientTransport): void {
+  const send = transport.send.bind(transport)
+  let corked: Writable | null = null
+  const flush = (): void => {
+    const stdin = corked
+    corked = null
+    stdin?.uncork()
+  }
+  transport.send = (message: Parameters<StdioClientTransport['send']>[0]): Promise<void> => {
+    if (!corked) {
+      const stdin = (transport as unknown as { _process?: { stdin?: Writable | null } })._process?.stdin
+      if (stdin && !stdin.destroyed) {
+        stdin.cork()
+        corked = stdin
+        setImmediate(flush)
+      }
+    }
+    return send(message)
   }
 }
 
