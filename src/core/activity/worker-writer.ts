@@ -160,12 +160,7 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
   return {
     record(input: ActivityInput): string {
       if (fallback) return fallback.record(input)
-      if (closed) {
-        const id = input.id ?? newId(Date.parse(input.timestamp ?? '') || Date.now())
-        logger.warn('activity record after close; ignored', { id, type: input.type })
-        return id
-      }
-      const { id, record } = admitRecord(input, newId, logger)
+      const { id, record } = admitRecord(input, newId, logger, closed)
       if (!record) return id
       const op = { record }
       queue.push(op)

@@ -137,13 +137,17 @@ export function createIdSource(): (time: number) => string {
  * What `record()` does before queueing: the id (given or new) and the record to queue, or no
  * record when it must be dropped (unknown type: logged here).
  */
-export function admitRecord(input: ActivityInput, newId: (time: number) => string, logger: Logger): { id: string; record?: ActivityRecord } {
+export function admitRecord(input: ActivityInput, newId: (time: number) => string, logger: Logger, closed = false): { id: string; record?: ActivityRecord } {
   let time = input.timestamp === undefined ? Date.now() : Date.parse(input.timestamp)
   if (Number.isNaN(time)) {
     logger.warn('activity record with an invalid timestamp; using now', { timestamp: input.timestamp })
     time = Date.now()
   }
   const id = input.id ?? newId(time)
+  if (closed) {
+    logger.warn('activity record after close; ignored', { id, type: input.type })
+    return { id }
+  }
   if (!ACTIVITY_TYPES.includes(input.type)) {
     logger.error('activity record with an unknown type; dropped', { id, type: input.type })
     return { id }
@@ -342,12 +346,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
 
   return {
     record(input: ActivityInput): string {
-      if (closed) {
-        const id = input.id ?? newId(Date.parse(input.timestamp ?? '') || Date.now())
-        logger.warn('activity record after close; ignored', { id, type: input.type })
-        return id
-      }
-      const { id, record } = admitRecord(input, newId, logger)
+      const { id, record } = admitRecord(input, newId, logger, closed)
       if (!record) return id
       const e = enqueue({ kind: 'insert', record })
       // enforceLimit only removes, so the entry is still queued exactly when it is last

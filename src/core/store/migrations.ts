@@ -8,6 +8,19 @@ export interface Migration {
   sql: string
 }
 
+/** One trigger statement: adds `delta` to the counts of every counted column of `row` (NEW or OLD). */
+const countDelta = (row: 'NEW' | 'OLD', delta: 1 | -1): string => `
+        INSERT INTO activity_count (field, value, n)
+          SELECT f, v, ${delta} FROM (
+            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', ${row}.type UNION ALL SELECT 'status', ${row}.status
+            UNION ALL SELECT 'server_name', ${row}.server_name UNION ALL SELECT 'tool_name', ${row}.tool_name
+            UNION ALL SELECT 'session_id', ${row}.session_id UNION ALL SELECT 'intent_type', ${row}.intent_type
+            UNION ALL SELECT 'sensitive', CASE WHEN ${row}.sensitive = 1 THEN '1' END
+          ) WHERE v IS NOT NULL
+          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;`
+const ADD_NEW = countDelta('NEW', 1)
+const SUB_OLD = countDelta('OLD', -1)
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -54,43 +67,15 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (field, value)
       ) STRICT, WITHOUT ROWID;
       CREATE TRIGGER activity_count_insert AFTER INSERT ON activity BEGIN
-        INSERT INTO activity_count (field, value, n)
-          SELECT f, v, 1 FROM (
-            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', NEW.type UNION ALL SELECT 'status', NEW.status
-            UNION ALL SELECT 'server_name', NEW.server_name UNION ALL SELECT 'tool_name', NEW.tool_name
-            UNION ALL SELECT 'session_id', NEW.session_id UNION ALL SELECT 'intent_type', NEW.intent_type
-            UNION ALL SELECT 'sensitive', CASE WHEN NEW.sensitive = 1 THEN '1' END
-          ) WHERE v IS NOT NULL
-          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+${ADD_NEW}
       END;
       CREATE TRIGGER activity_count_delete AFTER DELETE ON activity BEGIN
-        INSERT INTO activity_count (field, value, n)
-          SELECT f, v, -1 FROM (
-            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', OLD.type UNION ALL SELECT 'status', OLD.status
-            UNION ALL SELECT 'server_name', OLD.server_name UNION ALL SELECT 'tool_name', OLD.tool_name
-            UNION ALL SELECT 'session_id', OLD.session_id UNION ALL SELECT 'intent_type', OLD.intent_type
-            UNION ALL SELECT 'sensitive', CASE WHEN OLD.sensitive = 1 THEN '1' END
-          ) WHERE v IS NOT NULL
-          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+${SUB_OLD}
       END;
       CREATE TRIGGER activity_count_update
         AFTER UPDATE OF type, status, server_name, tool_name, session_id, intent_type, sensitive ON activity BEGIN
-        INSERT INTO activity_count (field, value, n)
-          SELECT f, v, -1 FROM (
-            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', OLD.type UNION ALL SELECT 'status', OLD.status
-            UNION ALL SELECT 'server_name', OLD.server_name UNION ALL SELECT 'tool_name', OLD.tool_name
-            UNION ALL SELECT 'session_id', OLD.session_id UNION ALL SELECT 'intent_type', OLD.intent_type
-            UNION ALL SELECT 'sensitive', CASE WHEN OLD.sensitive = 1 THEN '1' END
-          ) WHERE v IS NOT NULL
-          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
-        INSERT INTO activity_count (field, value, n)
-          SELECT f, v, 1 FROM (
-            SELECT '*' AS f, '' AS v UNION ALL SELECT 'type', NEW.type UNION ALL SELECT 'status', NEW.status
-            UNION ALL SELECT 'server_name', NEW.server_name UNION ALL SELECT 'tool_name', NEW.tool_name
-            UNION ALL SELECT 'session_id', NEW.session_id UNION ALL SELECT 'intent_type', NEW.intent_type
-            UNION ALL SELECT 'sensitive', CASE WHEN NEW.sensitive = 1 THEN '1' END
-          ) WHERE v IS NOT NULL
-          ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n;
+${SUB_OLD}
+${ADD_NEW}
       END;
 
       -- Bodies live apart so that lists, counts and summaries read narrow rows.
