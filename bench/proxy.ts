@@ -29,7 +29,9 @@ const CALLS = opt('calls', 2000)
 const UNRECORDED = argv.includes('--unrecorded')
 // also measure our front ends with the activity writer on the relay's own thread (no worker)
 const IN_THREAD = argv.includes('--in-thread')
-const WORKER_FILE = resolve('.tmp/bench-proxy/writer-worker.mjs')
+// built per run (pid) so that two runs at once do not overwrite each other's bundles
+const BUILD_DIR = resolve(`.tmp/bench-proxy-${process.pid}`)
+const WORKER_FILE = join(BUILD_DIR, 'writer-worker.mjs')
 const RECORD_ENV = { ...process.env, MCPPROXY_BENCH_WRITER_WORKER: WORKER_FILE } as Record<string, string>
 const IN_THREAD_ENV = { ...process.env } as Record<string, string>
 delete IN_THREAD_ENV.MCPPROXY_BENCH_WRITER_WORKER
@@ -304,7 +306,7 @@ const row = (cells: string[], widths: number[]): string => cells.map((c, i) => c
 async function main(): Promise<void> {
   process.removeAllListeners('warning') // the SDK's HTTP client adds an abort listener per request to one signal
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'))
-  const entry = join(resolve('.tmp/bench-proxy'), 'proxy-entry.mjs')
+  const entry = join(BUILD_DIR, 'proxy-entry.mjs')
   await build({ entryPoints: ['bench/proxy-entry.ts'], outfile: entry, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
   await build({ entryPoints: ['src/core/activity/writer-worker.ts'], outfile: WORKER_FILE, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
   mkdirSync(join(dir, 'nt'))
@@ -404,6 +406,7 @@ async function main(): Promise<void> {
   console.log('')
   for (const r of httpResults) console.log(`${r.name.padEnd(32)}  1 MiB round trip: ${r.mib.split('\n')[0]}; two clients at once: ${r.cross}`)
   rmSync(dir, { recursive: true, force: true })
+  rmSync(BUILD_DIR, { recursive: true, force: true })
 }
 
 await main()
