@@ -9,7 +9,9 @@ import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
+import { build } from 'esbuild'
 import { encodeTime } from 'ulid'
 import type { ActivityFilter, ActivityRecord, ActivityStatus, ActivityType, FilterOptionField } from '../src/shared/activity'
 import { ftsText } from '../src/core/activity/append'
@@ -225,9 +227,18 @@ async function main(): Promise<void> {
     // Import through the store (validation, chain, body, full-text) against raw inserts of the same rows.
     const dbFile = join(dir, 'activity.db')
     const db = openDb(dbFile)
-    say('importing')
+    // the import worker as scripts/build-cli.mjs builds it (BENCH_IMPORT_WORKER=0: parse on the main thread)
+    const workerFile = join(process.cwd(), '.tmp', `bench-import-worker-${process.pid}.mjs`)
+    const useWorker = process.env.BENCH_IMPORT_WORKER !== '0'
+    if (useWorker) {
+      await build({ entryPoints: ['src/core/activity/import-worker.ts'], outfile: workerFile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+    }
+    say(`importing${useWorker ? ' (parsing on a worker thread)' : ''}`)
     let t = performance.now()
-    const result = await importActivity(db, lines(file))
+    const cpu0 = process.cpuUsage()
+    const result = await importActivity(db, lines(file), undefined, useWorker ? { workerUrl: pathToFileURL(workerFile) } : {})
+    const importCpu = process.cpuUsage(cpu0)
+    rmSync(workerFile, { force: true })
     const importMs = performance.now() - t
     if (result.imported !== N || result.errors.length) throw new Error(`import: ${JSON.stringify(result).slice(0, 300)}`)
 
@@ -240,6 +251,7 @@ async function main(): Promise<void> {
     const insB = raw.prepare('INSERT INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)')
     const insF = raw.prepare('INSERT INTO activity_fts (rowid, body) VALUES (?, ?)')
     t = performance.now()
+    const rawCpu0 = process.cpuUsage()
     let batch: ActivityRecord[] = []
     const flush = raw.transaction((records: ActivityRecord[]) => {
       for (const r of records) {
@@ -258,7 +270,11 @@ async function main(): Promise<void> {
     }
     flush(batch)
     const rawMs = performance.now() - t
+    const rawCpu = process.cpuUsage(rawCpu0)
     raw.close()
+    // the machine is shared: CPU time per record says more than wall time when others are busy
+    const cpuUs = (c: NodeJS.CpuUsage): string => fmt((c.user + c.system) / N)
+    say(`import: ${fmt((importMs * 1000) / N)} us/rec wall, ${cpuUs(importCpu)} us/rec CPU (all threads); raw: ${fmt((rawMs * 1000) / N)} us/rec wall, ${cpuUs(rawCpu)} us/rec CPU`)
     const ours = (N / importMs) * 1000
     const base = (N / rawMs) * 1000
     rows.push({

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ActivityRecord } from '../../shared/activity'
+import { ActivityRecordSchema, type ActivityRecord } from '../../shared/activity'
 import { openDb, type Db } from '../store/db'
-import { appendRecords, applyBatch, finalizePending, readChainHead } from './append'
+import { appendRecords, applyBatch, finalizePending, prepareJsonRecord, prepareRecord, readChainHead } from './append'
 import { chainHash, fromRows, GENESIS_HASH, type ActivityRow, type BodyRow } from './record-codec'
 
 let dir: string
@@ -107,5 +107,22 @@ describe('appendRecords', () => {
     expect(readChainHead(db)).toEqual({ seq: 9, hash: 'abc' })
     expect(appendRecords(db, [rec('01C')]).inserted[0]).toMatchObject({ prev_hash: 'abc' })
     expect(stored('01C').row.seq).toBe(10)
+  })
+})
+
+describe('prepareJsonRecord', () => {
+  it('prepares parsed JSON exactly as prepareRecord does: rows, canonical text and full-text', () => {
+    const cases: unknown[] = [
+      rec('01A'),
+      rec('01B', { status: 'pending', response: undefined }),
+      { ...rec('01C'), prev_hash: 'p', hash: 'h', client: { version: '1', name: 'z' }, metadata: { b: [1, { y: 2, x: null }], a: -0 } },
+      { ...rec('01D'), arguments: null, response: 'text', error: '', duration_ms: 1.5, intent: { operation_type: 'read', reason: 'why' } },
+      { ...rec('01E'), tool_name: 'bad \ud800 half', detection_types: ['jwt'], pii_detected: [] },
+      { ...rec('01F'), arguments: { __proto__: { polluted: 1 }, 'é': '\ud83d\ude00', n: 1e21 }, unknown_field: 1 },
+    ]
+    for (const c of cases) {
+      const parsed = ActivityRecordSchema.parse(JSON.parse(JSON.stringify(c))) as ActivityRecord
+      expect(prepareJsonRecord(parsed), JSON.stringify(c)).toEqual(prepareRecord(parsed).prepared)
+    }
   })
 })

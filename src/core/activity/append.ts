@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3'
 import type { ActivityCompletion, ActivityRecord } from '../../shared/activity'
 import { CoreError } from '../errors'
 import type { Db } from '../store/db'
-import { chainHash, fromRows, GENESIS_HASH, toRows, type ActivityRow, type BodyRow } from './record-codec'
+import { CountDeltas, UPSERT_COUNT_SQL } from './activity-counts'
+import { canonicalJson, fromRows, GENESIS_HASH, linkHash, STORED_KEYS, toRows, type ActivityRow, type BodyRow } from './record-codec'
 
 /** One step of a batch: a new record, or the completion of a pending one already on disk. */
 export type BatchOp =
@@ -54,7 +55,9 @@ interface Statements {
   pendingById: Stmt
   finalize: Stmt
   upsertBody: Stmt
+  upsertCount: Stmt
   run: (ops: readonly BatchOp[], skipExisting: boolean) => BatchResult
+  runPrepared?: Database.Transaction<(list: readonly PreparedRecord[], skipExisting: boolean) => { inserted: number; skipped: number; lastSeq: number }>
 }
 
 const cache = new WeakMap<Db, Statements>()
@@ -85,6 +88,7 @@ function statements(db: Db): Statements {
        WHERE rid = ? AND seq IS NULL`,
     ),
     upsertBody: db.prepare('INSERT OR REPLACE INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)'),
+    upsertCount: db.prepare(UPSERT_COUNT_SQL),
   } as Omit<Statements, 'run'>
   const run = db.transaction((ops: readonly BatchOp[], skipExisting: boolean) => runBatch(st, ops, skipExisting))
   s = { ...st, run: (ops, skipExisting) => run.immediate(ops, skipExisting) }
@@ -147,30 +151,105 @@ const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g')
 const TEXT_COLUMNS = ['id', 'type', 'status', 'server_name', 'tool_name', 'session_id', 'request_id', 'intent_type', 'error'] as const
 
 /** SQLite stores text as UTF-8 and mangles lone surrogates; store (and hash) U+FFFD instead. */
-function wellFormed(row: ActivityRow): void {
+function wellFormed(row: ActivityRow): boolean {
   const text = row as unknown as Record<(typeof TEXT_COLUMNS)[number], string | null>
+  let changed = false
   for (const k of TEXT_COLUMNS) {
     const v = text[k]
-    if (v !== null && LONE_SURROGATE.test(v)) text[k] = v.replace(LONE_SURROGATES, '\ufffd')
+    if (v !== null && LONE_SURROGATE.test(v)) {
+      text[k] = v.replace(LONE_SURROGATES, '\ufffd')
+      changed = true
+    }
   }
+  return changed
 }
 
 /**
- * Seals a record into the chain: the hash covers exactly what fromRows will rebuild from the
- * rows (fields the codec does not store cannot break verification later).
+ * A record made ready to join the chain, with everything but its place in it (seq, prev_hash,
+ * hash). Pure, so it can be made on another thread (import parses and prepares on a worker).
  */
-function seal(record: ActivityRecord, head: ChainHead | null): { row: ActivityRow; body: BodyRow; stored: ActivityRecord } {
+export interface PreparedRecord {
+  /** the activity row (seq, prev_hash and hash null) */
+  row: ActivityRow
+  body: BodyRow
+  /**
+   * canonicalJson of the record exactly as fromRows rebuilds it from the rows: what its hash
+   * covers ('' when pending, or when dropped after linking ahead: then rebuilt if needed)
+   */
+  canonical: string
+  /** what the full-text index holds for it ('' = nothing) */
+  fts: string
+}
+
+/**
+ * Prepares a record: the hash will cover exactly what fromRows rebuilds from the rows (fields
+ * the codec does not store cannot break verification later). Any prev_hash/hash given are ignored.
+ */
+export function prepareRecord(record: ActivityRecord): { prepared: PreparedRecord; stored: ActivityRecord } {
   const { prev_hash: _p, hash: _h, ...content } = record
-  const { row, body } = toRows(content as ActivityRecord, head ? head.seq + 1 : null)
+  const { row, body } = toRows({ ...content, timestamp: normalizeTimestamp(record) } as ActivityRecord, null)
   wellFormed(row)
   const stored = fromRows(row, body)
-  if (head) {
-    row.prev_hash = head.hash
-    row.hash = chainHash(head.hash, stored)
-    stored.prev_hash = row.prev_hash
-    stored.hash = row.hash
+  // a pending record joins the chain only when completed, as another record
+  const canonical = row.status === 'pending' ? '' : canonicalJson(stored)
+  return { prepared: { row, body, canonical, fts: ftsText(stored, body) }, stored }
+}
+
+/**
+ * prepareRecord for a record that is plain JSON data (JSON.parse, then schema validation: no
+ * undefined inside, no NaN, no Dates), which import reads: fromRows(toRows(r)) then rebuilds r
+ * itself whenever its text columns are well-formed and every field is one the rows keep, so its
+ * canonical text is taken from r without the round trip. Otherwise it is prepareRecord.
+ */
+export function prepareJsonRecord(record: ActivityRecord): PreparedRecord {
+  const { prev_hash: _p, hash: _h, ...content } = record
+  for (const k in content) if (!STORED_KEYS.has(k)) return prepareRecord(record).prepared
+  const normalized = { ...content, timestamp: normalizeTimestamp(record) } as ActivityRecord
+  const { row, body } = toRows(normalized, null)
+  if (wellFormed(row)) return prepareRecord(record).prepared
+  const canonical = row.status === 'pending' ? '' : canonicalJson(normalized)
+  return { row, body, canonical, fts: ftsText(normalized, body) }
+}
+
+/**
+ * Links prepared records in order after `head` ahead of their insert (on another thread): the
+ * insert keeps a link whose prev_hash is the chain head it meets and redoes any other. Returns
+ * the head after them.
+ */
+export function linkAhead(records: readonly PreparedRecord[], head: ChainHead): ChainHead {
+  for (const p of records) {
+    if (p.row.status !== 'pending') head = link(p, head)
   }
-  return { row, body, stored }
+  return head
+}
+
+/** Gives a prepared, non-pending record the next place in the chain after `head`. */
+function link(p: PreparedRecord, head: ChainHead): ChainHead {
+  const row = p.row
+  p.canonical ||= canonicalJson(fromRows({ ...row, prev_hash: null, hash: null }, p.body))
+  row.seq = head.seq + 1
+  row.prev_hash = head.hash
+  row.hash = linkHash(head.hash, p.canonical)
+  return { seq: row.seq, hash: row.hash }
+}
+
+/**
+ * Inserts a prepared record, linking it after `head` unless it is pending. Returns its rid, or
+ * null when its id exists (then nothing changed and the chain head stays where it was).
+ */
+function insertPrepared(st: Omit<Statements, 'run'>, p: PreparedRecord, head: ChainHead, counts: CountDeltas): number | null {
+  if (p.row.status !== 'pending') {
+    // a hash computed ahead (import's worker) is right when it was computed after this very head
+    if (p.row.hash !== null && p.row.prev_hash === head.hash) p.row.seq = head.seq + 1
+    else link(p, head)
+  }
+  const info = st.insertActivity.run(...rowParams(p.row))
+  if (info.changes === 0) return null
+  const rid = Number(info.lastInsertRowid)
+  counts.addRow(p.row, 1)
+  st.insertBody.run(rid, p.body.arguments, p.body.response)
+  if (p.fts) st.insertFts.run(rid, p.fts)
+  return rid
 }
 
 function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExisting: boolean): BatchResult {
@@ -180,24 +259,23 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
   const seqs: Array<number | null> = []
   const missing: string[] = []
   let skipped = 0
+  const counts = new CountDeltas()
   for (const op of ops) {
     if (op.kind === 'insert') {
-      const r = op.record
-      const record = { ...r, timestamp: normalizeTimestamp(r) }
-      const sealed = seal(record, record.status === 'pending' ? null : head)
-      const info = st.insertActivity.run(...rowParams(sealed.row))
-      if (info.changes === 0) {
-        if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${r.id} already exists`)
+      const { prepared, stored } = prepareRecord(op.record)
+      if (insertPrepared(st, prepared, head, counts) === null) {
+        if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${op.record.id} already exists`)
         skipped++
         continue
       }
-      const rid = Number(info.lastInsertRowid)
-      st.insertBody.run(rid, sealed.body.arguments, sealed.body.response)
-      const text = ftsText(sealed.stored, sealed.body)
-      if (text) st.insertFts.run(rid, text)
-      if (sealed.row.seq !== null) head = { seq: sealed.row.seq, hash: sealed.row.hash! }
-      inserted.push(sealed.stored)
-      seqs.push(sealed.row.seq)
+      const row = prepared.row
+      if (row.seq !== null) {
+        head = { seq: row.seq, hash: row.hash! }
+        stored.prev_hash = row.prev_hash!
+        stored.hash = row.hash!
+      }
+      inserted.push(stored)
+      seqs.push(row.seq)
     } else {
       const found = st.pendingById.get(op.id) as (ActivityRow & BodyRow & { rid: number }) | undefined
       if (!found) {
@@ -213,19 +291,53 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
         const all = [...new Set([...(current[k] ?? []), ...(completion[k] ?? [])])]
         merged[k] = all.length ? all : undefined
       }
-      const sealed = seal(merged, head)
-      const p = rowParams(sealed.row)
+      const { prepared, stored } = prepareRecord(merged)
+      head = link(prepared, head)
+      const p = rowParams(prepared.row)
       st.finalize.run(...p.slice(1), found.rid)
-      st.upsertBody.run(found.rid, sealed.body.arguments, sealed.body.response)
+      counts.addRow(found, -1)
+      counts.addRow(prepared.row, 1)
+      st.upsertBody.run(found.rid, prepared.body.arguments, prepared.body.response)
       st.deleteFts.run(found.rid)
-      const text = ftsText(sealed.stored, sealed.body)
-      if (text) st.insertFts.run(found.rid, text)
-      head = { seq: sealed.row.seq!, hash: sealed.row.hash! }
-      inserted.push(sealed.stored)
-      seqs.push(sealed.row.seq)
+      if (prepared.fts) st.insertFts.run(found.rid, prepared.fts)
+      stored.prev_hash = prepared.row.prev_hash!
+      stored.hash = prepared.row.hash!
+      inserted.push(stored)
+      seqs.push(prepared.row.seq)
     }
   }
+  counts.apply(st.upsertCount)
   return { inserted, seqs, skipped, missing, lastSeq: head.seq, firstSeqBefore }
+}
+
+/**
+ * Appends records prepared earlier (prepareRecord, on any thread) in one IMMEDIATE transaction,
+ * exactly as applyBatch appends records, without rebuilding them for a result: what bulk import uses.
+ */
+export function appendPrepared(
+  db: Db,
+  records: readonly PreparedRecord[],
+  options: { skipExisting?: boolean } = {},
+): { inserted: number; skipped: number; lastSeq: number } {
+  const st = statements(db)
+  const run = (st.runPrepared ??= db.transaction((list: readonly PreparedRecord[], skipExisting: boolean) => {
+    let head = headOf(st)
+    const counts = new CountDeltas()
+    let inserted = 0
+    let skipped = 0
+    for (const p of list) {
+      if (insertPrepared(st, p, head, counts) === null) {
+        if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${p.row.id} already exists`)
+        skipped++
+        continue
+      }
+      inserted++
+      if (p.row.seq !== null) head = { seq: p.row.seq, hash: p.row.hash! }
+    }
+    counts.apply(st.upsertCount)
+    return { inserted, skipped, lastSeq: head.seq }
+  }))
+  return run.immediate(records, options.skipExisting ?? false)
 }
 
 /** Runs a mixed batch of inserts and completions in one IMMEDIATE transaction. */

@@ -7,6 +7,7 @@
 import { ulid } from 'ulid'
 import type { ActivityFilter, ActivityRecord } from '../../shared/activity'
 import type { Db } from '../store/db'
+import { subtractCounts } from './activity-counts'
 import { applyBatchInTransaction } from './append'
 import { buildWhere, type WhereClause } from './filter-sql'
 
@@ -52,6 +53,7 @@ export function deleteMatching(
     const delFts = db.prepare('DELETE FROM activity_fts WHERE rowid = ?')
     for (const rid of rids) delFts.run(rid)
     db.exec('DELETE FROM activity_body WHERE rid IN (SELECT rid FROM temp.doomed)')
+    subtractCounts(db, 'rid IN (SELECT rid FROM temp.doomed)')
     db.exec('DELETE FROM activity WHERE rid IN (SELECT rid FROM temp.doomed)')
     db.exec('DELETE FROM temp.doomed')
     const record: ActivityRecord = {

@@ -7,7 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ActivityFilter, ActivityRecord } from '../../shared/activity'
 import { openDb, type Db } from '../store/db'
 import { appendRecords } from './append'
+import { stringify } from 'csv-stringify/sync'
 import { CSV_BODY_COLUMNS, CSV_COLUMNS, EXPORT_CHUNK_ROWS, exportActivity } from './export'
+import { createIsoTime, csvRow, type CsvCell } from './export-csv-row'
+import { JSON_LINE_COLUMNS, jsonLine, jsonLineSql, type JsonLineRow } from './export-json-line'
 import { importActivity } from './import'
 import { createActivityQueries, ROW_COLUMNS } from './query'
 import { fromRows, type ActivityRow, type BodyRow } from './record-codec'
@@ -56,20 +59,161 @@ const withoutHashes = (r: ActivityRecord): ActivityRecord => {
   return rest as ActivityRecord
 }
 
+/** Records of every shape the export must write exactly as the record codec round trip does. */
+function variedRecords(): ActivityRecord[] {
+  const out: ActivityRecord[] = []
+  let i = 0
+  const at = (ms: number, fields: Partial<ActivityRecord>): void => {
+    out.push({ ...rec(0), id: ulid(ms), timestamp: new Date(ms).toISOString(), ...fields })
+  }
+  const next = (fields: Partial<ActivityRecord>): void => at(T0 + ++i * 1000 + (i % 7) * 111, fields)
+  next({})
+  next({ status: 'pending', duration_ms: undefined, response: undefined, session_id: undefined })
+  next({ type: 'policy_decision', tool_name: undefined, server_name: undefined, arguments: undefined, response: undefined, policy: { decision: 'deny', reason: 'r "q" \u2028 \\' } })
+  next({ error: 'bad\nline "x" \\ \t\u0000\u0001\u001f\u007f\u2028\u2029', duration_ms: 1.5, intent: { operation_type: 'read', reason: 'é 東京 😀' }, detection_types: ['jwt'], metadata: { a: [1, null, { b: 'c' }] } })
+  next({ server_name: 'lone \ud800 high', tool_name: 'lone \udfff low', error: 'pair 😀 split \ud83d', arguments: { s: 'x\ud800y', '\udc00k': 1 }, metadata: { '\ud800': '\udbff' } })
+  next({ session_id: '', request_id: '', error: '', server_name: '', tool_name: '' })
+  // one character that needs quoting per record, so that no other cell makes its row quoted
+  for (const special of ['cr\ronly', 'comma,only', 'quote"only', 'lf\nonly']) next({ error: special })
+  next({ type: 'system_start', status: 'success', server_name: undefined, tool_name: undefined, session_id: undefined, arguments: undefined, response: undefined, duration_ms: undefined, request_bytes: undefined })
+  next({ arguments: null, response: 'plain text', duration_ms: 0 })
+  next({ arguments: [1, 'two', { three: 3 }], response: 12.5, duration_ms: -0 })
+  next({ client: { name: 'Claude, "Desktop"', version: '1.0', pid: 42, exe: '/usr/bin/x' }, trace_id: 't'.repeat(32), span_id: 's'.repeat(16), risk_score: 0.75, entities: ['/tmp/a'], request_tokens: 3, response_tokens: 4, response_truncated: true, response_bytes: 70000, pii_detected: ['email', 'iban'], flags: ['a;b', 'c'] })
+  // durations: what the recorders write (whole microseconds), and values SQLite would write otherwise
+  for (const d of [12.345, 123456789.123, 0.001, 999999999999.999, 7, 1e-7, 0.00009, 1e15, 1e20, 0.1 + 0.2, 1 / 3, Math.PI * 1e10]) next({ duration_ms: d })
+  // every UTF-16 code unit (lone surrogates are stored as U+FFFD by SQLite's UTF-8)
+  for (let c = 0; c < 0x10000; c += 2048) {
+    next({ error: String.fromCharCode(...Array.from({ length: 2048 }, (_, k) => c + k)), request_id: String.fromCharCode(c, c + 1, c + 2047) })
+  }
+  // times: the first millisecond ULIDs allow, the last of year 9999, and years JavaScript writes with a sign
+  at(1, {})
+  at(253_402_300_799_999, {})
+  at(253_402_300_800_000, {})
+  at(281_474_976_710_655, { duration_ms: 2.5 })
+  return out
+}
+
+/** The line JSON.stringify gives for the record the codec rebuilds from the rows, bodies last. */
+function codecLine(row: ActivityRow & BodyRow, bodies: boolean): string {
+  const r = fromRows(row) as unknown as Record<string, unknown>
+  if (bodies) {
+    if (row.arguments !== null) r.arguments = JSON.parse(row.arguments)
+    if (row.response !== null) r.response = JSON.parse(row.response)
+  }
+  return JSON.stringify(r)
+}
+
+const storedRows = (): Array<ActivityRow & BodyRow> =>
+  db.prepare(`SELECT ${ROW_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid ORDER BY a.id`).all() as Array<ActivityRow & BodyRow>
+
 describe('exportActivity lines', () => {
-  it('are the text of JSON.stringify(fromRows(row)) for every shape of record, bodies appended', async () => {
-    appendRecords(db, [
-      rec(1),
-      rec(2, { status: 'pending', duration_ms: undefined, response: undefined, session_id: undefined }),
-      rec(3, { type: 'policy_decision', tool_name: undefined, server_name: undefined, arguments: undefined, response: undefined, policy: { decision: 'deny', reason: 'r "q" \u2028' } }),
-      rec(4, { error: 'bad\nline "x"', duration_ms: 1.5, intent: { operation_type: 'read', reason: 'é 東京' }, detection_types: ['jwt'], metadata: { a: [1, null, { b: 'c' }] } }),
-    ])
-    const rows = db.prepare(`SELECT ${ROW_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid ORDER BY a.id`).all() as Array<ActivityRow & BodyRow>
-    expect(rows).toHaveLength(4)
-    const plain = (await collect({}, { format: 'json', includeBodies: false })).join('').trimEnd().split('\n')
-    const full = (await collect({}, { format: 'json', includeBodies: true })).join('').trimEnd().split('\n')
-    expect(plain).toEqual(rows.map((row) => JSON.stringify(fromRows(row))))
-    expect(full.map((l) => JSON.parse(l) as unknown)).toEqual(rows.map((row) => fromRows(row, row)))
+  it('are byte for byte JSON.stringify of the codec round trip, for every shape of record, with and without bodies', async () => {
+    const records = variedRecords()
+    appendRecords(db, records)
+    const rows = storedRows()
+    expect(rows).toHaveLength(records.length)
+    for (const bodies of [false, true]) {
+      const text = (await collect({}, { format: 'json', includeBodies: bodies })).join('')
+      expect(text.endsWith('\n')).toBe(true)
+      const lines = text.slice(0, -1).split('\n')
+      expect(lines).toHaveLength(rows.length)
+      lines.forEach((line, k) => expect(line, rows[k]!.id).toBe(codecLine(rows[k]!, bodies)))
+    }
+  })
+
+  it('come from SQLite for what the recorders write, and from jsonLine for the values SQLite writes otherwise', () => {
+    const records = variedRecords()
+    appendRecords(db, records)
+    for (const bodies of [false, true]) {
+      const built = db
+        .prepare(
+          `SELECT a.id, ${jsonLineSql(bodies)} AS line, ${JSON_LINE_COLUMNS.map((c) => 'a.' + c).join(', ')}${bodies ? ', b.arguments, b.response' : ''}
+           FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid ORDER BY a.id`,
+        )
+        .raw(true)
+        .all() as Array<[string, string | null, ...JsonLineRow]>
+      const byJs = built.map(([, , ...row]) => jsonLine(row, bodies))
+      const rows = storedRows()
+      built.forEach(([, line], k) => {
+        expect(byJs[k]).toBe(codecLine(rows[k]!, bodies))
+        if (line !== null) expect(line).toBe(byJs[k])
+      })
+      const left = new Set(built.filter(([, line]) => line === null).map(([id]) => id))
+      const odd = (r: ActivityRecord): boolean =>
+        Date.parse(r.timestamp) > 253_402_300_799_999 || [1e-7, 0.00009, 1e15, 1e20, 0.1 + 0.2, 1 / 3, Math.PI * 1e10].includes(r.duration_ms!)
+      expect([...left].sort()).toEqual(records.filter(odd).map((r) => r.id).sort())
+    }
+  })
+})
+
+describe('exportActivity durations', () => {
+  it('are the digits JavaScript writes, from SQLite for whole microseconds, whatever the double', async () => {
+    // a fixed pseudo-random sequence (LCG): recorder durations of every magnitude, and raw doubles
+    let seed = 12345
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const durations: number[] = []
+    for (let k = 0; k < 1500; k++) durations.push(Math.round(10 ** (rand() * 12 - 3) * 1000) / 1000)
+    for (let k = 0; k < 1500; k++) durations.push((rand() - 0.5) * 10 ** (rand() * 30 - 10))
+    appendRecords(db, durations.map((d, k) => rec(k, { duration_ms: d })))
+    const text = (await collect({}, { format: 'json', includeBodies: false })).join('')
+    expect(text.trimEnd().split('\n').map((l) => /"duration_ms":([^,]*),/.exec(l)![1])).toEqual(durations.map((d) => JSON.stringify(d)))
+    const bySql = db.prepare(`SELECT ${jsonLineSql(false)} FROM activity a ORDER BY a.id`).pluck().all() as Array<string | null>
+    expect(bySql.slice(0, 1500).every((line) => line !== null)).toBe(true)
+  })
+})
+
+describe('exportActivity as CSV, against csv-stringify of the documented cells', () => {
+  it('writes every record exactly as csv-stringify writes the cells of its codec round trip', async () => {
+    appendRecords(db, variedRecords())
+    const rows = storedRows()
+    for (const bodies of [false, true]) {
+      const cells = rows.map((row) => {
+        const r = fromRows(row, row)
+        const list = (v?: string[]): string | undefined => v?.join(';')
+        const c: CsvCell[] = [
+          r.id, r.timestamp, r.type, r.server_name, r.tool_name, r.status, r.duration_ms, r.session_id, r.request_id, r.error,
+          r.intent?.operation_type, r.intent?.reason, r.client?.name, list(r.detection_types), list(r.pii_detected), list(r.flags),
+          r.policy?.decision, r.policy?.reason, r.response_truncated === undefined ? undefined : String(r.response_truncated),
+          r.request_bytes, r.response_bytes, r.hash,
+        ]
+        if (bodies) c.push(row.arguments ?? undefined, row.response ?? undefined)
+        return c
+      })
+      const header = bodies ? [...CSV_COLUMNS, ...CSV_BODY_COLUMNS] : [...CSV_COLUMNS]
+      const text = (await collect({}, { format: 'csv', includeBodies: bodies })).join('')
+      expect(text).toBe(stringify([header, ...cells]))
+      expect(parse(text, { relax_column_count: false })).toHaveLength(rows.length + 1)
+    }
+  })
+})
+
+describe('csvRow', () => {
+  it('is csv-stringify of the cells, whatever they hold', () => {
+    const samples: CsvCell[] = [
+      undefined, '', 'plain', 'a,b', 'say "hi"', 'line\nbreak', 'cr\rx', '\r\n', ',', '"', '=1+2', '-3', '+x', '@y', '\tt', ' spaced ',
+      'é 東京 😀', 'semi;colon', "it's", 0, -0, 1.5, -2, 1e21, 2 ** 70,
+    ]
+    for (let k = 0; k < 2000; k++) {
+      const cells = Array.from({ length: 1 + (k % 24) }, (_, j) => samples[(k * 7 + j * 13 + (k >> 3)) % samples.length])
+      expect(csvRow(cells)).toBe(stringify([cells]))
+    }
+    // values the mapping never gives (booleans, objects) still go through csv-stringify
+    const odd = ['x', true, { a: 1 }, null] as unknown as CsvCell[]
+    expect(csvRow(odd)).toBe(stringify([odd]))
+  })
+})
+
+describe('createIsoTime', () => {
+  it('gives toISOString for ascending times across minutes, days and years, after jumps back, and out of its range', () => {
+    const iso = createIsoTime()
+    const times: number[] = []
+    let t = Date.UTC(2025, 11, 31, 23, 58, 0, 0)
+    for (let k = 0; k < 5000; k++) {
+      t += [0, 1, 7, 999, 1000, 59_999, 60_000, 3_600_000 + 1][k % 8]!
+      times.push(t)
+    }
+    times.push(0, 1, 59_999, 60_000, Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1) - 1, 253_402_300_799_999, 253_402_300_800_000, 281_474_976_710_655, 5)
+    for (const ms of times) expect(iso(ms)).toBe(new Date(ms).toISOString())
   })
 })
 

@@ -1,11 +1,14 @@
 /**
  * Streams activity records oldest first as JSON Lines or CSV with constant memory: rows are read
  * in chunks keyed by id (`id > last`), so no statement stays open across an await and records
- * written during the export never disturb it.
+ * written during the export never disturb it. JSON lines are built by SQLite as it reads each row
+ * (export-json-line.ts); CSV rows are written by csv-stringify's rules (export-csv-row.ts).
  */
 import { stringify } from 'csv-stringify/sync'
 import type { ActivityFilter, ActivityRecord } from '../../shared/activity'
 import type { Db } from '../store/db'
+import { createIsoTime, csvRow, type CsvCell } from './export-csv-row'
+import { JSON_LINE_COLUMNS, jsonLine, jsonLineSql, type JsonLineRow } from './export-json-line'
 import { buildWhere, ftsQuery, type WhereClause } from './filter-sql'
 import type { ExportOptions } from './types'
 
@@ -47,18 +50,17 @@ export const CSV_COLUMNS = [
 ] as const
 export const CSV_BODY_COLUMNS = ['arguments', 'response'] as const
 
-/** Rows read per chunk: one chunk of output is yielded per read. */
-export const EXPORT_CHUNK_ROWS = 1000
-
-type Cell = string | number | undefined
-
 /**
- * The columns an export reads, as arrays (raw rows: no object per row, most of the reading cost
- * after SQLite's own), in the order of the E indexes below.
+ * Rows read per chunk: one chunk of output is yielded per read. Small enough that a chunk's text
+ * (about 70 KB of JSON Lines with typical bodies) stays out of V8's large-object space, which is
+ * only swept by full collections: 1000-row chunks grew a 1M-record export's heap to ~100 MB.
  */
-const EXPORT_COLUMNS = ['id', 'ts', 'type', 'status', 'session_id', 'request_id', 'server_name', 'tool_name', 'error', 'duration_ms', 'meta', 'prev_hash', 'hash']
-const E = { id: 0, ts: 1, type: 2, status: 3, session_id: 4, request_id: 5, server_name: 6, tool_name: 7, error: 8, duration_ms: 9, meta: 10, prev_hash: 11, hash: 12, arguments: 13, response: 14 } as const
-type ExportRow = Array<string | number | null>
+export const EXPORT_CHUNK_ROWS = 100
+
+/** The columns a CSV export reads, as arrays (raw rows: no object per row), in the order of C. */
+const CSV_READ_COLUMNS = ['id', 'ts', 'type', 'status', 'session_id', 'request_id', 'server_name', 'tool_name', 'error', 'duration_ms', 'meta', 'hash']
+const C = { id: 0, ts: 1, type: 2, status: 3, session_id: 4, request_id: 5, server_name: 6, tool_name: 7, error: 8, duration_ms: 9, meta: 10, hash: 11, arguments: 12, response: 13 } as const
+type CsvReadRow = Array<string | number | null>
 
 interface Meta {
   intent?: { operation_type?: string; reason?: string }
@@ -72,24 +74,25 @@ interface Meta {
   response_bytes?: number
 }
 
-const cell = (v: string | number | null): Cell => (v === null ? undefined : v)
+const cell = (v: string | number | null): CsvCell => (v === null ? undefined : v)
 const list = (v: string[] | undefined): string | undefined => (v === undefined ? undefined : v.join(';'))
 const bool = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : String(v))
 
 /** The CSV cells of a row (see CSV_COLUMNS); the bodies are their stored JSON text. */
-function csvCells(row: ExportRow, includeBodies: boolean): Cell[] {
-  const m = JSON.parse(row[E.meta] as string) as Meta
-  const cells: Cell[] = [
-    row[E.id] as string,
-    new Date(row[E.ts] as number).toISOString(),
-    row[E.type] as string,
-    cell(row[E.server_name]!),
-    cell(row[E.tool_name]!),
-    row[E.status] as string,
-    cell(row[E.duration_ms]!),
-    cell(row[E.session_id]!),
-    cell(row[E.request_id]!),
-    cell(row[E.error]!),
+function csvCells(row: CsvReadRow, includeBodies: boolean, isoTime: (ms: number) => string): CsvCell[] {
+  const metaText = row[C.meta] as string
+  const m = (metaText === '{}' ? {} : JSON.parse(metaText)) as Meta
+  const cells: CsvCell[] = [
+    row[C.id] as string,
+    isoTime(row[C.ts] as number),
+    row[C.type] as string,
+    cell(row[C.server_name]!),
+    cell(row[C.tool_name]!),
+    row[C.status] as string,
+    cell(row[C.duration_ms]!),
+    cell(row[C.session_id]!),
+    cell(row[C.request_id]!),
+    cell(row[C.error]!),
     m.intent?.operation_type,
     m.intent?.reason,
     m.client?.name,
@@ -101,37 +104,10 @@ function csvCells(row: ExportRow, includeBodies: boolean): Cell[] {
     bool(m.response_truncated),
     m.request_bytes,
     m.response_bytes,
-    cell(row[E.hash]!),
+    cell(row[C.hash]!),
   ]
-  if (includeBodies) cells.push(cell(row[E.arguments]!), cell(row[E.response]!))
+  if (includeBodies) cells.push(cell(row[C.arguments]!), cell(row[C.response]!))
   return cells
-}
-
-const str = JSON.stringify as (v: string | number) => string
-
-/**
- * The JSON line of a row: the text JSON.stringify(fromRows(row)) gives (same keys, same order),
- * with the bodies appended when asked. It is built from the stored text rather than from a
- * record object: meta and the bodies are stored as JSON already, so they are spliced in as they
- * are instead of being parsed and serialized again (most of an export's work).
- */
-function jsonLine(row: ExportRow, bodies: boolean): string {
-  let s = '{"id":' + str(row[E.id]!) + ',"type":' + str(row[E.type]!) + ',"timestamp":"' + new Date(row[E.ts] as number).toISOString() + '","status":' + str(row[E.status]!)
-  if (row[E.session_id] !== null) s += ',"session_id":' + str(row[E.session_id]!)
-  if (row[E.request_id] !== null) s += ',"request_id":' + str(row[E.request_id]!)
-  if (row[E.server_name] !== null) s += ',"server_name":' + str(row[E.server_name]!)
-  if (row[E.tool_name] !== null) s += ',"tool_name":' + str(row[E.tool_name]!)
-  if (row[E.error] !== null) s += ',"error":' + str(row[E.error]!)
-  if (row[E.duration_ms] !== null) s += ',"duration_ms":' + str(row[E.duration_ms]!)
-  const meta = row[E.meta] as string
-  if (meta.length > 2) s += ',' + meta.slice(1, -1)
-  if (row[E.prev_hash] !== null) s += ',"prev_hash":' + str(row[E.prev_hash]!)
-  if (row[E.hash] !== null) s += ',"hash":' + str(row[E.hash]!)
-  if (bodies) {
-    if (row[E.arguments] !== null) s += ',"arguments":' + (row[E.arguments] as string)
-    if (row[E.response] !== null) s += ',"response":' + (row[E.response] as string)
-  }
-  return s + '}'
 }
 
 /** Streams the records matching `filter`, oldest first; see CSV_COLUMNS for the CSV layout. */
@@ -158,31 +134,60 @@ export async function* exportActivity(db: Db, filter: ActivityFilter, options: E
 
 let exportSerial = 0
 
-async function* exportChunks(db: Db, where: WhereClause, options: ExportOptions): AsyncIterable<string> {
-  const bodies = options.includeBodies
-  // One join walked in id order (the body by rid per row); `where` names only activity columns.
+// Every chunk walks one join in id order (the body by rid per row) from the last id; `where`
+// names only activity columns. The chunk is built while the statement steps: nothing but the
+// chunk's own text is held.
+const fromSql = (bodies: boolean): string => `FROM activity a${bodies ? ' LEFT JOIN activity_body b ON b.rid = a.rid' : ''}`
+const bodyColumns = (bodies: boolean): string => (bodies ? ', b.arguments, b.response' : '')
+
+function exportChunks(db: Db, where: WhereClause, options: ExportOptions): AsyncIterable<string> {
+  return options.format === 'csv' ? csvChunks(db, where, options.includeBodies) : jsonChunks(db, where, options.includeBodies)
+}
+
+async function* jsonChunks(db: Db, where: WhereClause, bodies: boolean): AsyncIterable<string> {
   const stmt = db
     .prepare(
-      `SELECT ${EXPORT_COLUMNS.map((c) => 'a.' + c).join(', ')}${bodies ? ', b.arguments, b.response' : ''}
-       FROM activity a${bodies ? ' LEFT JOIN activity_body b ON b.rid = a.rid' : ''}
+      `SELECT a.id, ${jsonLineSql(bodies)} ${fromSql(bodies)}
        WHERE ${where.sql} AND a.id > ? ORDER BY a.id LIMIT ${EXPORT_CHUNK_ROWS}`,
     )
     .raw(true)
-  const csv = options.format === 'csv'
-  if (csv) yield stringify([bodies ? [...CSV_COLUMNS, ...CSV_BODY_COLUMNS] : [...CSV_COLUMNS]])
+  // the rows the SQL line leaves NULL, read again (in the same read transaction) for jsonLine
+  const one = db
+    .prepare(`SELECT ${JSON_LINE_COLUMNS.map((c) => 'a.' + c).join(', ')}${bodyColumns(bodies)} ${fromSql(bodies)} WHERE a.id = ?`)
+    .raw(true)
   let last = ''
   for (;;) {
-    const out: string[] = []
-    const cells: Cell[][] = []
+    const lines: string[] = []
+    for (const [id, line] of stmt.iterate(...where.params, last) as IterableIterator<[string, string | null]>) {
+      lines.push(line ?? jsonLine(one.get(id) as JsonLineRow, bodies))
+      last = id
+    }
+    if (lines.length === 0) return
+    yield lines.join('\n') + '\n'
+    if (lines.length < EXPORT_CHUNK_ROWS) return
+  }
+}
+
+async function* csvChunks(db: Db, where: WhereClause, bodies: boolean): AsyncIterable<string> {
+  const stmt = db
+    .prepare(
+      `SELECT ${CSV_READ_COLUMNS.map((c) => 'a.' + c).join(', ')}${bodyColumns(bodies)} ${fromSql(bodies)}
+       WHERE ${where.sql} AND a.id > ? ORDER BY a.id LIMIT ${EXPORT_CHUNK_ROWS}`,
+    )
+    .raw(true)
+  yield stringify([bodies ? [...CSV_COLUMNS, ...CSV_BODY_COLUMNS] : [...CSV_COLUMNS]])
+  const isoTime = createIsoTime()
+  let last = ''
+  for (;;) {
+    let out = ''
     let n = 0
-    for (const row of stmt.iterate(...where.params, last) as IterableIterator<ExportRow>) {
-      if (csv) cells.push(csvCells(row, bodies))
-      else out.push(jsonLine(row, bodies))
-      last = row[E.id] as string
+    for (const row of stmt.iterate(...where.params, last) as IterableIterator<CsvReadRow>) {
+      out += csvRow(csvCells(row, bodies, isoTime))
+      last = row[C.id] as string
       n++
     }
     if (n === 0) return
-    yield csv ? stringify(cells) : out.join('\n') + '\n'
+    yield out
     if (n < EXPORT_CHUNK_ROWS) return
   }
 }

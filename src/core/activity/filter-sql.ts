@@ -28,20 +28,37 @@ function timeBound(name: 'start_time' | 'end_time', value: string): number {
 /** Characters the full-text tokenizer keeps inside a token (unicode61 with tokenchars '_-.'). */
 const TOKEN = /[\p{L}\p{N}\p{M}_\-.]+/gu
 
+/** At most this many words of q are searched for. */
+const MAX_FTS_WORDS = 16
+
 /**
- * Turns free text into a safe FTS5 query: every token becomes a quoted term and the terms are
- * ANDed, so user text is never read as FTS syntax. Only the last token is a prefix (the word
- * being typed): a prefix term makes FTS5 merge the lists of every indexed token it starts
- * (a path like /x/invoice/budget-12.md gives many), which is most of a search's time.
- * Throws INVALID_PARAMETER when nothing searchable is left.
+ * The words of free text as the full-text tokenizer would split them (at most MAX_FTS_WORDS),
+ * without leading or trailing `-` and `.`. Throws INVALID_PARAMETER when nothing searchable is left.
  */
-export function ftsQuery(q: string): string {
+export function ftsWords(q: string): string[] {
   const tokens = (q.match(TOKEN) ?? []).map((t) => t.replace(/^[-.]+|[-.]+$/g, '')).filter(Boolean)
   if (tokens.length === 0) {
     throw new CoreError('INVALID_PARAMETER', 'q: must contain at least one letter or digit', { parameter: 'q' })
   }
-  const kept = tokens.slice(0, 16)
-  return kept.map((t, i) => `"${t.replace(/"/g, '""')}"${i === kept.length - 1 ? '*' : ''}`).join(' AND ')
+  return tokens.slice(0, MAX_FTS_WORDS)
+}
+
+/** A word as an FTS5 string: quoted, so that it is never read as query syntax. */
+export function ftsString(word: string): string {
+  return `"${word.replace(/"/g, '""')}"`
+}
+
+/**
+ * Turns free text into a safe FTS5 query: every token becomes a quoted term and the terms are
+ * ANDed, so user text is never read as FTS syntax. Only the last token is a prefix (the word
+ * being typed): a prefix term makes FTS5 merge the lists of every indexed token it starts
+ * (a path like /x/invoice/budget-12.md gives many), which is most of a search's time; see
+ * fts-match.ts for the same query with the prefix expanded.
+ * Throws INVALID_PARAMETER when nothing searchable is left.
+ */
+export function ftsQuery(q: string): string {
+  const words = ftsWords(q)
+  return words.map((t, i) => `${ftsString(t)}${i === words.length - 1 ? '*' : ''}`).join(' AND ')
 }
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')
@@ -57,6 +74,11 @@ export interface WhereOptions {
    * when the matches are many: walking by id finds a page sooner.
    */
   scan?: readonly ScanHint[]
+  /**
+   * The FTS5 MATCH expression for q, when the caller has one that matches the same records as
+   * ftsQuery(q) (an expansion, see fts-match.ts); ftsQuery(q) otherwise.
+   */
+  match?: string
 }
 
 /** Builds the WHERE conditions for a filter (see WhereClause). */
@@ -102,7 +124,7 @@ export function buildWhere(filter: ActivityFilter, options: WhereOptions = {}): 
   }
   if (filter.q !== undefined) {
     parts.push(`${scan.has('q') ? '+' : ''}rid IN (SELECT rowid FROM activity_fts WHERE activity_fts MATCH ?)`)
-    params.push(ftsQuery(filter.q))
+    params.push(options.match ?? ftsQuery(filter.q))
   }
   return { sql: parts.length ? parts.join(' AND ') : '1', params }
 }

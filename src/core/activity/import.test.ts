@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { ulid } from 'ulid'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { bundleFixture } from '../../../test/fixtures/bundle-fixture'
+import type { Logger } from '../logger'
 import type { ActivityRecord } from '../../shared/activity'
 import { openDb, type Db } from '../store/db'
 import { appendRecords } from './append'
@@ -14,6 +17,13 @@ const T0 = Date.UTC(2026, 3, 1)
 
 let dir: string
 let db: Db
+let workerFile: string
+
+beforeAll(async () => {
+  // a worker runs JavaScript: built the way scripts/build-cli.mjs builds the CLI's workers
+  workerFile = await bundleFixture('src/core/activity/import-worker.ts', 'import-worker-unit')
+}, 60_000)
+afterAll(() => rmSync(workerFile, { force: true }))
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'import-'))
@@ -114,5 +124,45 @@ describe('importActivity', () => {
     const before = db.pragma('cache_size', { simple: true })
     await importActivity(db, [line(rec(1))])
     expect(db.pragma('cache_size', { simple: true })).toBe(before)
+  })
+
+  it('parses on the worker thread with the same result, line numbers and chain as on this thread', async () => {
+    const zero = rec(0)
+    appendRecords(db, [zero])
+    const first = Array.from({ length: 3000 }, (_, i) => line(rec(10 + i, { arguments: { text: 'x'.repeat(i % 500) } })))
+    const lines = [
+      ...first,
+      '{broken',
+      line({ ...rec(5000), type: 'nope' }),
+      first[0]!,
+      line(rec(6000, { status: 'pending' })),
+      line(rec(6001, { server_name: 'lone \ud800 half' })),
+    ]
+    const other = openDb(join(dir, 'b.db'))
+    try {
+      appendRecords(other, [zero])
+      const inline = await importActivity(other, lines)
+      const worked = await importActivity(db, lines, undefined, { workerUrl: pathToFileURL(workerFile) })
+      expect(worked).toEqual(inline)
+      expect(worked).toMatchObject({ read: 3005, imported: 3002, skipped_existing: 1 })
+      expect(worked.errors.map((e) => e.line)).toEqual([3001, 3002])
+      const chain = (d: Db): unknown[] => d.prepare('SELECT seq, id, server_name, hash FROM activity ORDER BY rid').all()
+      expect(chain(db)).toEqual(chain(other))
+      expect(chainIsValid(db)).toBe(true)
+    } finally {
+      other.close()
+    }
+  })
+
+  it('goes on on this thread when the worker fails, and says so', async () => {
+    const broken = join(dir, 'broken-worker.mjs')
+    writeFileSync(broken, "throw new Error('no worker today')\n")
+    const warned: string[] = []
+    const logger = { warn: (msg: string) => warned.push(msg) } as unknown as Logger
+    const lines = Array.from({ length: 4000 }, (_, i) => line(rec(i)))
+    const result = await importActivity(db, lines, undefined, { workerUrl: pathToFileURL(broken), logger })
+    expect(result).toMatchObject({ read: 4000, imported: 4000, errors: [] })
+    expect(warned).toEqual(['the import worker failed; parsing on this thread'])
+    expect(chainIsValid(db)).toBe(true)
   })
 })

@@ -3,11 +3,21 @@
  * line is reported with its number and the rest still import. Records join this database's hash
  * chain (their old prev_hash/hash are replaced); an id already present is skipped, so importing
  * the same file twice imports nothing the second time.
+ *
+ * Parsing, validation and preparing records for the chain (import-parse.ts) run on a worker
+ * thread when one is given, while this thread inserts what it got, IMPORT_CHUNK records per
+ * IMMEDIATE transaction (appendPrepared: the same chain and counts as every other append). Each
+ * chunk commits on its own: an interrupted import leaves the records of the chunks committed so
+ * far, the chain valid, and importing the file again adds the rest. Another process's writer waits
+ * at most one chunk for the lock (well under a second; its busy timeout is 5 s).
  */
-import { decodeTime, isValid as isUlid } from 'ulid'
-import { ActivityRecordSchema, type ActivityRecord, type ImportResultInfo } from '../../shared/activity'
+import { Worker } from 'node:worker_threads'
+import type { ImportResultInfo } from '../../shared/activity'
+import type { Logger } from '../logger'
 import type { Db } from '../store/db'
-import { appendRecordsBulk } from './bulk-append'
+import { appendPrepared, readChainHead, type ChainHead, type PreparedRecord } from './append'
+import { parseItems, type ParsedItems } from './import-parse'
+import type { ImportWorkerReply, ImportWorkerRequest } from './import-protocol'
 
 /** Records appended per IMMEDIATE transaction. */
 export const IMPORT_CHUNK = 5000
@@ -15,26 +25,53 @@ export const IMPORT_CHUNK = 5000
 export const MAX_IMPORT_ERRORS = 1000
 /** Page cache while importing (KiB, as a negative cache_size): index inserts need more than the default 2 MB. */
 const IMPORT_CACHE_KIB = 65_536
+/** Input posted to the worker per message (characters), and messages it may have waiting. */
+const GROUP_CHARS = 512 * 1024
+const MAX_QUEUED = 6
 
-function parseLine(text: string): ActivityRecord | string {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    return `not JSON: ${(err as Error).message}`
+export interface ImportOptions {
+  /** the built import worker (out/cli/activity-import-worker.js); without it everything runs on this thread */
+  workerUrl?: string | URL
+  /** told when the worker fails (the import goes on on this thread) */
+  logger?: Logger
+}
+
+interface Group {
+  items: string[]
+  parsed: Promise<ParsedItems> | null
+}
+
+/** The worker side: posts groups in order and resolves each with its reply; rejects all if the worker dies. */
+function startWorker(url: string | URL, head: ChainHead): { parse(items: string[]): Promise<ParsedItems>; stop(): Promise<void> } {
+  const worker = new Worker(typeof url === 'string' && url.startsWith('file:') ? new URL(url) : url)
+  const waiting = new Map<number, { resolve: (p: ParsedItems) => void; reject: (e: Error) => void }>()
+  let posted = 0
+  let failure: Error | null = null
+  const fail = (err: Error): void => {
+    failure ??= err
+    for (const w of waiting.values()) w.reject(failure)
+    waiting.clear()
   }
-  const parsed = ActivityRecordSchema.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    return `${issue.path.length ? issue.path.join('.') : 'record'}: ${issue.message}`
+  worker.on('message', (m: ImportWorkerReply) => {
+    waiting.get(m.n)?.resolve(m.parsed)
+    waiting.delete(m.n)
+  })
+  worker.on('error', fail)
+  worker.on('exit', (code) => fail(new Error(`the import worker exited with code ${code}`)))
+  return {
+    parse(items) {
+      if (failure) return Promise.reject(failure)
+      const n = ++posted
+      const done = new Promise<ParsedItems>((resolve, reject) => waiting.set(n, { resolve, reject }))
+      const request: ImportWorkerRequest = n === 1 ? { n, items, head } : { n, items }
+      worker.postMessage(request)
+      return done
+    },
+    async stop() {
+      worker.removeAllListeners('exit')
+      await worker.terminate()
+    },
   }
-  const r = parsed.data
-  if (!isUlid(r.id)) return `id: ${JSON.stringify(r.id)} is not a ULID`
-  const ms = Date.parse(r.timestamp)
-  if (Number.isNaN(ms)) return `timestamp: ${JSON.stringify(r.timestamp)} is not a valid time`
-  if (decodeTime(r.id) !== ms) return `id: the time of ${r.id} (${new Date(decodeTime(r.id)).toISOString()}) differs from timestamp ${r.timestamp}`
-  const { prev_hash: _p, hash: _h, ...record } = r
-  return record as ActivityRecord
 }
 
 /**
@@ -45,38 +82,128 @@ export async function importActivity(
   db: Db,
   lines: AsyncIterable<string> | Iterable<string>,
   onProgress?: (read: number) => void,
+  options: ImportOptions = {},
 ): Promise<ImportResultInfo> {
   const result: ImportResultInfo = { read: 0, imported: 0, skipped_existing: 0, errors: [] }
-  let lineNo = 0
-  let chunk: ActivityRecord[] = []
+  let chunk: PreparedRecord[] = []
+  let linesDone = 0
+  let worker: ReturnType<typeof startWorker> | null = null
+  if (options.workerUrl) {
+    try {
+      worker = startWorker(options.workerUrl, readChainHead(db))
+    } catch (err) {
+      options.logger?.warn('the import worker did not start; parsing on this thread', { error: (err as Error).message })
+    }
+  }
+  const queue: Group[] = []
+  let items: string[] = []
+  let chars = 0
   const previousCache = db.pragma('cache_size', { simple: true }) as number
+
   const flush = (): void => {
     if (chunk.length === 0) return
-    const r = appendRecordsBulk(db, chunk, { skipExisting: true })
-    result.imported += r.inserted.length
+    const r = appendPrepared(db, chunk, { skipExisting: true })
+    result.imported += r.inserted
     result.skipped_existing += r.skipped
     chunk = []
     onProgress?.(result.read)
   }
-  try {
-    if (previousCache > -IMPORT_CACHE_KIB && previousCache < IMPORT_CACHE_KIB / 4) db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`)
-    for await (const item of lines) {
-      for (const text of item.replace(/\r?\n$/, '').split(/\r?\n/)) {
-        lineNo++
-        if (text.trim() === '') continue
-        result.read++
-        const parsed = parseLine(text)
-        if (typeof parsed === 'string') {
-          if (result.errors.length < MAX_IMPORT_ERRORS) result.errors.push({ line: lineNo, error: parsed })
-          continue
-        }
-        chunk.push(parsed)
-        if (chunk.length >= IMPORT_CHUNK) flush()
+  // the reader posts groups of items; the consumer takes their parsed records in order and
+  // inserts them, so a source that pauses never holds back what was already parsed
+  let wake: (() => void) | null = null
+  let space: (() => void) | null = null
+  let ended = false
+  let stopped = false
+  const signal = (which: 'wake' | 'space'): void => {
+    const f = which === 'wake' ? wake : space
+    if (which === 'wake') wake = null
+    else space = null
+    f?.()
+  }
+  const post = (): void => {
+    if (!items.length) return
+    const parsed = worker ? worker.parse(items) : null
+    // a worker failure rejects every group posted; consumeOne handles it for the first, in order
+    parsed?.catch(() => undefined)
+    queue.push({ items, parsed })
+    items = []
+    chars = 0
+    signal('wake')
+  }
+  const consumeOne = async (): Promise<void> => {
+    const group = queue[0]!
+    let parsed: ParsedItems | null = null
+    if (group.parsed) {
+      try {
+        parsed = await group.parsed
+      } catch (err) {
+        options.logger?.warn('the import worker failed; parsing on this thread', { error: (err as Error).message })
+        const failed = worker
+        worker = null
+        for (const g of queue) g.parsed = null
+        await failed?.stop()
       }
     }
-    flush()
+    if (stopped) return
+    parsed ??= parseItems(group.items, linesDone)
+    queue.shift()
+    linesDone += parsed.lines
+    result.read += parsed.read
+    for (const e of parsed.errors) {
+      if (result.errors.length >= MAX_IMPORT_ERRORS) break
+      result.errors.push(e)
+    }
+    for (const r of parsed.records) {
+      chunk.push(r)
+      if (chunk.length >= IMPORT_CHUNK) flush()
+    }
+  }
+  const consume = async (): Promise<void> => {
+    try {
+      for (;;) {
+        if (stopped) return
+        if (queue.length) {
+          await consumeOne()
+          signal('space')
+        } else if (ended) {
+          flush()
+          return
+        } else {
+          await new Promise<void>((resolve) => (wake = resolve))
+        }
+      }
+    } finally {
+      stopped = true
+      signal('space')
+    }
+  }
+
+  let consumer: Promise<void> | null = null
+  try {
+    if (previousCache > -IMPORT_CACHE_KIB && previousCache < IMPORT_CACHE_KIB / 4) db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`)
+    consumer = consume()
+    for await (const item of lines) {
+      if (stopped) break
+      items.push(item)
+      chars += item.length
+      if (chars >= GROUP_CHARS) {
+        post()
+        while (queue.length > MAX_QUEUED && !stopped) await new Promise<void>((resolve) => (space = resolve))
+      }
+    }
+    post()
+    ended = true
+    signal('wake')
+    await consumer
+  } catch (err) {
+    // a failing source: what was committed stays, the chunk in hand is dropped
+    stopped = true
+    signal('wake')
+    await consumer?.catch(() => undefined)
+    throw err
   } finally {
     db.pragma(`cache_size = ${previousCache}`)
+    await worker?.stop()
   }
   return result
 }

@@ -25,7 +25,8 @@ import {
 import { CoreError } from '../errors'
 import type { Db } from '../store/db'
 import { readChainHead } from './append'
-import { buildWhere, ftsQuery, idBounds, type ScanHint } from './filter-sql'
+import { buildWhere, idBounds, type ScanHint } from './filter-sql'
+import { createFtsMatcher, type ExpansionLimits } from './fts-match'
 import { fromRows, type ActivityRow, type BodyRow } from './record-codec'
 import type { ActivityQueries, AppendedBatch, PageRequest } from './types'
 
@@ -116,8 +117,13 @@ function rangeOf(startMs: number, endMs: number): [string, string] {
   return [idBounds(startMs).low, idBounds(endMs).high]
 }
 
+export interface ActivityQueriesOptions {
+  /** Limits of q's prefix expansion (see fts-match.ts); tests choose small ones. */
+  fts?: ExpansionLimits
+}
+
 /** Creates the query service over an open (migrated) database. */
-export function createActivityQueries(db: Db): ActivityQueries {
+export function createActivityQueries(db: Db, options: ActivityQueriesOptions = {}): ActivityQueries {
   const statements = new Map<string, Database.Statement<unknown[], unknown>>()
   const stmt = (sql: string): Database.Statement<unknown[], unknown> => {
     let s = statements.get(sql)
@@ -127,8 +133,30 @@ export function createActivityQueries(db: Db): ActivityQueries {
     }
     return s
   }
+  const ftsMatch = createFtsMatcher(db, options.fts)
+  /**
+   * Runs `fn` in one read transaction when q is searched: the expansion of q's last word (see
+   * fts-match.ts) must see the same tokens as the query that uses it. A connection busy stepping
+   * a statement of the caller's cannot begin one: `fn` then runs as before, statement by statement.
+   */
+  const snapshot = <T>(filter: ActivityFilter, fn: () => T): T => {
+    if (filter.q === undefined || db.inTransaction) return fn()
+    let began = false
+    try {
+      return db.transaction(() => {
+        began = true
+        return fn()
+      })()
+    } catch (err) {
+      if (began) throw err
+      return fn()
+    }
+  }
 
-  const count = (filter: ActivityFilter): number => {
+  const count = (filter: ActivityFilter): number => snapshot(filter, () => countIn(filter))
+
+  /** count within the caller's snapshot; `match` is ftsMatch(filter.q) when the caller has it. */
+  const countIn = (filter: ActivityFilter, match = filter.q === undefined ? undefined : ftsMatch(filter.q)): number => {
     const shortcut = countShortcut(filter)
     if (shortcut) {
       const marks = shortcut.values.map(() => '?').join(', ')
@@ -140,9 +168,9 @@ export function createActivityQueries(db: Db): ActivityQueries {
     }
     if (activeKeys(filter).join() === 'q') {
       // The full-text index holds exactly one row per record, so its count needs no row lookups.
-      return (stmt('SELECT count(*) AS n FROM activity_fts WHERE activity_fts MATCH ?').get(ftsQuery(filter.q!)) as { n: number }).n
+      return (stmt('SELECT count(*) AS n FROM activity_fts WHERE activity_fts MATCH ?').get(match) as { n: number }).n
     }
-    const where = buildWhere(filter)
+    const where = buildWhere(filter, { match })
     return (stmt(`SELECT count(*) AS n FROM activity WHERE ${where.sql}`).get(...where.params) as { n: number }).n
   }
 
@@ -157,14 +185,15 @@ export function createActivityQueries(db: Db): ActivityQueries {
     if ((filter.status?.length ?? 0) > 1) hints.push('status')
     if (filter.q !== undefined) hints.push('q')
     if (hints.length === 0) return hints
-    return matches * matches > needed * count({}) ? hints : []
+    return matches * matches > needed * countIn({}) ? hints : []
   }
 
   /**
    * The first `needed` records of a q search, newest first, without collecting every match:
    * rid is the insertion order, which is nearly id (time) order, so the full-text matches are
-   * read newest rid first (one FTS statement: a prefix term is merged once) until `needed`
-   * records pass the other conditions, counting on up to Q_EXACT_TOTAL matches. The result is
+   * read newest rid first (one FTS statement, see fts-match.ts for the last word's prefix) until
+   * `needed` records pass the other conditions. q alone counts up to Q_EXACT_TOTAL + 1 matches
+   * without stepping them one by one from JS (that was half of the time). The result is
    * exact: a record below the walk in rid order whose id is newer than the needed-th found
    * (an import of older records, a pending record finalized late) is found on activity_by_id
    * (`id > ? AND rid < ?`, about needed / match-rate index entries) and checked. Returns null
@@ -172,11 +201,10 @@ export function createActivityQueries(db: Db): ActivityQueries {
    */
   const qWalk = (
     filter: ActivityFilter,
+    match: string,
     needed: number,
   ): { rids: number[]; matches: number; complete: boolean; lastRid: number } | null => {
-    const { q, ...rest } = filter
-    const match = ftsQuery(q!)
-    const where = buildWhere(rest)
+    const where = buildWhere({ ...filter, q: undefined })
     const others = where.sql !== '1'
     // NOT INDEXED: look the rids up by primary key, never walk a filter index to match them
     const idsOf = stmt(`SELECT rid, id FROM activity NOT INDEXED WHERE rid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
@@ -190,22 +218,43 @@ export function createActivityQueries(db: Db): ActivityQueries {
       if (pending.length) found.push(...(idsOf.all(JSON.stringify(pending), ...where.params) as typeof found))
       pending = []
     }
-    const cap = others ? Q_MAX_WALK : Math.max(Q_EXACT_TOTAL, needed)
-    for (const rid of stmt('SELECT rowid FROM activity_fts WHERE activity_fts MATCH ? ORDER BY rowid DESC').pluck().iterate(match) as IterableIterator<number>) {
-      if (found.length + pending.length < needed || others) {
+    const newestFirst = 'SELECT rowid FROM activity_fts WHERE activity_fts MATCH ? ORDER BY rowid DESC'
+    if (!others) {
+      const cap = Math.max(Q_EXACT_TOTAL, needed)
+      // ('*' only ever follows a quoted term in a match expression)
+      if (match.includes('*')) {
+        // a prefix term is merged when the statement starts: start it once, for every rowid
+        const rids = stmt(`${newestFirst} LIMIT ?`).pluck().all(match, cap + 1) as number[]
+        matches = rids.length
+        lastRid = rids[rids.length - 1] ?? 0
+        pending = rids.slice(0, needed)
+      } else {
+        // exact terms cost nothing to start: the page, then the count without a rowid for JS each
+        pending = stmt(`${newestFirst} LIMIT ?`).pluck().all(match, needed) as number[]
+        const counted = stmt(`SELECT count(*) AS n, min(r) AS low FROM (${newestFirst.replace('rowid', 'rowid AS r')} LIMIT ?)`).get(
+          match,
+          cap + 1,
+        ) as { n: number; low: number | null }
+        matches = counted.n
+        lastRid = counted.low ?? 0
+      }
+      complete = matches <= cap
+      if (complete) lastRid = 0
+      if (pending.length) lowestRid = pending[pending.length - 1]!
+    } else {
+      for (const rid of stmt(newestFirst).pluck().iterate(match) as IterableIterator<number>) {
         pending.push(rid)
         lowestRid = rid
         if (pending.length >= Q_STEP) check()
-        // with other conditions the total is counted apart: stop once the page is full
-        if (others && found.length >= needed) {
+        // the total is counted apart: stop once the page is full
+        if (found.length >= needed) {
           complete = false
           break
         }
-      }
-      if (++matches > cap) {
-        complete = false
-        lastRid = rid
-        break
+        if (++matches > Q_MAX_WALK) {
+          complete = false
+          break
+        }
       }
     }
     check()
@@ -233,18 +282,18 @@ export function createActivityQueries(db: Db): ActivityQueries {
   }
 
   /** The q page the walk found, with its total (see Q_EXACT_TOTAL); null to build it the general way. */
-  const qPage = (filter: ActivityFilter, page: PageRequest): ActivityPage | null => {
+  const qPage = (filter: ActivityFilter, match: string, page: PageRequest): ActivityPage | null => {
     const { limit, offset } = page
-    if (filter.q === undefined || page.cursor !== undefined || offset + limit > Q_MAX_WALK / 10) return null
-    const walk = qWalk(filter, offset + limit + 1)
+    if (page.cursor !== undefined || offset + limit > Q_MAX_WALK / 10) return null
+    const walk = qWalk(filter, match, offset + limit + 1)
     if (!walk) return null
     let total: number
     let estimated = false
-    if (activeKeys(filter).join() !== 'q') total = count(filter)
+    if (activeKeys(filter).join() !== 'q') total = countIn(filter, match)
     else if (walk.complete) total = walk.matches
     else {
       // the share of matches among the newest records (by rid, nearly dense), times all records
-      const all = count({})
+      const all = countIn({})
       const maxRid = stmt('SELECT max(rid) FROM activity').pluck().get() as number
       total = Math.min(all, Math.round(((walk.matches - 1) * all) / Math.max(1, maxRid - walk.lastRid + 1)))
       estimated = true
@@ -263,7 +312,9 @@ export function createActivityQueries(db: Db): ActivityQueries {
     return result
   }
 
-  const list = (filter: ActivityFilter, page: PageRequest): ActivityPage => {
+  const list = (filter: ActivityFilter, page: PageRequest): ActivityPage => snapshot(filter, () => listIn(filter, page))
+
+  const listIn = (filter: ActivityFilter, page: PageRequest): ActivityPage => {
     const { limit, offset } = page
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
       throw new CoreError('INVALID_PARAMETER', `limit: must be an integer from 1 to ${MAX_PAGE}`, { parameter: 'limit' })
@@ -271,10 +322,11 @@ export function createActivityQueries(db: Db): ActivityQueries {
     if (!Number.isInteger(offset) || offset < 0) {
       throw new CoreError('INVALID_PARAMETER', 'offset: must be an integer of at least 0', { parameter: 'offset' })
     }
-    const byWalk = qPage(filter, page)
+    const match = filter.q === undefined ? undefined : ftsMatch(filter.q)
+    const byWalk = match === undefined ? null : qPage(filter, match, page)
     if (byWalk) return byWalk
-    const total = count(filter)
-    const where = buildWhere(filter, { scan: scanHints(filter, total, offset + limit + 1) })
+    const total = countIn(filter, match)
+    const where = buildWhere(filter, { scan: scanHints(filter, total, offset + limit + 1), match })
     let sql = where.sql
     const params = [...where.params]
     // A cursor pins the page to ids older than the previous page's last one, so records that

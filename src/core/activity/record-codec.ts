@@ -26,6 +26,12 @@ const META_KEYS = [
   'span_id',
 ] as const satisfies ReadonlyArray<keyof ActivityRecord>
 
+/** Every record field the rows keep (columns, meta, bodies); any other field is not stored. */
+export const STORED_KEYS: ReadonlySet<string> = new Set([
+  'id', 'type', 'timestamp', 'status', 'session_id', 'request_id', 'server_name', 'tool_name', 'error', 'duration_ms',
+  'arguments', 'response', ...META_KEYS,
+])
+
 export interface ActivityRow {
   rid?: number
   id: string
@@ -147,7 +153,12 @@ export const GENESIS_HASH = '0'.repeat(64)
 /** hash = sha256(prev_hash + "\n" + canonical record without prev_hash/hash). */
 export function chainHash(prevHash: string, record: ActivityRecord): string {
   const content = record.prev_hash === undefined && record.hash === undefined ? record : withoutChainFields(record)
-  const text = prevHash + '\n' + canonicalJson(content)
+  return linkHash(prevHash, canonicalJson(content))
+}
+
+/** chainHash from the canonical text of the record (canonicalJson without prev_hash/hash), computed earlier. */
+export function linkHash(prevHash: string, canonical: string): string {
+  const text = prevHash + '\n' + canonical
   // the one-shot digest (Node >= 20.12) is cheaper than a Hash object for one small input; same bytes
   return oneShotHash ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex')
 }

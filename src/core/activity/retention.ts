@@ -8,6 +8,7 @@
 import { statSync } from 'node:fs'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
+import { subtractCounts } from './activity-counts'
 import { checkpointHash } from './chain'
 import type { ActivitySettings } from './types'
 
@@ -67,6 +68,7 @@ export function pruneChainPrefix(db: Db, limit: number, reason: PruneReason, old
       delBody.run(rows[i]!.rid)
       delFts.run(rows[i]!.rid)
     }
+    subtractCounts(db, 'seq IS NOT NULL AND seq <= ?', last.seq)
     db.prepare('DELETE FROM activity WHERE seq IS NOT NULL AND seq <= ?').run(last.seq)
     db.prepare('DELETE FROM activity_tombstone WHERE seq <= ?').run(last.seq)
     const prior = db.prepare('SELECT hash FROM chain_checkpoint ORDER BY id DESC LIMIT 1').get() as { hash: string } | undefined
@@ -84,6 +86,8 @@ export function pruneChainPrefix(db: Db, limit: number, reason: PruneReason, old
 function pruneStalePending(db: Db, olderThan: number): number {
   const run = db.transaction((): number => {
     const rids = db.prepare('SELECT rid FROM activity WHERE seq IS NULL AND ts < ?').pluck().all(olderThan) as number[]
+    if (rids.length === 0) return 0
+    subtractCounts(db, 'seq IS NULL AND ts < ?', olderThan)
     const delBody = db.prepare('DELETE FROM activity_body WHERE rid = ?')
     const delFts = db.prepare('DELETE FROM activity_fts WHERE rowid = ?')
     const delRow = db.prepare('DELETE FROM activity WHERE rid = ?')

@@ -40,6 +40,8 @@ export interface ActivityStoreOptions {
    * inserts run on a worker thread with its own connection instead of this thread's event loop.
    */
   writerWorkerUrl?: string | URL
+  /** The built import worker (out/cli/activity-import-worker.js): import parses on a worker thread while this one inserts. */
+  importWorkerUrl?: string | URL
 }
 
 const DEFAULT_POLL_MS = 250
@@ -139,7 +141,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
   return {
     ...queries,
     ...maintenance,
-    import: (lines, onProgress) => importActivity(db, lines, onProgress),
+    import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger }),
     record: (input) => writer.record(input),
     complete: (id, completion) => writer.complete(id, completion),
     flush: () => writer.flush(),

@@ -45,8 +45,15 @@ const logger: Logger = {
   child: () => logger,
 }
 
-const open = (options: { url?: URL; pollMs?: number; worker?: boolean } = {}): ActivityStoreHandle => {
-  const s = createActivityStore({ file, pollMs: options.pollMs ?? 20, retention: false, logger, writerWorkerUrl: options.worker === false ? undefined : (options.url ?? workerUrl) })
+const open = (options: { url?: URL; pollMs?: number; worker?: boolean; commitWindowMs?: number } = {}): ActivityStoreHandle => {
+  const s = createActivityStore({
+    file,
+    pollMs: options.pollMs ?? 20,
+    retention: false,
+    logger,
+    writerWorkerUrl: options.worker === false ? undefined : (options.url ?? workerUrl),
+    settings: options.commitWindowMs === undefined ? undefined : { commitWindowMs: options.commitWindowMs },
+  })
   opened.push(s)
   return s
 }
@@ -102,6 +109,29 @@ describe('activity writer on a worker thread', () => {
     expect(rawRows()).toEqual([{ id, seq: 1, status: 'error' }])
     expect(s.get(id)).toMatchObject({ status: 'error', error: 'boom', duration_ms: 900 })
     expect(s.verify().ok).toBe(true)
+  })
+
+  it('keeps a pending record back one window: a call ending in the next window is written once, finished', async () => {
+    // a long window, so that the completion below surely comes before the second one ends
+    const s = open({ commitWindowMs: 400 })
+    const quick = s.record(call('quick', { status: 'pending', response: undefined }))
+    const slow = s.record(call('slow', { status: 'pending', response: undefined }))
+    const done = s.record(call('done'))
+    await until(() => rawRows().length > 0)
+    expect(rawRows()).toEqual([{ id: done, seq: 1, status: 'success' }])
+    s.complete(quick, { status: 'success', response: { text: 'ok' }, duration_ms: 450 })
+    await until(() => rawRows().length === 3)
+    // quick went as one finished record; slow, still open, was written pending after its second window
+    expect(rawRows()).toEqual([
+      { id: done, seq: 1, status: 'success' },
+      { id: quick, seq: 2, status: 'success' },
+      { id: slow, seq: null, status: 'pending' },
+    ])
+    s.complete(slow, { status: 'error', error: 'late', duration_ms: 900 })
+    await s.flush()
+    expect(rawRows()[2]).toEqual({ id: slow, seq: 3, status: 'error' })
+    expect(s.get(quick)).toMatchObject({ status: 'success', response: { text: 'ok' }, duration_ms: 450 })
+    expect(s.verify()).toMatchObject({ ok: true, checked: 3 })
   })
 
   it('writes the queue synchronously before a delete and reports it before the deletion', async () => {

@@ -1,9 +1,11 @@
 /**
  * An ActivityWriter whose heavy work runs in a worker thread with its own connection: the calling
  * thread only assigns ids and queues plain records, then posts the queue once per commit window
- * (the crash guarantee is unchanged: at most the last window is lost). A pending record completed
- * within the window is posted as one finalized record. If the worker dies, writing falls back to
- * this thread.
+ * (at most the last window is lost in a crash, and the pending records of the one before it). A
+ * pending record completed before it is posted goes as one finalized record; a pending record
+ * still open when its window ends waits for one more window (a call in flight across the window's
+ * end is then still written once, not as an insert and a later update). If the worker dies,
+ * writing falls back to this thread.
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { ActivityCompletion, ActivityInput, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
@@ -11,7 +13,7 @@ import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import type { ActivitySettings } from './types'
 import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
-import { admitRecord, createActivityWriter, createIdSource, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
+import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
 
 export interface WorkerWriterOptions {
   /** the built writer-worker.js (a worker needs JavaScript) */
@@ -45,6 +47,8 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
   let queue: WriterOp[] = []
   // id -> the queued pending insert, so a completion within the window merges into it
   const pendingQueued = new Map<string, { record: ActivityRecord }>()
+  // pending inserts kept back by one window already (never kept twice)
+  const keptBack = new WeakSet<WriterOp>()
   let posted = 0
   // batches posted and not yet committed by the worker: replayed here if it dies (inserts are idempotent on id)
   const unacked = new Map<number, WriterOp[]>()
@@ -73,35 +77,51 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
 
   const send = (m: ToWorker): void => worker.postMessage(m)
 
-  const post = (): void => {
+  /** Posts the queue; unless `all`, a pending record not kept back before stays for the next window. */
+  const post = (all = true): void => {
     if (timer) clearTimeout(timer)
     if (immediate) clearImmediate(immediate)
     timer = immediate = null
     if (!queue.length) return
-    const ops = queue
+    let ops = queue
     queue = []
-    pendingQueued.clear()
-    if (fallback) {
-      replay(fallback, ops)
-      return
+    if (!all && !fallback) {
+      const kept: WriterOp[] = []
+      ops = ops.filter((op) => {
+        if (!('record' in op) || op.record.status !== 'pending' || keptBack.has(op)) return true
+        keptBack.add(op)
+        kept.push(op)
+        return false
+      })
+      queue = kept
+      for (const op of ops) if ('record' in op) pendingQueued.delete(op.record.id)
+    } else {
+      pendingQueued.clear()
     }
-    posted++
-    unacked.set(posted, ops)
-    setRef(true)
-    send({ k: 'ops', ops, n: posted })
+    if (ops.length) {
+      if (fallback) replay(fallback, ops)
+      else {
+        posted++
+        unacked.set(posted, ops)
+        setRef(true)
+        send({ k: 'ops', ops, n: posted })
+      }
+    }
+    if (queue.length) schedule()
   }
 
+  const postWindow = (): void => post(false)
   const schedule = (): void => {
     if (queue.length >= WRITER_BATCH_SIZE) {
-      if (!immediate) immediate = setImmediate(post)
+      if (!immediate) immediate = setImmediate(postWindow)
     } else if (!timer && !immediate) {
-      timer = setTimeout(post, settings.commitWindowMs)
+      timer = setTimeout(postWindow, settings.commitWindowMs)
     }
   }
 
   const replay = (w: ActivityWriter, ops: WriterOp[]): void => {
     for (const op of ops) {
-      if ('record' in op) w.record(op.record)
+      if ('record' in op) w.recordAdmitted(op.record)
       else w.complete(op.id, op.completion)
     }
   }
@@ -158,6 +178,18 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
   })
 
   return {
+    recordAdmitted(record: ActivityRecord): void {
+      if (fallback) return fallback.recordAdmitted(record)
+      if (closed) {
+        logger.warn('activity record after close; ignored', { id: record.id, type: record.type })
+        return
+      }
+      const op = { record }
+      queue.push(op)
+      if (record.status === 'pending') pendingQueued.set(record.id, op)
+      schedule()
+    },
+
     record(input: ActivityInput): string {
       if (fallback) return fallback.record(input)
       const { id, record } = admitRecord(input, newId, logger, closed)
@@ -178,9 +210,7 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
       const queued = pendingQueued.get(id)
       if (queued) {
         pendingQueued.delete(id)
-        const merged = { ...queued.record, ...completion } as ActivityRecord
-        if (completion.metadata && queued.record.metadata) merged.metadata = { ...queued.record.metadata, ...completion.metadata }
-        queued.record = merged
+        mergeCompletion(queued.record, completion)
         return
       }
       queue.push({ id, completion })

@@ -45,7 +45,7 @@ port.on('message', (m: ToWorker) => {
   switch (m.k) {
     case 'ops':
       for (const op of m.ops) {
-        if ('record' in op) writer.record(op.record)
+        if ('record' in op) writer.recordAdmitted(op.record)
         else writer.complete(op.id, op.completion)
       }
       received = m.n

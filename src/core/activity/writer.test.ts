@@ -9,7 +9,7 @@ import { openDb, type Db } from '../store/db'
 import type { BatchResult } from './append'
 import { verifyChain } from './chain'
 import { DEFAULT_ACTIVITY_SETTINGS, type ActivitySettings } from './types'
-import { createActivityWriter, type ActivityWriter } from './writer'
+import { createActivityWriter, isoTime, type ActivityWriter } from './writer'
 
 let dir: string
 let db: Db
@@ -45,6 +45,14 @@ const count = (where = '1'): number => (db.prepare(`SELECT count(*) AS n FROM ac
 const row = (id: string): Record<string, unknown> => db.prepare('SELECT * FROM activity WHERE id = ?').get(id) as Record<string, unknown>
 const body = (id: string): Record<string, unknown> =>
   db.prepare('SELECT b.* FROM activity_body b JOIN activity a ON a.rid = b.rid WHERE a.id = ?').get(id) as Record<string, unknown>
+
+describe('isoTime', () => {
+  it('formats exactly as Date#toISOString, within a second, across seconds and far from now', () => {
+    const times = [0, 1, 9, 10, 99, 100, 999, 1000, -1, -1000, -1001, 253402300799999, 253402300800000, -62198755200001, 1763700000123.7]
+    for (let t = Date.UTC(2026, 0, 1, 23, 59, 58, 990); t < Date.UTC(2026, 0, 2, 0, 0, 0, 20); t += 1) times.push(t)
+    for (const t of times) expect([t, isoTime(t)]).toEqual([t, new Date(t).toISOString()])
+  })
+})
 
 describe('activity writer', () => {
   it('returns a ULID at once, writes nothing on the call path, and commits a burst as one batch', async () => {
@@ -133,6 +141,19 @@ describe('activity writer', () => {
     expect(count()).toBe(1)
     w.record(call())
     await new Promise((r) => setTimeout(r, 5))
+    expect(count()).toBe(1)
+  })
+
+  it('queues an admitted record as it is, merges its completion, and ignores admitted records after close', async () => {
+    const w = make({ commitWindowMs: 60_000 })
+    const id = '01KAAAAAAAAAAAAAAAAAAAAAAA'
+    w.recordAdmitted({ ...call({ status: 'pending', response: undefined }), id, timestamp: '2026-01-02T03:04:05.678Z' })
+    w.complete(id, { status: 'success', response: { content: [{ type: 'text', text: 'Echo: hi' }] }, duration_ms: 2 })
+    await w.close()
+    expect(row(id)).toMatchObject({ ts: Date.parse('2026-01-02T03:04:05.678Z'), status: 'success', duration_ms: 2 })
+    expect(JSON.parse(body(id).response as string)).toEqual({ content: [{ type: 'text', text: 'Echo: hi' }] })
+    w.recordAdmitted({ ...call(), id: '01KBBBBBBBBBBBBBBBBBBBBBBB', timestamp: new Date().toISOString() })
+    expect(w.stats().queued).toBe(0)
     expect(count()).toBe(1)
   })
 

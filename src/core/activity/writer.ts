@@ -36,6 +36,11 @@ export interface WriterHooks {
 }
 
 export interface ActivityWriter extends ActivityRecorder {
+  /**
+   * Queues a record another writer already admitted (its id and timestamp set, its type checked):
+   * the writer worker takes the main thread's records this way, without admitting them twice.
+   */
+  recordAdmitted(record: ActivityRecord): void
   /** Writes what is queued now, synchronously (before a delete, so queued records are seen); a failure keeps the queue. */
   writeNow(): void
   /** flushes, then ignores further records */
@@ -121,6 +126,36 @@ function cutUtf8(text: string, maxBytes: number): string {
   return buf.subarray(0, end).toString('utf8')
 }
 
+let isoSecond = NaN
+let isoPrefix = ''
+
+/**
+ * `new Date(time).toISOString()`, for integer milliseconds: the text up to the second is kept
+ * from the last call, so times within one second (most records of a busy second) cost a string
+ * concatenation instead of a date formatting.
+ */
+export function isoTime(time: number): string {
+  if (!Number.isInteger(time)) return new Date(time).toISOString()
+  const second = Math.floor(time / 1000)
+  if (second !== isoSecond) {
+    const text = new Date(second * 1000).toISOString()
+    isoSecond = second
+    isoPrefix = text.slice(0, -4)
+  }
+  const ms = time - second * 1000
+  return isoPrefix + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z'
+}
+
+/**
+ * Merges a completion into a queued pending record (the writer's own copy, changed in place:
+ * copying a whole record with overlapping keys is the slow kind of object spread).
+ */
+export function mergeCompletion(record: ActivityRecord, completion: ActivityCompletion): void {
+  const metadata = completion.metadata && record.metadata ? { ...record.metadata, ...completion.metadata } : undefined
+  Object.assign(record, completion)
+  if (metadata) record.metadata = metadata
+}
+
 /** Ids for records: ULIDs whose time part is the record's time, monotonic within one source. */
 export function createIdSource(): (time: number) => string {
   const nextId = monotonicFactory(pooledRandom)
@@ -152,7 +187,12 @@ export function admitRecord(input: ActivityInput, newId: (time: number) => strin
     logger.error('activity record with an unknown type; dropped', { id, type: input.type })
     return { id }
   }
-  return { id, record: { ...input, id, timestamp: new Date(time).toISOString() } as ActivityRecord }
+  // id and timestamp first, then the input: spreading an object and then replacing its keys is
+  // the slow kind of object spread (several times slower here)
+  const timestamp = isoTime(time)
+  const record = { id, timestamp, ...input } as ActivityRecord
+  record.timestamp = timestamp
+  return { id, record }
 }
 
 export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
@@ -344,14 +384,25 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     return e
   }
 
+  const queueRecord = (record: ActivityRecord): void => {
+    const e = enqueue({ kind: 'insert', record })
+    // enforceLimit only removes, so the entry is still queued exactly when it is last
+    if (record.status === 'pending' && queue[queue.length - 1] === e) pendingQueued.set(record.id, e)
+  }
+
   return {
     record(input: ActivityInput): string {
       const { id, record } = admitRecord(input, newId, logger, closed)
-      if (!record) return id
-      const e = enqueue({ kind: 'insert', record })
-      // enforceLimit only removes, so the entry is still queued exactly when it is last
-      if (record.status === 'pending' && queue[queue.length - 1] === e) pendingQueued.set(id, e)
+      if (record) queueRecord(record)
       return id
+    },
+
+    recordAdmitted(record: ActivityRecord): void {
+      if (closed) {
+        logger.warn('activity record after close; ignored', { id: record.id, type: record.type })
+        return
+      }
+      queueRecord(record)
     },
 
     complete(id: string, completion: ActivityCompletion): void {
@@ -363,9 +414,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
       if (queued && queued.op.kind === 'insert') {
         // still in the queue: one finalized insert instead of an insert and an update
         pendingQueued.delete(id)
-        const merged = { ...queued.op.record, ...completion } as ActivityRecord
-        if (completion.metadata && queued.op.record.metadata) merged.metadata = { ...queued.op.record.metadata, ...completion.metadata }
-        queued.op = { kind: 'insert', record: merged }
+        mergeCompletion(queued.op.record, completion)
         queued.prepared = undefined
         return
       }

@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { migrate, openDb } from './db'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations'
+import { appendRecords } from '../activity/append'
+import { recomputedCounts, storedCounts } from '../../../test/helpers/activity-counts'
 
 let dir: string
 beforeEach(() => {
@@ -84,5 +86,32 @@ describe('openDb and migrations', () => {
     const file = join(dir, 'old.db')
     new Database(file).close()
     expect(() => openDb(file, { readonly: true })).toThrow(/needs a migration/)
+  })
+
+  it('migrates a version 1 database with rows to version 2: triggers gone, counts still right and kept by the write path', () => {
+    const file = join(dir, 'v1.db')
+    const v1 = openDb(file, { migrations: MIGRATIONS.slice(0, 1) })
+    const insert = v1.prepare('INSERT INTO activity (id, ts, type, status, server_name, tool_name, intent_type, sensitive) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    for (let i = 0; i < 20; i++) {
+      insert.run(`id${i}`, i, i % 3 ? 'tool_call' : 'policy_decision', i % 4 ? 'success' : 'error', `srv${i % 2}`, i % 5 ? `t${i % 3}` : null, i % 2 ? 'read' : null, i % 7 ? 0 : 1)
+    }
+    v1.prepare("UPDATE activity SET status = 'timeout' WHERE id = 'id3'").run()
+    v1.prepare("DELETE FROM activity WHERE id = 'id4'").run()
+    expect(v1.pragma('user_version', { simple: true })).toBe(1)
+    const before = storedCounts(v1)
+    v1.close()
+
+    const db = openDb(file)
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(2)
+      expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'").pluck().get()).toBe(0)
+      expect(storedCounts(db)).toEqual(before)
+      expect(storedCounts(db)).toEqual(recomputedCounts(db))
+      expect(storedCounts(db).find((c) => c.field === '*')!.n).toBe(19)
+      appendRecords(db, [{ id: '01KAAAAAAAAAAAAAAAAAAAAAAA', type: 'tool_call', timestamp: new Date(0).toISOString(), status: 'success', server_name: 'srv0' }])
+      expect(storedCounts(db)).toEqual(recomputedCounts(db))
+    } finally {
+      db.close()
+    }
   })
 })

@@ -137,6 +137,18 @@ ${ADD_NEW}
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'activity_count kept by the write path instead of triggers',
+    // The counts the triggers kept so far stay as they are; from now on the one write path
+    // (append.ts) and every deleting statement (deletion, retention) keep them in the same
+    // transaction. The insert trigger alone was two thirds of an insert's cost.
+    sql: `
+      DROP TRIGGER activity_count_insert;
+      DROP TRIGGER activity_count_delete;
+      DROP TRIGGER activity_count_update;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

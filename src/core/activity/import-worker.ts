@@ -1,0 +1,26 @@
+/**
+ * The import worker thread: parses and prepares JSON Lines for importActivity while the calling
+ * thread inserts. Built as a separate entry (out/cli/activity-import-worker.js); it keeps the line
+ * count, so its replies come in the order the items were posted.
+ */
+import { parentPort } from 'node:worker_threads'
+import { linkAhead, type ChainHead } from './append'
+import { parseItems } from './import-parse'
+import type { ImportWorkerReply, ImportWorkerRequest } from './import-protocol'
+
+const port = parentPort!
+let lineBefore = 0
+let head: ChainHead | undefined
+port.on('message', (m: ImportWorkerRequest) => {
+  const parsed = parseItems(m.items, lineBefore)
+  lineBefore += parsed.lines
+  // hashing is most of an insert's JavaScript: done here, the insert keeps it if the head is the same
+  if (m.head) head = m.head
+  if (head) {
+    head = linkAhead(parsed.records, head)
+    // the insert needs a record's canonical text only to link it again (rebuilt then): not posted
+    for (const r of parsed.records) r.canonical = ''
+  }
+  const reply: ImportWorkerReply = { n: m.n, parsed }
+  port.postMessage(reply)
+})
