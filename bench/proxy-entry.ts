@@ -23,11 +23,6 @@ const [mode, dataDir, ...rest] = process.argv.slice(2)
 if (!mode || !dataDir) throw new Error('usage: proxy-entry.ts wrap|stdio|http <dataDir> ...')
 const dbFile = join(dataDir, `activity-${mode}.db`)
 const db = openDb(dbFile)
-// MCPPROXY_BENCH_DROP_COUNT_TRIGGERS=1 (a measurement only, in the bench's own temp database):
-// what the activity_count triggers cost per call
-if (process.env.MCPPROXY_BENCH_DROP_COUNT_TRIGGERS === '1') {
-  for (const t of ['activity_count_insert', 'activity_count_update', 'activity_count_delete']) db.exec(`DROP TRIGGER IF EXISTS ${t}`)
-}
 // MCPPROXY_BENCH_WRITER_WORKER=<built writer-worker.mjs> writes on a worker thread (as the CLI and core do)
 const workerUrl = process.env.MCPPROXY_BENCH_WRITER_WORKER
 const realWriter = workerUrl

@@ -3,11 +3,11 @@
 // processes); HTTP /mcp of ours against mcp-proxy and supergateway (streamable HTTP). Prints p50,
 // throughput with 16 calls in flight, a 1 MiB round trip, a two-client cross-talk check, and
 // ratios against direct (stdio) and against the peers (HTTP).
-//   npm run bench:proxy [-- --calls 2000 --http-calls 1000 --in-thread --unrecorded --no-count-triggers --only stdio|http]
+//   npm run bench:proxy [-- --calls 2000 --http-calls 1000 --in-thread --unrecorded --only stdio|http]
 // Our front ends write the log on a worker thread (as the CLI and core do); --in-thread adds them
 // with the writer on the relay's thread, --unrecorded with recording off.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Agent, request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
@@ -35,9 +35,6 @@ const WORKER_FILE = join(BUILD_DIR, 'writer-worker.mjs')
 const RECORD_ENV = { ...process.env, MCPPROXY_BENCH_WRITER_WORKER: WORKER_FILE } as Record<string, string>
 const IN_THREAD_ENV = { ...process.env } as Record<string, string>
 delete IN_THREAD_ENV.MCPPROXY_BENCH_WRITER_WORKER
-// also measure with the activity_count triggers dropped (in the bench's temp databases only)
-const NO_TRIGGERS = argv.includes('--no-count-triggers')
-const NO_TRIGGERS_ENV = { ...RECORD_ENV, MCPPROXY_BENCH_DROP_COUNT_TRIGGERS: '1' } as Record<string, string>
 const NO_RECORD_ENV = { ...process.env, MCPPROXY_BENCH_NO_RECORD: '1' } as Record<string, string>
 const HTTP_CALLS = opt('http-calls', 1000)
 const IN_FLIGHT = 16
@@ -309,8 +306,6 @@ async function main(): Promise<void> {
   const entry = join(BUILD_DIR, 'proxy-entry.mjs')
   await build({ entryPoints: ['bench/proxy-entry.ts'], outfile: entry, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
   await build({ entryPoints: ['src/core/activity/writer-worker.ts'], outfile: WORKER_FILE, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
-  mkdirSync(join(dir, 'nt'))
-  writeFileSync(join(dir, 'nt', 'mcp_config.json'), JSON.stringify({ mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }))
   writeFileSync(join(dir, 'mcp_config.json'), JSON.stringify({ mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }))
   console.log(`proxy bench: server-everything echo, recording on (SQLite in ${dir}); ${CALLS} sequential + ${CALLS * 2} with ${IN_FLIGHT} in flight (stdio), ${HTTP_CALLS} + ${HTTP_CALLS * 2} (HTTP)`)
 
@@ -325,7 +320,6 @@ async function main(): Promise<void> {
           () => stdioTarget('stdio front end, writer in-thread', node, [entry, 'stdio', dir], true, IN_THREAD_ENV),
         ]
       : []),
-    ...(NO_TRIGGERS ? [() => stdioTarget('wrap, no count triggers', node, [entry, 'wrap', join(dir, 'nt'), '--', node, EVERYTHING, 'stdio'], false, NO_TRIGGERS_ENV)] : []),
     ...(UNRECORDED
       ? [
           () => stdioTarget('wrap, recording off', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, NO_RECORD_ENV),
@@ -353,7 +347,6 @@ async function main(): Promise<void> {
         false,
       ),
     ...(IN_THREAD ? [() => startHttp('ours /mcp, writer in-thread', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, IN_THREAD_ENV)] : []),
-    ...(NO_TRIGGERS ? [() => startHttp('ours /mcp, no count triggers', node, (p) => [entry, 'http', join(dir, 'nt'), String(p)], '/mcp', true, NO_TRIGGERS_ENV)] : []),
     ...(UNRECORDED ? [() => startHttp('ours /mcp, recording off', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, NO_RECORD_ENV)] : []),
   ]
   for (const start of ONLY === 'stdio' ? [] : servers) {

@@ -315,6 +315,48 @@ describe('/mcp', () => {
     expect((await readJson(tooBig)).code).toBe('PAYLOAD_TOO_LARGE')
   })
 
+  it('takes the key as X-API-Key, Bearer or a single ?apikey=, and checks Host and Origin before the key', async () => {
+    const ping = '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    const mcp = (path: string, headers: Record<string, string>) =>
+      rawRequest({ url: `${s.base}${path}`, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: ping })
+    expect((await mcp('/mcp', { 'x-api-key': s.key })).status).toBe(200)
+    expect((await mcp('/mcp', { authorization: `Bearer ${s.key}` })).status).toBe(200)
+    expect((await mcp(`/mcp?apikey=${encodeURIComponent(s.key)}`, {})).status).toBe(200)
+    const twice = await mcp(`/mcp?apikey=${encodeURIComponent(s.key)}&apikey=x`, {})
+    expect(twice.status).toBe(401)
+    expect(JSON.parse(twice.body)).toMatchObject({ code: 'UNAUTHORIZED', error: expect.stringContaining('API key') })
+    expect(twice.headers['x-content-type-options']).toBe('nosniff')
+    // a rebinding page never reaches the MCP front end, with or without the key
+    const evilHost = await mcp('/mcp', { host: 'evil.com', 'x-api-key': s.key })
+    expect(evilHost.status).toBe(403)
+    expect(JSON.parse(evilHost.body)).toMatchObject({ code: 'FORBIDDEN', error: 'host not allowed: evil.com' })
+    const evilOrigin = await mcp('/mcp', { origin: 'http://evil.com' })
+    expect(evilOrigin.status).toBe(403)
+    expect(JSON.parse(evilOrigin.body).code).toBe('FORBIDDEN')
+    // only /mcp itself is the MCP endpoint
+    expect((await mcp('/mcp/', { 'x-api-key': s.key })).status).toBe(404)
+    expect((await mcp('/mcpx', { 'x-api-key': s.key })).status).toBe(404)
+  })
+
+  it('serves /mcp on the Unix socket without a key', async () => {
+    const r = await rawRequest({ socketPath: s.socketPath, path: '/mcp', method: 'POST', headers: { host: 'localhost', 'content-type': 'application/json' }, body: '{"a":1}' })
+    expect(r.status).toBe(200)
+    expect(JSON.parse(r.body)).toEqual({ method: 'POST', bytes: 7 })
+  })
+
+  it('refuses bodies that are not application/json with 415, and hands bad JSON over raw', async () => {
+    const text = await fetch(`${s.base}/mcp`, { method: 'POST', headers: { 'x-api-key': s.key, 'content-type': 'text/plain' }, body: '{}' })
+    expect(text.status).toBe(415)
+    expect(await readJson(text)).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' })
+    const charset = await fetch(`${s.base}/mcp`, { method: 'POST', headers: { 'x-api-key': s.key, 'content-type': 'application/json; charset=utf-8' }, body: '{"b":2}' })
+    expect(await readJson(charset)).toEqual({ method: 'POST', bytes: 7 })
+    // the front end gets the bytes (as a Buffer) so it can answer with a JSON-RPC parse error
+    const bad = await fetch(`${s.base}/mcp`, { method: 'POST', headers: { 'x-api-key': s.key, 'content-type': 'application/json' }, body: '{"c":' })
+    expect(await readJson(bad)).toEqual({ method: 'POST', bytes: JSON.stringify(Buffer.from('{"c":')).length })
+    const get = await fetch(`${s.base}/mcp`, { headers: { 'x-api-key': s.key } })
+    expect(await readJson(get)).toEqual({ method: 'GET', bytes: 0 })
+  })
+
   it('needs no key when mcp_auth is false', async () => {
     await s.core.config.apply({ ...s.core.config.current(), mcp_auth: false })
     try {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -197,6 +198,56 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     expect(odd.status).toBe(400)
     expect(await odd.json()).toMatchObject({ id: 34, error: { code: -32600, message: expect.stringContaining('not a valid JSON-RPC 2.0 request') } })
     expect(await send(35, { name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: 'after' } } })).toMatchObject({ id: 35, result: { content: [{ text: 'Echo: after' }] } })
+  })
+
+  it('stops the upstream call when the client cancels it (notifications/cancelled) and keeps the session', async () => {
+    const abort = new AbortController()
+    const slow = { name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 60, steps: 1, tag: 'cancel-me' } } }
+    const started = new Promise<string>((resolve) => {
+      const off = h.bus.on('activity.tool_call.started', (e) => {
+        off()
+        resolve(e.id)
+      })
+    })
+    const call = client.callTool(slow, undefined, { signal: abort.signal, timeout: 120_000 })
+    const id = await started
+    abort.abort('changed my mind')
+    await expect(call).rejects.toThrow()
+    // the upstream request was cancelled, not left running for its 60 s
+    await vi.waitFor(async () => expect(await h.record(id)).toMatchObject({ status: 'error', error: expect.stringContaining('cancelled') }), { timeout: 10_000 })
+    const r = await client.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: 'after cancel' } } })
+    expect(textOf(r)).toBe('Echo: after cancel')
+  })
+
+  it('stops the upstream call when a raw client disconnects while waiting, and keeps the session', async () => {
+    const init = await post(h.url, JSON.stringify(INIT))
+    const sid = init.headers.get('mcp-session-id')!
+    await post(h.url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { 'mcp-session-id': sid })
+    const started = new Promise<string>((resolve) => {
+      const off = h.bus.on('activity.tool_call.started', (e) => {
+        off()
+        resolve(e.id)
+      })
+    })
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 60, steps: 1 } } },
+    })
+    const req = httpRequest(h.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', 'mcp-session-id': sid } })
+    const closed = new Promise<void>((resolve) => req.on('close', resolve))
+    req.on('error', () => undefined)
+    req.end(body)
+    const id = await started
+    req.destroy()
+    await closed
+    await vi.waitFor(async () => expect(await h.record(id)).toMatchObject({ status: 'error', error: expect.stringContaining('cancelled') }), { timeout: 10_000 })
+    // the same request id is free again in this session
+    const again = await post(h.url, JSON.stringify({ ...JSON.parse(body), params: { name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: 'back' } } } }), {
+      'mcp-session-id': sid,
+    })
+    expect(await again.json()).toMatchObject({ id: 1, result: { content: [{ text: 'Echo: back' }] } })
   })
 
   it('proxies prompts (server__name) and resources of the upstreams', async () => {

@@ -1,9 +1,9 @@
 /**
- * The core's HTTP server: REST (/api/v1), live events (/events), the MCP endpoint (/mcp),
- * the OpenAPI document (/swagger/) and the web UI (/ui/), on the listen address and on the
- * data dir's Unix socket.
+ * The core's HTTP server: REST (/api/v1), live events (/events), the MCP endpoint (/mcp, served
+ * ahead of fastify by mcp-route.ts), the OpenAPI document (/swagger/) and the web UI (/ui/), on
+ * the listen address and on the data dir's Unix socket.
  */
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http'
+import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
@@ -13,8 +13,9 @@ import { CoreError } from '../errors'
 import { keyMatches, presentedKey } from './auth'
 import type { HttpContext, ZodApp } from './context'
 import { bridgeCoreEvents } from './core-events'
-import { installErrorHandlers, redactUrl, sendError } from './errors'
+import { installErrorHandlers, sendError } from './errors'
 import { createHostGuard, type HostGuard } from './host-origin'
+import { createMcpRoute, isMcpUrl, MCP_PATH } from './mcp-route'
 import { registerOpenApi } from './openapi'
 import { registerActivityRoutes } from './routes/activity'
 import { registerConfigRoutes } from './routes/config'
@@ -44,9 +45,6 @@ export interface HttpServerHandle {
   close(): Promise<void>
 }
 
-/** 1 MiB MCP messages plus JSON-RPC framing and escaping must pass. */
-export const MCP_BODY_LIMIT = 4 * 1024 * 1024
-
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen.trim())
   if (!m) throw new CoreError('CONFIG_INVALID', `listen: must be host:port, got "${listen}"`)
@@ -67,6 +65,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   let handler: RequestListener | null = null
   let boundAddress = options.listen
   let guard: HostGuard = createHostGuard(port)
+  const mcpRoute = createMcpRoute({ core, guard: () => guard, logger })
 
   const app = Fastify({
     logger: false,
@@ -74,8 +73,9 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: false },
     serverFactory: (h) => {
-      handler = h as RequestListener
-      return createServer(h)
+      const router = h as RequestListener
+      handler = (req, res) => (isMcpUrl(req.url) ? mcpRoute(req, res) : router(req, res))
+      return createServer(handler)
     },
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -138,28 +138,17 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
     )
   })
 
+  // requests for /mcp are served by mcpRoute before fastify sees them (serverFactory); the route is
+  // registered for the OpenAPI document only
   await app.register(async (scope) => {
-    scope.addHook('onRequest', async (req, reply) => (core.config.current().mcp_auth === false ? undefined : requireKey(req, reply)))
-    // bad JSON goes to the MCP front end raw, so the client gets a JSON-RPC parse error (-32700)
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MCP_BODY_LIMIT }, (_req, body, done) => {
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(body.toString('utf8'))
-      } catch {
-        parsed = body
-      }
-      done(null, parsed)
+    scope.route({
+      method: ['GET', 'POST', 'DELETE'],
+      url: MCP_PATH,
+      schema: { tags: ['mcp'], summary: 'MCP streamable HTTP endpoint' },
+      handler: async () => {
+        throw new CoreError('INTERNAL', '/mcp is served ahead of the router')
+      },
     })
-    const mcp = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      reply.hijack()
-      try {
-        await core.mcp.handleHttp(req.raw, reply.raw, req.body)
-      } catch (err) {
-        logger.error('mcp request failed', { url: redactUrl(req.url), error: (err as Error).message })
-        writeRawError(reply.raw, 500, 'INTERNAL', 'MCP request failed')
-      }
-    }
-    scope.route({ method: ['GET', 'POST', 'DELETE'], url: '/mcp', bodyLimit: MCP_BODY_LIMIT, schema: { tags: ['mcp'], summary: 'MCP streamable HTTP endpoint' }, handler: mcp })
   })
 
   await registerStaticUi(app, options.webUiDir)
@@ -194,12 +183,4 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
     address: boundAddress,
     close: () => (closing ??= app.close()),
   }
-}
-
-function writeRawError(res: ServerResponse, status: number, code: string, error: string): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error, code }))
 }

@@ -12,6 +12,7 @@ import {
   type CallToolRequest,
   type CallToolResult,
   type JSONRPCRequest,
+  type RequestId,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import { IntentSchema, type IntentInfo } from '../../shared/activity'
@@ -222,11 +223,19 @@ class CallTimeout extends McpError {
 
 // a guard in case an upstream transport never settles; the manager enforces the same deadline
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CallTimeout(ms)), ms + 50)
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CallTimeout(ms)), ms + 50)
+    p.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (err: unknown) => {
+        clearTimeout(timer)
+        reject(err)
+      },
+    )
   })
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer))
 }
 
 type CallToolExtra = Parameters<Parameters<Server['setRequestHandler']>[1]>[1]
@@ -254,11 +263,74 @@ function isPlainCallTool(request: JSONRPCRequest): request is JSONRPCRequest & C
  * or an upstream's already parsed with CallToolResultSchema by the upstream client). Requests the
  * hand check does not accept still take the SDK's handler, and get its errors.
  */
-function leanCallTool(server: Server, handler: (request: CallToolRequest, extra: CallToolExtra) => Promise<CallToolResult>): void {
+function leanCallTool(server: Server, handler: CallToolHandler): void {
   const handlers = (server as unknown as { _requestHandlers?: Map<string, RawHandler> })._requestHandlers
   const sdkHandler = handlers?.get('tools/call')
   if (!handlers || !sdkHandler) return
   handlers.set('tools/call', (request, extra) => (isPlainCallTool(request) ? handler(request, extra) : sdkHandler(request, extra)))
+  callToolHandlers.set(server, handler)
+}
+
+type CallToolHandler = (request: CallToolRequest, extra: CallToolExtra) => Promise<CallToolResult>
+const callToolHandlers = new WeakMap<Server, CallToolHandler>()
+
+/** The parts of the SDK's Protocol a request dispatcher uses (not public API; checked at run time). */
+interface ProtocolInternals {
+  _onrequest?: (request: JSONRPCRequest) => void
+  _requestHandlerAbortControllers?: Map<RequestId, AbortController>
+}
+
+/**
+ * Request dispatch for front ends that classify incoming messages themselves (their transports'
+ * `dispatchRequest`). A plain tools/call goes straight to the aggregated server's handler: the SDK's
+ * per-request bookkeeping (a zod pass over the params for task augmentation, a chain of promises,
+ * a dozen closures) is skipped; its abort controller is registered where the SDK's
+ * notifications/cancelled handler finds it, so cancelling still stops the call. Every other
+ * request takes the SDK's own dispatch. Undefined when the SDK's internals are not as expected.
+ */
+export function requestDispatcher(server: Server): ((request: JSONRPCRequest) => void) | undefined {
+  const protocol = server as unknown as ProtocolInternals
+  const onrequest = protocol._onrequest
+  if (typeof onrequest !== 'function') return undefined
+  const sdk = (request: JSONRPCRequest): void => onrequest.call(server, request)
+  const handler = callToolHandlers.get(server)
+  if (!handler || !(protocol._requestHandlerAbortControllers instanceof Map)) return sdk
+  return (request) => {
+    const controllers = protocol._requestHandlerAbortControllers
+    if (request.method !== 'tools/call' || !controllers || !isPlainCallTool(request)) return sdk(request)
+    const transport = server.transport
+    const { id } = request
+    const abort = new AbortController()
+    controllers.set(id, abort)
+    const extra = {
+      signal: abort.signal,
+      requestId: id,
+      sessionId: transport?.sessionId,
+      _meta: request.params._meta,
+      sendNotification: (notification) => server.notification(notification, { relatedRequestId: id }),
+      sendRequest: (r, schema, options) => server.request(r, schema, { ...options, relatedRequestId: id }),
+    } as CallToolExtra
+    handler(request, extra)
+      .then(
+        (result) => (abort.signal.aborted ? undefined : transport?.send({ jsonrpc: '2.0', id, result })),
+        (err: { code?: unknown; message?: string; data?: unknown }) =>
+          abort.signal.aborted
+            ? undefined
+            : transport?.send({
+                jsonrpc: '2.0',
+                id,
+                error: {
+                  code: Number.isSafeInteger(err?.code) ? (err.code as number) : ErrorCode.InternalError,
+                  message: err?.message ?? 'Internal error',
+                  ...(err?.data !== undefined && { data: err.data }),
+                },
+              }),
+      )
+      .catch((err: Error) => server.onerror?.(new Error(`Failed to send response: ${err}`)))
+      .finally(() => {
+        if (controllers.get(id) === abort) controllers.delete(id)
+      })
+  }
 }
 
 function asArgs(v: unknown): Record<string, unknown> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import type { ActivityStatus, ClientInfo, IntentInfo, PolicyDecisionInfo } from '../../shared/activity'
 import type { ActivityRecorder } from '../activity/types'
+import { createIdSource, isoTime } from '../activity/writer'
 import type { EventBus } from '../events/bus'
 import { extractEntities } from '../security/entities'
 import { estimateTokens } from '../security/tokens'
@@ -88,41 +89,49 @@ function errorText(result: CallToolResult | undefined): string | undefined {
 }
 
 /**
- * Records every tools/call as a `pending` tool_call at start and completes it at the end. The
- * recorder queues and returns at once; the response's size and token count are measured after
- * the result has been handed back (setImmediate), so the client never waits for them.
+ * Records every tools/call as a `pending` tool_call at start and completes it at the end. Only the
+ * id and the start time are taken on the call path: the pending record (its sizes, token counts
+ * and entities) is made once the request is on its way upstream, and the response's after the
+ * result has been handed back (both setImmediate, in that order), so the client never waits for
+ * either.
  */
 export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): CallRecorder {
+  const newId = createIdSource()
   return {
     start(call) {
       const startedAt = performance.now()
-      const timestamp = new Date().toISOString()
-      const req = byteLength(call.args)
-      const id = recorder.record({
-        type: 'tool_call',
-        status: 'pending',
-        timestamp,
-        server_name: call.server,
-        tool_name: call.tool,
-        session_id: call.sessionId,
-        request_id: call.requestId,
-        arguments: call.args,
-        request_bytes: req.bytes,
-        request_tokens: estimateTokens(req.text),
-        client: call.client,
-        intent: call.intent,
-        flags: call.flags,
-        entities: extractEntities(call.args),
-        trace_id: call.trace.traceId,
-        span_id: call.trace.spanId,
-      })
-      bus.emit('activity.tool_call.started', {
-        id,
-        server: call.server,
-        tool: call.tool,
-        session_id: call.sessionId,
-        timestamp,
-        trace_id: call.trace.traceId,
+      const now = Date.now()
+      const timestamp = isoTime(now)
+      const id = newId(now)
+      setImmediate(() => {
+        const req = byteLength(call.args)
+        recorder.record({
+          id,
+          type: 'tool_call',
+          status: 'pending',
+          timestamp,
+          server_name: call.server,
+          tool_name: call.tool,
+          session_id: call.sessionId,
+          request_id: call.requestId,
+          arguments: call.args,
+          request_bytes: req.bytes,
+          request_tokens: estimateTokens(req.text),
+          client: call.client,
+          intent: call.intent,
+          flags: call.flags,
+          entities: extractEntities(call.args),
+          trace_id: call.trace.traceId,
+          span_id: call.trace.spanId,
+        })
+        bus.emit('activity.tool_call.started', {
+          id,
+          server: call.server,
+          tool: call.tool,
+          session_id: call.sessionId,
+          timestamp,
+          trace_id: call.trace.traceId,
+        })
       })
       let done = false
       return {
@@ -150,7 +159,7 @@ export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): C
               server: call.server,
               tool: call.tool,
               session_id: call.sessionId,
-              timestamp: new Date().toISOString(),
+              timestamp: isoTime(Date.now()),
               trace_id: call.trace.traceId,
               status: end.status,
               duration_ms: duration,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js'
-import { createAggregatedServer, type ProxyContext } from './aggregated-server'
+import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
 import { lookupPeerProcess } from './peer-process'
 import type { CallerContext } from './types'
 
@@ -329,9 +329,8 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
       sessions.delete(id)
     }
     await server.connect(transport)
-    // Protocol's own request dispatch (not public API): used when present, else every message takes onmessage
-    const protocol = server as unknown as { _onrequest?: (request: JSONRPCRequest) => void }
-    if (typeof protocol._onrequest === 'function') transport.dispatchRequest = (request) => protocol._onrequest!.call(server, request)
+    // when the SDK's internals are not as expected, every message takes onmessage
+    transport.dispatchRequest = requestDispatcher(server)
     const { remoteAddress, remotePort, localPort } = req.socket
     if (remotePort && localPort && remoteAddress && /^(127\.|::1$|::ffff:127\.)/.test(remoteAddress)) {
       // asked once per session, after the initialize answer is on its way

@@ -16,10 +16,23 @@ function inodeOf(table: string, peerPort: number, ourPort: number): string | und
   return undefined
 }
 
+// clients tend to open session after session from the same process: look there first
+const recentPeers: number[] = []
+const RECENT_MAX = 8
+
+async function holdsSocket(pid: string, target: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])
+  for (const fd of fds) {
+    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === target) return true
+  }
+  return false
+}
+
 /**
  * The local process at the other end of a loopback TCP connection, on Linux: finds the socket's
- * inode in /proc/net/tcp{,6} by its ports, then the process holding that inode open. Slow
- * (scans /proc), so callers ask once per session, off the call path. Undefined elsewhere.
+ * inode in /proc/net/tcp{,6} by its ports, then the process holding that inode open (the last
+ * few peers first, then every process). A full scan is slow, so callers ask once per session,
+ * off the call path. Undefined elsewhere.
  */
 export async function lookupPeerProcess(peerPort: number, ourPort: number): Promise<PeerProcess | undefined> {
   if (process.platform !== 'linux') return undefined
@@ -31,16 +44,17 @@ export async function lookupPeerProcess(peerPort: number, ourPort: number): Prom
   }
   if (!inode) return undefined
   const target = `socket:[${inode}]`
-  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d))
-  for (const pid of pids) {
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])
-    for (const fd of fds) {
-      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')
-      if (link === target) {
-        const exe = await readlink(`/proc/${pid}/exe`).catch(() => undefined)
-        return { pid: Number(pid), exe }
-      }
-    }
+  const recent = recentPeers.map(String)
+  const others = (await readdir('/proc')).filter((d) => /^\d+$/.test(d) && !recent.includes(d))
+  for (const pid of [...recent, ...others]) {
+    if (!(await holdsSocket(pid, target))) continue
+    const n = Number(pid)
+    const at = recentPeers.indexOf(n)
+    if (at >= 0) recentPeers.splice(at, 1)
+    recentPeers.unshift(n)
+    recentPeers.length = Math.min(recentPeers.length, RECENT_MAX)
+    const exe = await readlink(`/proc/${pid}/exe`).catch(() => undefined)
+    return { pid: n, exe }
   }
   return undefined
 }

@@ -1,9 +1,10 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { Readable, Writable } from 'node:stream'
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { ClientInfo } from '../../shared/activity'
 import { createAggregatedServer, type ProxyContext } from './aggregated-server'
+import { isPlainRequest, lineSplitter, MAX_LINE_BYTES, onLines } from './json-lines'
 import { processExe } from './peer-process'
 import type { CallerContext } from './types'
 
@@ -18,7 +19,7 @@ export async function serveStdio(ctx: ProxyContext, input: NodeJS.ReadableStream
   const session = ctx.sessions.open('stdio', known)
   const caller: CallerContext = { sessionId: session.info.id, transport: 'stdio', client: known }
   const server = createAggregatedServer(ctx, session, caller)
-  const transport = new StdioServerTransport(input as Readable, output as Writable)
+  const transport = new StdioLineTransport(input, output)
   const closed = new Promise<void>((resolve) => {
     const previous = server.onclose
     server.onclose = () => {
@@ -27,6 +28,9 @@ export async function serveStdio(ctx: ProxyContext, input: NodeJS.ReadableStream
     }
   })
   await server.connect(transport)
+  // Protocol's own request dispatch (not public API), as the HTTP front end uses it
+  const protocol = server as unknown as { _onrequest?: (request: JSONRPCRequest) => void }
+  if (typeof protocol._onrequest === 'function') transport.dispatchRequest = (request) => protocol._onrequest!.call(server, request)
   const end = (): void => void server.close()
   input.once('end', end)
   input.once('close', end)
@@ -35,22 +39,88 @@ export async function serveStdio(ctx: ProxyContext, input: NodeJS.ReadableStream
   await closed
 }
 
-/** Splits a byte stream into lines (without the newline), across chunk boundaries. */
-export function onLines(input: NodeJS.ReadableStream, onLine: (line: Buffer) => void): void {
-  let pending: Buffer[] = []
-  input.on('data', (chunk: Buffer) => {
-    let start = 0
-    let nl = chunk.indexOf(10)
-    while (nl !== -1) {
-      const piece = chunk.subarray(start, nl)
-      const line = pending.length ? Buffer.concat([...pending, piece]) : piece
-      pending = []
-      if (line.length > 0 && !(line.length === 1 && line[0] === 13)) onLine(line)
-      start = nl + 1
-      nl = chunk.indexOf(10, start)
+/**
+ * The server side of MCP over a pair of streams, lighter than the SDK's StdioServerTransport:
+ * well-formed requests go straight to `dispatchRequest` (no zod passes over every message), and
+ * the answers finished in one turn of the event loop leave in one write (one wake-up of the
+ * client, not one per answer), ahead of the work deferred to setImmediate. Anything else takes `onmessage` and the SDK's own classification. A line that is not
+ * JSON is reported through onerror, as the SDK does.
+ */
+export class StdioLineTransport implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: (message: JSONRPCMessage) => void
+  /** set by the caller to the server's request dispatch */
+  dispatchRequest?: (request: JSONRPCRequest) => void
+  private out: string[] = []
+  private flushing: Promise<void> | null = null
+  private closed = false
+  private readonly split = lineSplitter((line) => this.receive(line), MAX_LINE_BYTES)
+
+  constructor(
+    private readonly input: NodeJS.ReadableStream,
+    private readonly output: NodeJS.WritableStream,
+  ) {}
+
+  private readonly ondata = (chunk: Buffer): void => {
+    try {
+      this.split(chunk)
+    } catch (err) {
+      this.onerror?.(err as Error)
+      void this.close()
     }
-    if (start < chunk.length) pending.push(chunk.subarray(start))
-  })
+  }
+
+  private readonly oninputerror = (err: Error): void => this.onerror?.(err)
+
+  private receive(line: Buffer): void {
+    let message: unknown
+    try {
+      message = JSON.parse(line.toString('utf8'))
+    } catch (err) {
+      this.onerror?.(err as Error)
+      return
+    }
+    if (this.dispatchRequest && isPlainRequest(message)) this.dispatchRequest(message)
+    else this.onmessage?.(message as JSONRPCMessage)
+  }
+
+  async start(): Promise<void> {
+    this.input.on('data', this.ondata)
+    this.input.on('error', this.oninputerror)
+  }
+
+  // answers finished after close are still written, as the SDK's transport does (a client may
+  // end its input and keep reading)
+  send(message: JSONRPCMessage): Promise<void> {
+    this.out.push(JSON.stringify(message) + '\n')
+    // after this turn's promise chains (the answers finished together), before any setImmediate
+    // work such as the recording of the calls just answered
+    this.flushing ??= new Promise<void>((resolve) => process.nextTick(() => this.flush(resolve)))
+    return this.flushing
+  }
+
+  private flush(done: () => void): void {
+    this.flushing = null
+    const text = this.out.length === 1 ? this.out[0]! : this.out.join('')
+    this.out = []
+    try {
+      if (this.output.write(text)) done()
+      else this.output.once('drain', done)
+    } catch (err) {
+      this.onerror?.(err as Error)
+      done()
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.input.off('data', this.ondata)
+    this.input.off('error', this.oninputerror)
+    if (this.input.listenerCount('data') === 0) this.input.pause()
+    this.onclose?.()
+  }
 }
 
 function readAll(res: IncomingMessage): Promise<Buffer> {

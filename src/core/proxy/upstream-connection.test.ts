@@ -6,6 +6,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { ConnectionState } from '../../shared/servers'
 import { ServerConfigSchema } from '../config/schema'
 import { silentLogger } from '../logger'
@@ -237,6 +238,42 @@ describe('UpstreamConnection over stdio', () => {
       const [large, after] = await Promise.all([echo(big), echo('after')])
       expect((large as { content: Array<{ text: string }> }).content[0]!.text).toBe(`Echo: ${big}`)
       expect((after as { content: Array<{ text: string }> }).content[0]!.text).toBe('Echo: after')
+    } finally {
+      await conn.stop()
+    }
+  })
+
+  it('a tools/call answered with a JSON-RPC error, a malformed result or a late answer each fails clearly', async () => {
+    // a stdio server of our own: initialize and tools/list as usual; tools/call answers by tool name
+    const script = `
+      const rl = require('readline').createInterface({ input: process.stdin })
+      const send = (m) => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\\n')
+      rl.on('line', (line) => {
+        const m = JSON.parse(line)
+        if (m.method === 'initialize') send({ id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'odd', version: '1' } } })
+        else if (m.method === 'tools/list') send({ id: m.id, result: { tools: ['ok', 'fail', 'bad', 'slow'].map((name) => ({ name, inputSchema: { type: 'object' } })) } })
+        else if (m.method === 'tools/call') {
+          const name = m.params.name
+          if (name === 'ok') send({ id: m.id, result: { content: [{ type: 'text', text: 'fine' }] } })
+          else if (name === 'fail') send({ id: m.id, error: { code: -32602, message: 'no such thing', data: { hint: 'x' } } })
+          else if (name === 'bad') send({ id: m.id, result: { content: 'not a list' } })
+          else setTimeout(() => send({ id: m.id, result: { content: [] } }), 300)
+        }
+      })`
+    const { conn } = connection({ command: process.execPath, args: ['-e', script] })
+    conn.start()
+    try {
+      await vi.waitFor(() => expect(conn.state).toBe('ready'), WAIT)
+      const call = (name: string, timeoutMs = 5_000): Promise<unknown> =>
+        conn.request(`tool ${name}`, { timeoutMs }, (client, opts) => client.request({ method: 'tools/call', params: { name, arguments: {} } }, CallToolResultSchema, opts))
+      const [ok, fail, bad] = await Promise.allSettled([call('ok'), call('fail'), call('bad')])
+      expect(ok).toEqual({ status: 'fulfilled', value: { content: [{ type: 'text', text: 'fine' }] } })
+      expect(fail).toMatchObject({ status: 'rejected', reason: { code: 'UPSTREAM_ERROR', message: expect.stringContaining('no such thing'), details: { rpc_code: -32602, rpc_data: { hint: 'x' } } } })
+      expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'UPSTREAM_ERROR' } })
+      await expect(call('slow', 50)).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' })
+      // the late answer to the timed-out call is dropped; the connection keeps working
+      await new Promise((r) => setTimeout(r, 400))
+      await expect(call('ok')).resolves.toEqual({ content: [{ type: 'text', text: 'fine' }] })
     } finally {
       await conn.stop()
     }

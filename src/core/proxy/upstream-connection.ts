@@ -3,10 +3,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { safeParse } from '@modelcontextprotocol/sdk/server/zod-compat.js'
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   ErrorCode,
+  type JSONRPCMessage,
   LoggingMessageNotificationSchema,
   McpError,
   PromptListChangedNotificationSchema,
@@ -22,6 +24,7 @@ import { CoreError } from '../errors'
 import type { Logger } from '../logger'
 import type { ConnectionState, ServerProtocol } from '../../shared/servers'
 import { StderrRing } from './stderr-ring'
+import { isPlainResultResponse, lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { CallOptions } from './types'
 
 export type ListKind = 'tools' | 'prompts' | 'resources'
@@ -333,6 +336,7 @@ export class UpstreamConnection {
     } finally {
       if (this.pending === transport) this.pending = null
     }
+    if (transport instanceof StdioClientTransport) leanHotPath(client, transport)
     return { client, transport, protocol: kind }
   }
 
@@ -353,6 +357,7 @@ export class UpstreamConnection {
         if (lines.length) this.lastStderr = lines[lines.length - 1]!.slice(0, 500)
       })
       coalesceStdinWrites(transport)
+      leanReader(transport)
       return transport
     }
     const url = new URL(cfg.url)
@@ -448,8 +453,9 @@ export class UpstreamConnection {
 /**
  * Messages sent in the same turn of the event loop (calls arriving together from many clients)
  * go to the server's stdin in one write: fewer syscalls, and the server wakes once to read them.
- * The SDK's send() writes each message itself; its stdin (a private field) is corked until the
- * check phase. Without that field, sends are left as they are.
+ * The SDK's send() writes each message itself; its stdin (a private field) is corked until this
+ * turn's promise chains are done (process.nextTick, as Node's documentation of cork() does), so
+ * the request leaves before any setImmediate work. Without that field, sends are left as they are.
  */
 function coalesceStdinWrites(transport: StdioClientTransport): void {
   const send = transport.send.bind(transport)
@@ -465,12 +471,151 @@ function coalesceStdinWrites(transport: StdioClientTransport): void {
       if (stdin && !stdin.destroyed) {
         stdin.cork()
         corked = stdin
-        setImmediate(flush)
+        process.nextTick(flush)
       }
     }
     return send(message)
   }
 }
+
+/**
+ * The stdio transport's read buffer (a private field), without the SDK's zod parse of every
+ * message: each line is JSON.parse'd and classified once, by the client's own dispatch. It keeps
+ * the SDK's contract: readMessage() returns null when no whole line is left and throws for a line
+ * that is not JSON (reported through onerror); append() throws past the size limit (the
+ * transport then closes). Without that field, the transport is left as it is.
+ */
+function leanReader(transport: StdioClientTransport): void {
+  const t = transport as unknown as { _readBuffer?: { append(c: Buffer): void; readMessage(): unknown; clear(): void } }
+  if (!t._readBuffer) return
+  let lines: Buffer[] = []
+  let next = 0
+  let split = lineSplitter((line) => lines.push(line), MAX_LINE_BYTES)
+  t._readBuffer = {
+    append: (chunk) => split(chunk),
+    readMessage: () => {
+      if (next >= lines.length) {
+        lines = []
+        next = 0
+        return null
+      }
+      const line = lines[next++]!
+      return JSON.parse(line.toString('utf8')) as unknown
+    },
+    clear: () => {
+      lines = []
+      next = 0
+      split = lineSplitter((line) => lines.push(line), MAX_LINE_BYTES)
+    },
+  }
+}
+
+interface LeanCall {
+  resolve(result: unknown): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout
+  signal?: AbortSignal
+  onAbort?: () => void
+  schema: Parameters<Client['request']>[1]
+}
+
+type SdkInternals = { _requestMessageId?: unknown; _onresponse?: (m: JSONRPCMessage) => void }
+
+/**
+ * The hot path of a stdio upstream, without the SDK's per-message work (its zod passes cost a
+ * noticeable share of a relayed call):
+ * - answers to the client's own requests go straight to its response handling (Protocol's
+ *   `_onresponse`), skipping the classification of each message;
+ * - a plain tools/call (no progress, task or related-request options) is sent and settled here,
+ *   with ids from the client's own counter (`_requestMessageId`), the SDK's timeout and
+ *   cancellation behaviour (notifications/cancelled on timeout or abort, McpError RequestTimeout,
+ *   ConnectionClosed when the transport closes) and the result parsed with the caller's schema.
+ * Everything else (notifications, errors of other requests, requests from the server, odd
+ * messages, other requests) takes the SDK's way. Without those private members nothing changes.
+ */
+function leanHotPath(client: Client, transport: Transport): void {
+  const sdk = client as unknown as SdkInternals
+  const sdkMessage = transport.onmessage
+  if (typeof sdk._onresponse !== 'function' || typeof sdk._requestMessageId !== 'number' || !sdkMessage) return
+  const onresponse = sdk._onresponse
+  const calls = new Map<number, LeanCall>()
+
+  const settle = (id: number, m: { result?: unknown; error?: { code: number; message: string; data?: unknown } }): void => {
+    const call = calls.get(id)!
+    calls.delete(id)
+    clearTimeout(call.timer)
+    if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort)
+    if (m.error) return call.reject(McpError.fromError(m.error.code, m.error.message, m.error.data))
+    const parsed = safeParse(call.schema, m.result)
+    if (parsed.success) call.resolve(parsed.data)
+    else call.reject(parsed.error as Error)
+  }
+
+  const cancel = (id: number, reason: Error): void => {
+    const call = calls.get(id)
+    if (!call) return
+    calls.delete(id)
+    clearTimeout(call.timer)
+    if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort)
+    transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(reason) } }).catch((err: unknown) => {
+      transport.onerror?.(new Error(`Failed to send cancellation: ${errorMessage(err)}`))
+    })
+    call.reject(reason)
+  }
+
+  transport.onmessage = (message, extra) => {
+    const m = message as { id?: unknown; method?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } }
+    if (typeof m.id === 'number' && m.method === undefined && calls.has(m.id) && (isPlainResultResponse(m) || isPlainObject(m.error))) settle(m.id, m)
+    else if (isPlainResultResponse(message)) onresponse.call(client, message)
+    else sdkMessage(message, extra)
+  }
+  const sdkClose = transport.onclose
+  transport.onclose = () => {
+    sdkClose?.()
+    const closed = McpError.fromError(ErrorCode.ConnectionClosed, 'Connection closed')
+    for (const [id, call] of [...calls]) {
+      calls.delete(id)
+      clearTimeout(call.timer)
+      if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort)
+      call.reject(closed)
+    }
+  }
+
+  const sdkRequest = client.request.bind(client)
+  client.request = ((request: Parameters<Client['request']>[0], schema: Parameters<Client['request']>[1], options?: RequestOptions) => {
+    const o = options ?? {}
+    const plain =
+      request.method === 'tools/call' && !o.onprogress && !o.task && !o.relatedTask && o.relatedRequestId === undefined && !o.resetTimeoutOnProgress && o.maxTotalTimeout === undefined
+    if (!plain || typeof sdk._requestMessageId !== 'number') return sdkRequest(request, schema, options)
+    return new Promise((resolve, reject) => {
+      if (o.signal?.aborted) return reject(o.signal.reason instanceof Error ? o.signal.reason : new Error(String(o.signal.reason)))
+      const id = (sdk._requestMessageId as number)++
+      const timeout = o.timeout ?? 60_000
+      const call: LeanCall = {
+        resolve,
+        reject,
+        schema,
+        signal: o.signal,
+        timer: setTimeout(() => cancel(id, McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout })), timeout),
+      }
+      if (o.signal) {
+        const signal = o.signal
+        call.onAbort = () => cancel(id, signal.reason instanceof McpError ? signal.reason : new McpError(ErrorCode.RequestTimeout, String(signal.reason)))
+        signal.addEventListener('abort', call.onAbort, { once: true })
+      }
+      calls.set(id, call)
+      transport.send({ ...request, jsonrpc: '2.0', id } as JSONRPCMessage).catch((err: unknown) => {
+        if (!calls.has(id)) return
+        calls.delete(id)
+        clearTimeout(call.timer)
+        if (call.onAbort) o.signal!.removeEventListener('abort', call.onAbort)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      })
+    })
+  }) as Client['request']
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 async function closeTransport(transport: Transport): Promise<void> {
   const pid = transport instanceof StdioClientTransport ? transport.pid : null

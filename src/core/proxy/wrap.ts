@@ -4,6 +4,7 @@ import { basename } from 'node:path'
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
 import type { ClientInfo } from '../../shared/activity'
 import type { ActivityRecorder } from '../activity/types'
+import { isoTime } from '../activity/writer'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import { extractEntities } from '../security/entities'
@@ -12,7 +13,7 @@ import { estimateTokens } from '../security/tokens'
 import { traceFrom } from './call-recorder'
 import { processExe } from './peer-process'
 import { createSessionRegistry } from './sessions'
-import { onLines } from './stdio-front-end'
+import { onLines } from './json-lines'
 
 export interface WrapOptions {
   command: string
@@ -58,12 +59,13 @@ export async function runWrap(options: WrapOptions): Promise<number> {
   const { recorder, logger } = options
   const sessionId = randomUUID()
   const parentPid = process.ppid
-  const client: ClientInfo = { pid: parentPid }
+  // replaced, never changed in place: the records of a session share one object (cloned once per batch to the writer)
+  let client: ClientInfo = { pid: parentPid }
   const sessions = options.db ? createSessionRegistry({ db: options.db, logger }) : undefined
   const session = sessions?.open('wrap', client, sessionId)
   void processExe(parentPid).then((exe) => {
     if (!exe) return
-    client.exe = exe
+    client = { ...client, exe }
     session?.setClient({ exe })
   })
   let serverName = options.serverName ?? basename(options.command)
@@ -113,7 +115,7 @@ export async function runWrap(options: WrapOptions): Promise<number> {
       initializeId = key(m.id)
       const info = m.params?.clientInfo as { name?: string; version?: string } | undefined
       if (info) {
-        Object.assign(client, { name: info.name, version: info.version })
+        client = { ...client, name: info.name, version: info.version }
         session?.setClient({ name: info.name, version: info.version })
       }
       return
@@ -131,7 +133,7 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     const recordId = recorder.record({
       type: 'tool_call',
       status: 'pending',
-      timestamp: new Date(performance.timeOrigin + line.at).toISOString(),
+      timestamp: isoTime(Math.floor(performance.timeOrigin + line.at)),
       server_name: serverName,
       tool_name: tool,
       session_id: sessionId,
@@ -139,7 +141,7 @@ export async function runWrap(options: WrapOptions): Promise<number> {
       arguments: args,
       request_bytes: Buffer.byteLength(text),
       request_tokens: estimateTokens(text),
-      client: { ...client },
+      client,
       flags: flags.length ? flags : undefined,
       entities: extractEntities(args),
       trace_id: trace.traceId,
@@ -167,13 +169,12 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     if (!call) return
     calls.delete(k)
     const isError = m.error !== undefined || m.result?.isError === true
-    const text = line.bytes.toString('utf8')
     recorder.complete(call.recordId, {
       status: isError ? 'error' : 'success',
       duration_ms: Math.round((line.at - call.startedAt) * 1000) / 1000,
       response: m.error ?? m.result,
       response_bytes: line.bytes.length,
-      response_tokens: estimateTokens(text),
+      response_tokens: estimateTokens(line.bytes.length),
       error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
     })
   }

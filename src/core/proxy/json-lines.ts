@@ -1,0 +1,85 @@
+/**
+ * Newline-delimited JSON-RPC over stdio, the cheap way: splitting a byte stream into lines, and
+ * hand checks that say when the SDK's strict zod classification would accept a message (so a
+ * well-formed message can skip those passes and anything odd still takes the SDK's own way).
+ */
+import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js'
+
+/** the SDK's stdio limit for one message */
+export const MAX_LINE_BYTES = 10 * 1024 * 1024
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isIdLike = (v: unknown): boolean => typeof v === 'string' || Number.isSafeInteger(v)
+
+/**
+ * Splits a byte stream into lines (without the newline, a trailing CR dropped), across chunk
+ * boundaries: the function returned takes each chunk. A line longer than maxLineBytes makes it
+ * throw (the partial line is dropped).
+ */
+export function lineSplitter(onLine: (line: Buffer) => void, maxLineBytes = Infinity): (chunk: Buffer) => void {
+  let pending: Buffer[] = []
+  let pendingBytes = 0
+  return (chunk) => {
+    let start = 0
+    let nl = chunk.indexOf(10)
+    while (nl !== -1) {
+      let line = chunk.subarray(start, nl)
+      if (pending.length) {
+        line = Buffer.concat([...pending, line])
+        pending = []
+        pendingBytes = 0
+      }
+      if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1)
+      if (line.length > 0) onLine(line)
+      start = nl + 1
+      nl = chunk.indexOf(10, start)
+    }
+    if (start < chunk.length) {
+      pendingBytes += chunk.length - start
+      if (pendingBytes > maxLineBytes) {
+        pending = []
+        pendingBytes = 0
+        throw new Error(`a line longer than ${maxLineBytes} bytes`)
+      }
+      pending.push(chunk.subarray(start))
+    }
+  }
+}
+
+/** Splits a byte stream into lines (without the newline), across chunk boundaries. */
+export function onLines(input: NodeJS.ReadableStream, onLine: (line: Buffer) => void): void {
+  input.on('data', lineSplitter(onLine))
+}
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params'])
+
+/**
+ * True when the SDK's `isJSONRPCRequest` (a strict zod parse) would accept `m`, checked by hand.
+ * Anything else goes the SDK's own way, so odd messages are treated exactly as before.
+ */
+export function isPlainRequest(m: unknown): m is JSONRPCRequest {
+  if (!isPlainObject(m) || m.jsonrpc !== '2.0' || typeof m.method !== 'string' || !isIdLike(m.id)) return false
+  for (const k in m) if (!REQUEST_KEYS.has(k)) return false
+  const params = m.params
+  if (params === undefined) return true
+  if (!isPlainObject(params)) return false
+  const meta = params._meta
+  if (meta === undefined) return true
+  if (!isPlainObject(meta)) return false
+  if (meta.progressToken !== undefined && !isIdLike(meta.progressToken)) return false
+  const task = meta['io.modelcontextprotocol/related-task']
+  return task === undefined || (isPlainObject(task) && typeof task.taskId === 'string')
+}
+
+/** True when the SDK's `isJSONRPCResultResponse` (a strict zod parse) would accept `m`, checked by hand. */
+export function isPlainResultResponse(m: unknown): boolean {
+  if (!isPlainObject(m) || m.jsonrpc !== '2.0' || !isIdLike(m.id) || !isPlainObject(m.result)) return false
+  for (const k in m) if (k !== 'jsonrpc' && k !== 'id' && k !== 'result') return false
+  const meta = m.result._meta
+  if (meta === undefined) return true
+  if (!isPlainObject(meta)) return false
+  if (meta.progressToken !== undefined && !isIdLike(meta.progressToken)) return false
+  const task = meta['io.modelcontextprotocol/related-task']
+  return task === undefined || (isPlainObject(task) && typeof task.taskId === 'string')
+}
+
