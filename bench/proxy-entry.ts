@@ -1,5 +1,5 @@
-// Child-process entry for bench/proxy.ts: runs one of our front ends with recording on, into a
-// real SQLite activity log in the given data dir.
+// Child-process entry for bench/proxy.ts's diagnostic variants: runs one of our front ends with the
+// activity writer on this thread, or with recording off (the main figures use the built command).
 //   wrap  <dataDir> -- CMD ARGS...   transparent stdio proxy
 //   stdio <dataDir>                  aggregated server over stdio (upstreams from <dataDir>/mcp_config.json)
 //   http  <dataDir> <port>           aggregated server on http://127.0.0.1:<port>/mcp
@@ -21,7 +21,8 @@ import { openDb } from '../src/core/store/db'
 
 const [mode, dataDir, ...rest] = process.argv.slice(2)
 if (!mode || !dataDir) throw new Error('usage: proxy-entry.ts wrap|stdio|http <dataDir> ...')
-const dbFile = join(dataDir, `activity-${mode}.db`)
+// MCPPROXY_BENCH_DB names the database file in the data dir (one per contender)
+const dbFile = join(dataDir, process.env.MCPPROXY_BENCH_DB ?? `activity-${mode}.db`)
 const db = openDb(dbFile)
 // MCPPROXY_BENCH_WRITER_WORKER=<built writer-worker.mjs> writes on a worker thread (as the CLI and core do)
 const workerUrl = process.env.MCPPROXY_BENCH_WRITER_WORKER
@@ -36,7 +37,7 @@ const writer: typeof realWriter =
 
 if (mode === 'wrap') {
   const [command, ...args] = rest[0] === '--' ? rest.slice(1) : rest
-  const code = await runWrap({ command: command!, args, sensitiveTools: [], writeTools: [], recorder: writer, logger: silentLogger, stdin: process.stdin, stdout: process.stdout })
+  const code = await runWrap({ command: command!, args, sensitiveTools: [], writeTools: [], recording: { recorder: writer }, logger: silentLogger, stdin: process.stdin, stdout: process.stdout })
   await writer.close()
   process.exit(code)
 }

@@ -1,15 +1,19 @@
-// Proxy benchmark: server-everything's echo over stdio, recording on (real SQLite in a temp dir).
-// Measures, in one run: direct client-to-server; through `wrap` and the `stdio` front end (child
-// processes); HTTP /mcp of ours against mcp-proxy and supergateway (streamable HTTP). Prints p50,
-// throughput with 16 calls in flight, a 1 MiB round trip, a two-client cross-talk check, and
-// ratios against direct (stdio) and against the peers (HTTP).
-//   npm run bench:proxy [-- --calls 2000 --http-calls 1000 --in-thread --unrecorded --only stdio|http]
-// Our front ends write the log on a worker thread (as the CLI and core do); --in-thread adds them
-// with the writer on the relay's thread, --unrecorded with recording off.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+// Proxy benchmark: server-everything's echo over stdio, recording on (real SQLite in temp data dirs).
+// The contenders are the built `mcpproxy` command as users run it (`wrap`, `stdio`, `serve`), a
+// direct client-to-server connection, and the HTTP peers `mcp-proxy` and `supergateway` wrapping
+// the same server. Every contender stays connected and they are measured in interleaved rounds
+// (direct, wrap, stdio, direct, wrap, ...), so a busy spell of this shared machine hits them all
+// alike; the figures are medians over the rounds and each ratio is the median of the per-round
+// ratios. After each of our rounds the bench waits until the activity log holds every call, and
+// prints the longest wait ("log lag"): recording runs at a lower priority than relaying, so a
+// saturated machine delays the log, never the calls.
+//   npm run bench:proxy [-- --calls 10000 --http-calls 3000 --rounds 5 --only stdio|http --unrecorded --in-thread]
+// --unrecorded and --in-thread add diagnostic variants of our front ends (bench/proxy-entry.ts):
+// recording off (what recording costs), and the activity writer on the relay's own thread.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -17,6 +21,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import Database from 'better-sqlite3'
 import { build } from 'esbuild'
 
 const argv = process.argv.slice(2)
@@ -24,37 +29,38 @@ const opt = (name: string, dflt: number): number => {
   const i = argv.indexOf(`--${name}`)
   return i >= 0 ? Number(argv[i + 1]) : dflt
 }
-const CALLS = opt('calls', 2000)
-// also measure our front ends with recording off, to show what recording costs
+const CALLS = opt('calls', 10000)
+const HTTP_CALLS = opt('http-calls', 3000)
+const ROUNDS = Math.max(1, opt('rounds', 5))
 const UNRECORDED = argv.includes('--unrecorded')
-// also measure our front ends with the activity writer on the relay's own thread (no worker)
 const IN_THREAD = argv.includes('--in-thread')
-// built per run (pid) so that two runs at once do not overwrite each other's bundles
-const BUILD_DIR = resolve(`.tmp/bench-proxy-${process.pid}`)
-const WORKER_FILE = join(BUILD_DIR, 'writer-worker.mjs')
-const RECORD_ENV = { ...process.env, MCPPROXY_BENCH_WRITER_WORKER: WORKER_FILE } as Record<string, string>
-const IN_THREAD_ENV = { ...process.env } as Record<string, string>
-delete IN_THREAD_ENV.MCPPROXY_BENCH_WRITER_WORKER
-const NO_RECORD_ENV = { ...process.env, MCPPROXY_BENCH_NO_RECORD: '1' } as Record<string, string>
-const HTTP_CALLS = opt('http-calls', 1000)
-const IN_FLIGHT = 16
-// --only stdio|http measures one half (while iterating)
 const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
+const IN_FLIGHT = 16
 const WARMUP = 200
+const API_KEY = 'bench-key-0123456789abcdef'
 
 const require = createRequire(import.meta.url)
 const EVERYTHING = join(dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist/index.js')
 const MCP_PROXY = resolve('node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs')
 const SUPERGATEWAY = resolve('node_modules/supergateway/dist/index.js')
+const CLI = resolve('out/cli/mcpproxy.js')
 const node = process.execPath
+// diagnostic variants are built per run (pid), so two runs at once do not overwrite each other
+const BUILD_DIR = resolve(`.tmp/bench-proxy-${process.pid}`)
+const ENTRY = join(BUILD_DIR, 'proxy-entry.mjs')
+const WORKER_FILE = join(BUILD_DIR, 'writer-worker.mjs')
 
 type Call = (message: string) => Promise<string>
 
-interface Target {
+interface Contender {
   name: string
   call: Call
-  client: Client
+  /** the serving process (its tree's CPU is measured) */
   pid?: number
+  /** the activity database to wait for after each round (our front ends) */
+  db?: string
+  /** tool calls made through it so far (warm-up included) */
+  made: number
   close(): Promise<void>
 }
 
@@ -62,11 +68,13 @@ interface Figures {
   p50: number
   p95: number
   rps: number
-  /** CPU of the serving process tree (proxy + upstream) per call in the 16-in-flight phase, in ms */
+  /** CPU of the serving process tree per call in the in-flight phase (ms) */
   cpu: number
+  /** ms from the end of the round until the log held every call (NaN: not recorded) */
+  lag: number
 }
 
-/** A process and its descendants (read once: the trees here are stable while measured). */
+/** A process and its descendants. */
 function processTree(root: number): number[] {
   const parent = new Map<number, number>()
   for (const d of readdirSync('/proc')) {
@@ -75,7 +83,7 @@ function processTree(root: number): number[] {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
       parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
     } catch {
-      // the process ended meanwhile
+      // ended meanwhile
     }
   }
   const out = [root]
@@ -83,7 +91,7 @@ function processTree(root: number): number[] {
   return out
 }
 
-/** user+system CPU of the processes, in ms (clock ticks of 10 ms). */
+/** user+system CPU of the processes (and all their threads), in ms (clock ticks of 10 ms). */
 function cpuOf(pids: number[]): number {
   let ticks = 0
   for (const pid of pids) {
@@ -106,33 +114,101 @@ function callerFor(client: Client, proxied: boolean): Call {
     : (message) => client.callTool({ name: 'echo', arguments: { message } }).then(text)
 }
 
-async function measure(call: Call, calls: number, serverPid: number | undefined): Promise<Figures> {
-  for (let i = 0; i < WARMUP; i++) await call(`w${i}`)
+/** Counts the calls made through a contender, so the log wait knows how many records to expect. */
+function counted(c: Omit<Contender, 'made' | 'call'> & { call: Call }): Contender {
+  const contender: Contender = { ...c, made: 0, call: (m) => ((contender.made++, c.call(m))) }
+  return contender
+}
+
+/** Completed tool calls in an activity database (0 while it does not exist yet). */
+function loggedCalls(file: string): number {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true })
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM activity WHERE type = 'tool_call' AND status <> 'pending'").get() as { n: number }).n
+    } finally {
+      db.close()
+    }
+  } catch {
+    return 0
+  }
+}
+
+async function waitForLog(c: Contender): Promise<number> {
+  if (!c.db) return NaN
+  const t0 = performance.now()
+  const deadline = t0 + 60_000
+  while (loggedCalls(c.db) < c.made) {
+    if (performance.now() > deadline) throw new Error(`${c.name}: the log holds ${loggedCalls(c.db)} of ${c.made} calls after 60 s`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  return performance.now() - t0
+}
+
+async function measureRound(c: Contender, calls: number): Promise<Figures> {
   const times: number[] = []
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now()
-    const out = await call(`s${i}`)
+    const out = await c.call(`s${i}`)
     times.push(performance.now() - t0)
-    if (out !== `Echo: s${i}`) throw new Error(`wrong answer: ${out.slice(0, 80)}`)
+    if (out !== `Echo: s${i}`) throw new Error(`${c.name}: wrong answer: ${out.slice(0, 80)}`)
   }
   times.sort((a, b) => a - b)
-  let next = 0
-  const tree = serverPid ? processTree(serverPid) : []
+  const tree = c.pid ? processTree(c.pid) : []
   const c0 = cpuOf(tree)
+  let next = 0
   const t0 = performance.now()
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < calls * 2) {
         const i = next++
-        const out = await call(`t${i}`)
-        if (out !== `Echo: t${i}`) throw new Error(`wrong answer: ${out.slice(0, 80)}`)
+        const out = await c.call(`t${i}`)
+        if (out !== `Echo: t${i}`) throw new Error(`${c.name}: wrong answer: ${out.slice(0, 80)}`)
       }
     }),
   )
   const rps = (calls * 2) / ((performance.now() - t0) / 1000)
   const cpu = (cpuOf(tree) - c0) / (calls * 2)
-  return { p50: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, rps, cpu }
+  const lag = await waitForLog(c)
+  return { p50: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, rps, cpu, lag }
 }
+
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN
+}
+
+/** Warms every contender up, then measures them in interleaved rounds. */
+async function rounds(contenders: Contender[], calls: number): Promise<Figures[][]> {
+  for (const c of contenders) {
+    for (let i = 0; i < WARMUP; i++) await c.call(`w${i}`)
+    await waitForLog(c)
+  }
+  const perRound = Math.max(50, Math.round(calls / ROUNDS))
+  const out: Figures[][] = contenders.map(() => [])
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, c] of contenders.entries()) out[i]!.push(await measureRound(c, perRound))
+    process.stderr.write(`[bench:proxy] round ${r + 1}/${ROUNDS} done\n`)
+  }
+  return out
+}
+
+interface Summary {
+  p50: number
+  p95: number
+  rps: number
+  cpu: number
+  lag: number
+}
+const summarize = (figs: Figures[]): Summary => ({
+  p50: median(figs.map((f) => f.p50)),
+  p95: median(figs.map((f) => f.p95)),
+  rps: median(figs.map((f) => f.rps)),
+  cpu: median(figs.map((f) => f.cpu)),
+  lag: Math.max(...figs.map((f) => f.lag)),
+})
+/** Median over rounds of a per-round ratio of contender `a` to contender `b`. */
+const ratio = (a: Figures[], b: Figures[], key: 'p50' | 'rps' | 'cpu'): number => median(a.map((f, i) => f[key] / b[i]![key]))
 
 async function megabyte(call: Call): Promise<string> {
   const big = 'm'.repeat(1024 * 1024)
@@ -167,16 +243,26 @@ async function crossTalk(a: Call, b: Call, perClient = 400): Promise<string> {
   return wrong === 0 && failed === 0 ? `pass (0 of ${perClient * 2} crossed)` : `FAIL (${wrong} crossed, ${failed} failed of ${perClient * 2})`
 }
 
-async function stdioTarget(name: string, command: string, args: string[], proxied: boolean, env?: Record<string, string>): Promise<Target> {
-  const client = new Client({ name: 'bench', version: '1' })
-  const transport = new StdioClientTransport({ command, args, stderr: 'ignore', env })
-  await client.connect(transport)
-  return { name, client, pid: transport.pid ?? undefined, call: callerFor(client, proxied), close: () => client.close() }
+/** A data dir with server-everything configured (not quarantined) and a fixed API key. */
+function dataDir(root: string, name: string): string {
+  const dir = join(root, name)
+  mkdirSync(dir, { recursive: true })
+  const config = { api_key: API_KEY, mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }
+  writeFileSync(join(dir, 'mcp_config.json'), JSON.stringify(config), { mode: 0o600 })
+  return dir
 }
 
-async function httpClient(url: string, proxied: boolean): Promise<{ client: Client; call: Call }> {
+async function stdioContender(name: string, args: string[], proxied: boolean, db?: string, env?: Record<string, string>): Promise<Contender> {
   const client = new Client({ name: 'bench', version: '1' })
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)))
+  const transport = new StdioClientTransport({ command: node, args, stderr: 'ignore', env: env ?? (process.env as Record<string, string>) })
+  await client.connect(transport)
+  return counted({ name, pid: transport.pid ?? undefined, db, call: callerFor(client, proxied), close: () => client.close() })
+}
+
+async function sdkHttpClient(url: string, proxied: boolean, key: boolean): Promise<{ client: Client; call: Call }> {
+  const client = new Client({ name: 'bench', version: '1' })
+  const headers: Record<string, string> = key ? { 'x-api-key': API_KEY } : {}
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }))
   return { client, call: callerFor(client, proxied) }
 }
 
@@ -184,28 +270,29 @@ async function httpClient(url: string, proxied: boolean): Promise<{ client: Clie
  * A lean streamable-HTTP client (node:http keep-alive, JSON or SSE answers), the same for every
  * server: it costs far less CPU per call than the SDK client, so the servers' differences show.
  */
-async function rawHttpClient(url: string, proxied: boolean): Promise<{ call: Call; close(): Promise<void> }> {
+async function rawHttpClient(url: string, proxied: boolean, key: boolean): Promise<{ call: Call; close(): Promise<void> }> {
   const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT * 2 })
   const target = new URL(url)
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(key ? { 'x-api-key': API_KEY } : {}) }
   let nextId = 1
-  const post = (body: unknown): Promise<{ status: number; sid?: string; messages: Array<{ id?: unknown; result?: unknown; error?: { message?: string } }> }> =>
+  type Answer = { id?: unknown; result?: unknown; error?: { message?: string } }
+  const post = (body: unknown): Promise<{ status: number; sid?: string; messages: Answer[] }> =>
     new Promise((resolveP, reject) => {
       const data = JSON.stringify(body)
       const req = httpRequest(target, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(data)) } }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
+          const body = Buffer.concat(chunks).toString('utf8')
           const type = String(res.headers['content-type'] ?? '')
-          const messages = !text
+          const messages = !body
             ? []
             : type.startsWith('text/event-stream')
-              ? text
+              ? body
                   .split('\n')
                   .filter((l) => l.startsWith('data:'))
-                  .map((l) => JSON.parse(l.slice(5)))
-              : [JSON.parse(text)].flat()
+                  .map((l) => JSON.parse(l.slice(5)) as Answer)
+              : [JSON.parse(body) as Answer | Answer[]].flat()
           const sid = res.headers['mcp-session-id']
           resolveP({ status: res.statusCode ?? 0, sid: typeof sid === 'string' ? sid : undefined, messages })
         })
@@ -272,16 +359,19 @@ async function waitForHttp(url: string, child: ChildProcess, name: string): Prom
 interface HttpServerProc {
   name: string
   url: string
-  proxied: boolean
+  /** ours: calls through call_tool and sends the API key */
+  ours: boolean
+  /** the activity database to wait for */
+  db?: string
   child: ChildProcess
 }
 
-async function startHttp(name: string, command: string, args: (port: number) => string[], path: string, proxied: boolean, env?: Record<string, string>): Promise<HttpServerProc> {
+async function startHttp(name: string, args: (port: number) => string[], ours: boolean, db?: string, env?: Record<string, string>): Promise<HttpServerProc> {
   const port = await freePort()
-  const child = spawn(command, args(port), { stdio: ['ignore', 'ignore', 'ignore'], env: env ?? process.env })
-  const url = `http://127.0.0.1:${port}${path}`
+  const child = spawn(node, args(port), { stdio: ['ignore', 'ignore', 'ignore'], env: env ?? process.env })
+  const url = `http://127.0.0.1:${port}/mcp`
   await waitForHttp(url, child, name)
-  return { name, url, proxied, child }
+  return { name, url, ours, db, child }
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -296,109 +386,127 @@ function stop(child: ChildProcess): Promise<void> {
   })
 }
 
-const f = (n: number, d = 0): string => n.toFixed(d)
-const us = (ms: number): string => `${f(ms * 1000)} us`
+const f = (n: number, d = 0): string => (Number.isNaN(n) ? '-' : n.toFixed(d))
+const us = (ms: number): string => (Number.isNaN(ms) ? '-' : `${f(ms * 1000)} us`)
+const lagText = (ms: number): string => (Number.isNaN(ms) ? '-' : `${f(ms)} ms`)
 const row = (cells: string[], widths: number[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
 
 async function main(): Promise<void> {
   process.removeAllListeners('warning') // the SDK's HTTP client adds an abort listener per request to one signal
-  const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'))
-  const entry = join(BUILD_DIR, 'proxy-entry.mjs')
-  await build({ entryPoints: ['bench/proxy-entry.ts'], outfile: entry, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
-  await build({ entryPoints: ['src/core/activity/writer-worker.ts'], outfile: WORKER_FILE, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
-  writeFileSync(join(dir, 'mcp_config.json'), JSON.stringify({ mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }))
-  console.log(`proxy bench: server-everything echo, recording on (SQLite in ${dir}); ${CALLS} sequential + ${CALLS * 2} with ${IN_FLIGHT} in flight (stdio), ${HTTP_CALLS} + ${HTTP_CALLS * 2} (HTTP)`)
-
-  const stdioResults: Array<{ name: string; fig: Figures }> = []
-  const stdioTargets: Array<() => Promise<Target>> = [
-    () => stdioTarget('direct (SDK client -> server)', node, [EVERYTHING, 'stdio'], false),
-    () => stdioTarget('wrap', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, RECORD_ENV),
-    () => stdioTarget('stdio front end (call_tool)', node, [entry, 'stdio', dir], true, RECORD_ENV),
-    ...(IN_THREAD
-      ? [
-          () => stdioTarget('wrap, writer in-thread', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, IN_THREAD_ENV),
-          () => stdioTarget('stdio front end, writer in-thread', node, [entry, 'stdio', dir], true, IN_THREAD_ENV),
-        ]
-      : []),
-    ...(UNRECORDED
-      ? [
-          () => stdioTarget('wrap, recording off', node, [entry, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, NO_RECORD_ENV),
-          () => stdioTarget('stdio front end, recording off', node, [entry, 'stdio', dir], true, NO_RECORD_ENV),
-        ]
-      : []),
-  ]
-  for (const make of ONLY === 'http' ? stdioTargets.slice(0, 1) : stdioTargets) {
-    const t = await make()
-    stdioResults.push({ name: t.name, fig: await measure(t.call, CALLS, t.pid) })
-    await t.close()
+  const root = mkdtempSync(join(tmpdir(), 'bench-proxy-'))
+  // the command as `npm run build` makes it, and the diagnostic entry
+  const built = spawnSync(node, ['scripts/build-cli.mjs'], { stdio: 'inherit' })
+  if (built.status !== 0) throw new Error('scripts/build-cli.mjs failed')
+  if (UNRECORDED || IN_THREAD) {
+    await build({ entryPoints: ['bench/proxy-entry.ts'], outfile: ENTRY, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+    await build({ entryPoints: ['src/core/activity/writer-worker.ts'], outfile: WORKER_FILE, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
   }
+  const variantEnv = (variant: 'unrecorded' | 'in-thread'): Record<string, string> => {
+    const env = { ...process.env } as Record<string, string>
+    if (variant === 'unrecorded') Object.assign(env, { MCPPROXY_BENCH_NO_RECORD: '1', MCPPROXY_BENCH_WRITER_WORKER: WORKER_FILE })
+    return env
+  }
+  const variants = [...(UNRECORDED ? (['unrecorded'] as const) : []), ...(IN_THREAD ? (['in-thread'] as const) : [])]
+  console.log(
+    `proxy bench: server-everything echo, recording on (SQLite in ${root}); ${ROUNDS} interleaved rounds; ` +
+      `${CALLS} sequential + ${CALLS * 2} with ${IN_FLIGHT} in flight per contender (stdio), ${HTTP_CALLS} + ${HTTP_CALLS * 2} (HTTP)`,
+  )
 
-  const httpResults: Array<{ name: string; fig: Figures; sdk: Figures; mib: string; cross: string }> = []
-  const servers: Array<() => Promise<HttpServerProc>> = [
-    () => startHttp('ours /mcp (call_tool)', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, RECORD_ENV),
-    () =>
-      startHttp('mcp-proxy (stream)', node, (p) => [MCP_PROXY, '--port', String(p), '--host', '127.0.0.1', '--server', 'stream', '--', node, EVERYTHING, 'stdio'], '/mcp', false),
-    () =>
-      startHttp(
+  // ---------------------------------------------------------------- stdio
+  const stdio: Contender[] = []
+  const wrapDir = dataDir(root, 'wrap')
+  const stdioDir = dataDir(root, 'stdio')
+  stdio.push(await stdioContender('direct (SDK client -> server)', [EVERYTHING, 'stdio'], false))
+  if (ONLY !== 'http') {
+    stdio.push(await stdioContender('bare byte relay (the floor)', [resolve('bench/relay.mjs'), node, EVERYTHING, 'stdio'], false))
+    stdio.push(await stdioContender('mcpproxy wrap', [CLI, 'wrap', '--data-dir', wrapDir, '--', node, EVERYTHING, 'stdio'], false, join(wrapDir, 'activity.db')))
+    stdio.push(await stdioContender('mcpproxy stdio (call_tool)', [CLI, 'stdio', '--data-dir', stdioDir], true, join(stdioDir, 'activity.db')))
+    for (const v of variants) {
+      const dir = dataDir(root, `variant-${v}`)
+      const db = (file: string): string | undefined => (v === 'unrecorded' ? undefined : join(dir, file))
+      stdio.push(await stdioContender(`wrap, ${v}`, [ENTRY, 'wrap', dir, '--', node, EVERYTHING, 'stdio'], false, db('wrap.db'), { ...variantEnv(v), MCPPROXY_BENCH_DB: 'wrap.db' }))
+      stdio.push(await stdioContender(`stdio, ${v}`, [ENTRY, 'stdio', dir], true, db('stdio.db'), { ...variantEnv(v), MCPPROXY_BENCH_DB: 'stdio.db' }))
+    }
+  }
+  const stdioFigs = await rounds(stdio, CALLS)
+  for (const c of stdio) await c.close()
+
+  // ---------------------------------------------------------------- HTTP
+  interface HttpResult {
+    name: string
+    raw: Figures[]
+    sdk: Figures[]
+    mib: string
+    cross: string
+  }
+  const http: HttpResult[] = []
+  if (ONLY !== 'stdio') {
+    const serveDir = dataDir(root, 'serve')
+    const servers: HttpServerProc[] = [
+      await startHttp('mcpproxy serve /mcp (call_tool)', (p) => [CLI, 'serve', '--data-dir', serveDir, '--listen', `127.0.0.1:${p}`], true, join(serveDir, 'activity.db')),
+      await startHttp('mcp-proxy (stream)', (p) => [MCP_PROXY, '--port', String(p), '--host', '127.0.0.1', '--server', 'stream', '--', node, EVERYTHING, 'stdio'], false),
+      await startHttp(
         'supergateway (streamableHttp)',
-        node,
         (p) => [SUPERGATEWAY, '--stdio', `${node} ${EVERYTHING} stdio`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(p), '--logLevel', 'none'],
-        '/mcp',
         false,
       ),
-    ...(IN_THREAD ? [() => startHttp('ours /mcp, writer in-thread', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, IN_THREAD_ENV)] : []),
-    ...(UNRECORDED ? [() => startHttp('ours /mcp, recording off', node, (p) => [entry, 'http', dir, String(p)], '/mcp', true, NO_RECORD_ENV)] : []),
-  ]
-  for (const start of ONLY === 'stdio' ? [] : servers) {
-    const s = await start()
-    try {
-      const raw = await rawHttpClient(s.url, s.proxied)
-      const fig = await measure(raw.call, HTTP_CALLS, s.child.pid)
-      await raw.close()
-      const a = await httpClient(s.url, s.proxied)
-      const sdk = await measure(a.call, Math.round(HTTP_CALLS / 2), s.child.pid)
+    ]
+    for (const v of variants) {
+      const dir = dataDir(root, `http-${v}`)
+      servers.push(await startHttp(`serve, ${v}`, (p) => [ENTRY, 'http', dir, String(p)], true, v === 'unrecorded' ? undefined : join(dir, 'http.db'), { ...variantEnv(v), MCPPROXY_BENCH_DB: 'http.db' }))
+    }
+    const raws = await Promise.all(servers.map((s) => rawHttpClient(s.url, s.ours, s.ours)))
+    const rawFigs = await rounds(
+      servers.map((s, i) => counted({ name: s.name, call: raws[i]!.call, pid: s.child.pid, db: s.db, close: () => raws[i]!.close() })),
+      HTTP_CALLS,
+    )
+    for (const r of raws) await r.close()
+    const sdks = await Promise.all(servers.map((s) => sdkHttpClient(s.url, s.ours, s.ours)))
+    const sdkContenders = servers.map((s, i) => counted({ name: s.name, call: sdks[i]!.call, pid: s.child.pid, db: s.db, close: () => sdks[i]!.client.close() }))
+    // the log wait counts every call made to a server: carry the raw client's count over
+    for (const [i, c] of sdkContenders.entries()) c.made = loggedCalls(servers[i]!.db ?? '')
+    const sdkFigs = await rounds(sdkContenders, Math.round(HTTP_CALLS / 2))
+    for (const [i, s] of servers.entries()) {
+      const a = sdks[i]!
       const mib = await megabyte(a.call)
-      const b = await httpClient(s.url, s.proxied)
+      const b = await sdkHttpClient(s.url, s.ours, s.ours)
       const cross = await crossTalk(a.call, b.call)
-      httpResults.push({ name: s.name, fig, sdk, mib, cross })
+      http.push({ name: s.name, raw: rawFigs[i]!, sdk: sdkFigs[i]!, mib, cross })
       await a.client.close().catch(() => undefined)
       await b.client.close().catch(() => undefined)
-    } catch (err) {
-      const nan = { p50: NaN, p95: NaN, rps: NaN, cpu: NaN }
-      httpResults.push({ name: s.name, fig: nan, sdk: nan, mib: 'n/a', cross: `FAIL (${(err as Error).message.slice(0, 60)})` })
-    }
-    await stop(s.child)
-  }
-
-  const direct = stdioResults[0]!.fig
-  if (!httpResults.length) httpResults.push({ name: '(HTTP not measured)', fig: { p50: NaN, p95: NaN, rps: NaN, cpu: NaN }, sdk: { p50: NaN, p95: NaN, rps: NaN, cpu: NaN }, mib: 'n/a', cross: 'n/a' })
-  console.log('\nstdio (ratios against direct; targets: p50 <= 1.6x, throughput >= 0.8x)')
-  const w1 = [34, 10, 10, 14, 10, 12, 16, 12]
-  console.log(row(['target', 'p50', 'p95', 'calls/s @16', 'p50 x', 'calls/s x', 'server CPU/call', 'CPU x'], w1))
-  for (const r of stdioResults) {
-    console.log(
-      row([r.name, us(r.fig.p50), us(r.fig.p95), f(r.fig.rps), f(r.fig.p50 / direct.p50, 2), f(r.fig.rps / direct.rps, 2), us(r.fig.cpu), f(r.fig.cpu / direct.cpu, 2)], w1),
-    )
-  }
-
-  const w2 = [32, 10, 10, 14, 16, 16, 18, 14]
-  const header = ['target', 'p50', 'p95', 'calls/s @16', 'server CPU/call', 'our p50 / its', 'our calls/s / its', 'our CPU / its']
-  const table = (title: string, pick: (r: (typeof httpResults)[number]) => Figures): void => {
-    const ours = pick(httpResults[0]!)
-    console.log(`\n${title}`)
-    console.log(row(header, w2))
-    for (const r of httpResults) {
-      const fig = pick(r)
-      const vs = r === httpResults[0] ? ['-', '-', '-'] : [f(ours.p50 / fig.p50, 2), f(ours.rps / fig.rps, 2), f(ours.cpu / fig.cpu, 2)]
-      console.log(row([r.name, us(fig.p50), us(fig.p95), f(fig.rps), us(fig.cpu), ...vs], w2))
+      await stop(s.child)
     }
   }
-  console.log('\nHTTP streamable, ours against each peer (targets: our throughput >= 2x, our p50 <= 0.5x)')
-  table(`lean keep-alive client (node:http), ${HTTP_CALLS} sequential + ${HTTP_CALLS * 2} with ${IN_FLIGHT} in flight`, (r) => r.fig)
-  table(`SDK client (StreamableHTTPClientTransport), ${Math.round(HTTP_CALLS / 2)} sequential + ${HTTP_CALLS} with ${IN_FLIGHT} in flight`, (r) => r.sdk)
-  console.log('')
-  for (const r of httpResults) console.log(`${r.name.padEnd(32)}  1 MiB round trip: ${r.mib.split('\n')[0]}; two clients at once: ${r.cross}`)
-  rmSync(dir, { recursive: true, force: true })
+
+  // ---------------------------------------------------------------- report
+  const direct = stdioFigs[0]!
+  console.log('\nstdio: medians over the rounds; ratios against direct are medians of per-round ratios (targets: p50 <= 1.6x, throughput >= 0.8x)')
+  const w1 = [30, 10, 10, 13, 8, 11, 17, 8, 10]
+  console.log(row(['contender', 'p50', 'p95', 'calls/s @16', 'p50 x', 'calls/s x', 'serving CPU/call', 'CPU x', 'log lag'], w1))
+  for (const [i, c] of stdio.entries()) {
+    const s = summarize(stdioFigs[i]!)
+    console.log(row([c.name, us(s.p50), us(s.p95), f(s.rps), f(ratio(stdioFigs[i]!, direct, 'p50'), 2), f(ratio(stdioFigs[i]!, direct, 'rps'), 2), us(s.cpu), f(ratio(stdioFigs[i]!, direct, 'cpu'), 2), lagText(s.lag)], w1))
+  }
+  if (http.length) {
+    const w2 = [32, 10, 10, 13, 17, 14, 18, 14, 10]
+    const header = ['contender', 'p50', 'p95', 'calls/s @16', 'serving CPU/call', 'our p50 / its', 'our calls/s / its', 'our CPU / its', 'log lag']
+    const table = (title: string, pick: (r: HttpResult) => Figures[]): void => {
+      const ours = pick(http[0]!)
+      console.log(`\n${title}`)
+      console.log(row(header, w2))
+      for (const r of http) {
+        const s = summarize(pick(r))
+        const vs = r === http[0] ? ['-', '-', '-'] : [f(ratio(ours, pick(r), 'p50'), 2), f(ratio(ours, pick(r), 'rps'), 2), f(ratio(ours, pick(r), 'cpu'), 2)]
+        console.log(row([r.name, us(s.p50), us(s.p95), f(s.rps), us(s.cpu), ...vs, lagText(s.lag)], w2))
+      }
+    }
+    console.log('\nHTTP streamable, ours against each peer (targets: our throughput >= 2x, our p50 <= 0.5x)')
+    table(`lean keep-alive client (node:http), ${HTTP_CALLS} sequential + ${HTTP_CALLS * 2} with ${IN_FLIGHT} in flight`, (r) => r.raw)
+    table(`SDK client (StreamableHTTPClientTransport), ${Math.round(HTTP_CALLS / 2)} sequential + ${HTTP_CALLS} with ${IN_FLIGHT} in flight`, (r) => r.sdk)
+    console.log('')
+    for (const r of http) console.log(`${r.name.padEnd(32)}  1 MiB round trip: ${r.mib.split('\n')[0]}; two clients at once: ${r.cross}`)
+  }
+  rmSync(root, { recursive: true, force: true })
   rmSync(BUILD_DIR, { recursive: true, force: true })
 }
 

@@ -7,8 +7,13 @@ import { chmodSync } from 'node:fs'
 
 const outdir = 'out/cli'
 await build({
-  // the activity writer's worker thread (createActivityStore's writerWorkerUrl) needs a file of its own
-  entryPoints: { mcpproxy: 'src/cli/main.ts', 'activity-writer-worker': 'src/core/activity/writer-worker.ts' },
+  // each worker thread (the activity writer's, wrap's recording thread, import's parser) needs a file of its own
+  entryPoints: {
+    mcpproxy: 'src/cli/main.ts',
+    'activity-writer-worker': 'src/core/activity/writer-worker.ts',
+    'wrap-worker': 'src/core/proxy/wrap-worker.ts',
+    'activity-import-worker': 'src/core/activity/import-worker.ts',
+  },
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

@@ -1,9 +1,48 @@
 import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { describe, expect, it } from 'vitest'
-import { silentLogger } from '../src/core/logger'
-import { runWrap } from '../src/core/proxy/wrap'
+import { pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_ACTIVITY_SETTINGS } from '../src/core/activity/types'
+import { silentLogger, type Logger } from '../src/core/logger'
+import { runWrap, type InThreadRecording, type WorkerRecording } from '../src/core/proxy/wrap'
 import { EVERYTHING, tempStore } from './proxy-helpers'
+
+let buildDir: string
+let workerUrl: URL
+beforeAll(async () => {
+  // the recording thread runs JavaScript: build its entry as scripts/build-cli.mjs does
+  mkdirSync(join(process.cwd(), '.tmp'), { recursive: true })
+  buildDir = mkdtempSync(join(process.cwd(), '.tmp', 'wrap-worker-build-'))
+  const out = join(buildDir, 'wrap-worker.mjs')
+  await build({ entryPoints: ['src/core/proxy/wrap-worker.ts'], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+  workerUrl = pathToFileURL(out)
+}, 60_000)
+afterAll(() => rmSync(buildDir, { recursive: true, force: true }))
+
+type Store = ReturnType<typeof tempStore>
+/** Where a test's wrap records: the store's writer on this thread, or the recording thread writing to the store's file. */
+const RECORDINGS: Array<[string, (store: Store, url?: URL, logger?: Logger) => { recording: InThreadRecording | WorkerRecording; fellBack: () => boolean }]> = [
+  ['on this thread', (store) => ({ recording: { recorder: store.writer, db: store.db }, fellBack: () => false })],
+  [
+    'on its recording thread',
+    (store, url = workerUrl) => {
+      let fellBack = false
+      const recording: WorkerRecording = {
+        workerUrl: url,
+        file: store.db.name,
+        settings: DEFAULT_ACTIVITY_SETTINGS,
+        fallback: () => {
+          fellBack = true
+          return { recorder: store.writer, db: store.db }
+        },
+      }
+      return { recording, fellBack: () => fellBack }
+    },
+  ],
+]
 
 const LINES = [
   { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wrap-client', version: '4.5' } } },
@@ -47,7 +86,7 @@ async function drive(stdin: PassThrough, stdout: NodeJS.ReadableStream): Promise
   return byId
 }
 
-describe('wrap: a transparent stdio proxy for one server', () => {
+describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one server', (_label, recordingFor) => {
   it('relays answers byte for byte, records calls, and exits with the server', async () => {
     // the same exchange straight to the server, for the reference bytes
     const direct = spawn(process.execPath, [EVERYTHING, 'stdio'], { stdio: ['pipe', 'pipe', 'ignore'] })
@@ -56,7 +95,7 @@ describe('wrap: a transparent stdio proxy for one server', () => {
     const reference = await drive(directStdin, direct.stdout)
 
     const store = tempStore()
-    const recorder = store.writer
+    const { recording, fellBack } = recordingFor(store)
     const stdin = new PassThrough()
     const stdout = new PassThrough()
     const stderr = new PassThrough()
@@ -65,12 +104,11 @@ describe('wrap: a transparent stdio proxy for one server', () => {
       args: [EVERYTHING, 'stdio'],
       sensitiveTools: ['get-sum'],
       writeTools: ['echo'],
-      recorder,
+      recording,
       logger: silentLogger,
       stdin,
       stdout,
       stderr,
-      db: store.db,
     })
     const wrapped = await drive(stdin, stdout)
     expect(await exit).toBe(0)
@@ -100,6 +138,7 @@ describe('wrap: a transparent stdio proxy for one server', () => {
     const session = store.db.prepare('SELECT * FROM session WHERE id = ?').get(echo.session_id) as Record<string, unknown>
     expect(session).toMatchObject({ transport: 'wrap', client_name: 'wrap-client', client_version: '4.5', client_pid: process.ppid, call_count: 2 })
     expect(session.ended_at).toEqual(expect.any(String))
+    expect(fellBack()).toBe(false)
     await store.close()
   })
 
@@ -111,7 +150,7 @@ describe('wrap: a transparent stdio proxy for one server', () => {
       args: [],
       sensitiveTools: [],
       writeTools: [],
-      recorder: store.writer,
+      recording: recordingFor(store).recording,
       logger: silentLogger,
       stdin,
       stdout: new PassThrough(),
@@ -122,13 +161,35 @@ describe('wrap: a transparent stdio proxy for one server', () => {
 
   it('passes the exit code of a server that dies, and fails its call in flight', async () => {
     const store = tempStore()
-    const recorder = store.writer
     const stdin = new PassThrough()
     const script = 'process.stdin.once("data", () => process.exit(3))'
-    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], recorder, logger: silentLogger, stdin, stdout: new PassThrough() })
+    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout: new PassThrough() })
     stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } }) + '\n')
     expect(await exit).toBe(3)
     expect((await store.records('tool_call'))[0]).toMatchObject({ status: 'error', error: 'the server exited (code 3) before answering' })
     await store.close()
+  })
+})
+
+describe('wrap with a recording thread that fails', () => {
+  it('records on this thread instead, says so in the log, and loses none of the calls', async () => {
+    const store = tempStore()
+    const dir = mkdtempSync(join(process.cwd(), '.tmp', 'wrap-broken-'))
+    const broken = join(dir, 'broken.mjs')
+    writeFileSync(broken, "throw new Error('no recording thread today')\n")
+    const errors: string[] = []
+    const logger: Logger = { ...silentLogger, error: (msg) => void errors.push(msg), child: () => logger }
+    const { recording, fellBack } = RECORDINGS[1]![1](store, pathToFileURL(broken))
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    const exit = runWrap({ command: process.execPath, args: [EVERYTHING, 'stdio'], sensitiveTools: [], writeTools: [], recording, logger, stdin, stdout, stderr: new PassThrough() })
+    const answers = await drive(stdin, stdout)
+    expect(await exit).toBe(0)
+    expect(JSON.parse(answers.get('c-3')!)).toMatchObject({ result: { content: [{ text: 'Echo: wrapped https://example.org/a' }] } })
+    expect(fellBack()).toBe(true)
+    expect(errors.some((m) => m.includes('recording thread failed'))).toBe(true)
+    expect((await store.records('tool_call')).map((r) => r.tool_name).sort()).toEqual(['echo', 'get-sum'])
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
   })
 })

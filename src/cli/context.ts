@@ -28,12 +28,22 @@ export interface RunningCore {
   status: StatusInfo
 }
 
+/** Worker-thread entries built beside the CLI (scripts/build-cli.mjs): recording and import run off the main thread. */
+export interface BuiltWorkers {
+  /** the activity writer (createActivityStore's writerWorkerUrl) */
+  writer: URL
+  /** `wrap`'s recording thread */
+  wrap: URL
+  /** import's parsing thread */
+  import: URL
+}
+
 export interface CliContext {
   readonly dataDir: string
   readonly paths: DataDirPaths
   readonly json: boolean
-  /** the built activity-writer worker; recording runs off the main thread when set */
-  readonly writerWorkerUrl?: URL
+  /** the built worker-thread entries; absent when running from sources (e.g. under vitest) */
+  readonly workers?: BuiltWorkers
   /** the config file, parsed; null when the data dir has none yet. CONFIG_INVALID errors are thrown. */
   config(): ConfigOnDisk | null
   /** the core running for this data dir, or null */

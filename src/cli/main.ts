@@ -25,7 +25,11 @@ const code = await runCli(process.argv, {
   version: packageVersion(),
   webUiDir: join(here, '..', 'renderer'),
   // built beside this entry by scripts/build-cli.mjs (chunks have another import.meta.url)
-  writerWorkerUrl: new URL('./activity-writer-worker.js', import.meta.url),
+  workers: {
+    writer: new URL('./activity-writer-worker.js', import.meta.url),
+    wrap: new URL('./wrap-worker.js', import.meta.url),
+    import: new URL('./activity-import-worker.js', import.meta.url),
+  },
 })
 // long-running commands (serve, stdio, watch) keep the event loop alive and end the process themselves
 process.exitCode = code

@@ -7,7 +7,7 @@ import { serveCommand, stdioCommand, wrapCommand } from './commands/run'
 import { serversCommand } from './commands/servers'
 import { configCommand, doctorCommand, statusCommand } from './commands/status'
 import { toolsCommand } from './commands/tools'
-import { createContext, type CliContext, type GlobalOptions } from './context'
+import { createContext, type BuiltWorkers, type CliContext, type GlobalOptions } from './context'
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './errors'
 import { printError } from './output'
 
@@ -15,14 +15,14 @@ export interface ProgramOptions {
   version: string
   /** the built web UI that `serve` hands to the core */
   webUiDir: string
-  /** the built activity-writer worker (absent when running from sources, e.g. under vitest) */
-  writerWorkerUrl?: URL
+  /** the built worker entries (absent when running from sources, e.g. under vitest) */
+  workers?: BuiltWorkers
 }
 
 export function createProgram(options: ProgramOptions): Command {
   const program = new Command('mcpproxy')
   let ctx: CliContext | undefined
-  const getCtx = (): CliContext => (ctx ??= { ...createContext(program.opts<GlobalOptions>()), writerWorkerUrl: options.writerWorkerUrl })
+  const getCtx = (): CliContext => (ctx ??= { ...createContext(program.opts<GlobalOptions>()), workers: options.workers })
 
   program
     .description('See, control and prove what your AI agents did through MCP.')

@@ -33,6 +33,8 @@ export interface CoreOptions {
   nativeBinding?: string
   /** the built activity-writer worker; recording then runs off the main thread */
   writerWorkerUrl?: string | URL
+  /** the built import worker; import then parses off the main thread */
+  importWorkerUrl?: string | URL
   logger?: Logger
   /** watch mcp_config.json and apply edits live (default true) */
   watchConfig?: boolean

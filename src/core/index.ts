@@ -6,9 +6,8 @@
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createActivityStore } from './activity/store'
-import type { ActivitySettings } from './activity/types'
+import { activitySettingsFrom } from './config/activity-settings'
 import { dataDirPaths, loadConfig } from './config/load'
-import type { Config } from './config/schema'
 import { createConfigService } from './config/service'
 import { createConfigStore } from './config/store'
 import type { Core, CoreOptions } from './core-types'
@@ -20,19 +19,9 @@ import { createProxyServices } from './proxy/mcp-front-end'
 import { createUpstreamManager } from './proxy/upstream-manager'
 import { openDb } from './store/db'
 
-export const VERSION = '0.1.0'
+export { activitySettingsFrom } from './config/activity-settings'
 
-export function activitySettingsFrom(config: Config): Partial<ActivitySettings> {
-  return {
-    retentionDays: config.activity_retention_days,
-    maxRecords: config.activity_max_records,
-    maxResponseSize: config.activity_max_response_size,
-    cleanupIntervalMin: config.activity_cleanup_interval_min,
-    maxDbMb: config.activity_max_db_mb,
-    redactPii: config.redact_pii,
-    metadataOnly: config.activity_metadata_only,
-  }
-}
+export const VERSION = '0.1.0'
 
 export async function createCore(options: CoreOptions): Promise<Core> {
   const paths = dataDirPaths(options.dataDir)
@@ -46,6 +35,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     logger: logger.child('activity'),
     nativeBinding: options.nativeBinding,
     writerWorkerUrl: options.writerWorkerUrl,
+    importWorkerUrl: options.importWorkerUrl,
   })
   const configStore = createConfigStore(paths.config, loaded, bus, logger.child('config'))
   configStore.onChange((config) => activity.updateSettings(activitySettingsFrom(config)))

@@ -5,6 +5,7 @@ import { Command } from 'commander'
 import { loadConfig } from '../../core/config/load'
 import { createLogger, type Logger } from '../../core/logger'
 import type { UpstreamManager } from '../../core/proxy/types'
+import type { InThreadRecording } from '../../core/proxy/wrap'
 import type { CliContext } from '../context'
 import { usageError } from '../errors'
 import { printJson, printLine, renderFields } from '../output'
@@ -37,7 +38,7 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
       if (flags.listen && !LISTEN.test(flags.listen)) throw usageError('--listen: must be host:port, e.g. 127.0.0.1:8080')
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy.log'), 'core')
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.writerWorkerUrl })
+      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import })
       onShutdown(async () => {
         try {
           await core.stop()
@@ -120,7 +121,7 @@ export function stdioCommand(getCtx: () => CliContext): Command {
         return
       }
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.writerWorkerUrl })
+      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import })
       onShutdown(async () => {
         await core.stop().catch(() => {})
         process.exit(0)
@@ -148,15 +149,22 @@ export function wrapCommand(getCtx: () => CliContext): Command {
       const ctx = getCtx()
       const { config } = loadConfig(ctx.dataDir)
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-wrap.log'), 'wrap')
-      const [{ createActivityStore }, { runWrap }, { activitySettingsFrom }, { openDb }] = await Promise.all([
+      const [{ createActivityStore }, { runWrap }, { activitySettingsFrom }, { openDb }, { DEFAULT_ACTIVITY_SETTINGS }] = await Promise.all([
         import('../../core/activity/store'),
         import('../../core/proxy/wrap'),
-        loadCore(),
+        import('../../core/config/activity-settings'),
         import('../../core/store/db'),
+        import('../../core/activity/types'),
       ])
-      const store = createActivityStore({ file: ctx.paths.db, settings: activitySettingsFrom(config), logger: logger.child('activity'), retention: false, writerWorkerUrl: ctx.writerWorkerUrl })
-      // the wrap session is kept in the same database as the app's sessions
-      const db = openDb(ctx.paths.db)
+      const settings = { ...DEFAULT_ACTIVITY_SETTINGS, ...activitySettingsFrom(config) }
+      // recording on this thread: from sources, or when the recording thread fails (opened only then)
+      const opened: { store?: ReturnType<typeof createActivityStore>; db?: ReturnType<typeof openDb> } = {}
+      const inThread = (): InThreadRecording => {
+        opened.store ??= createActivityStore({ file: ctx.paths.db, settings, logger: logger.child('activity'), retention: false })
+        // the wrap session is kept in the same database as the app's sessions
+        opened.db ??= openDb(ctx.paths.db)
+        return { recorder: opened.store, db: opened.db }
+      }
       const flat = (v: string[] | undefined): string[] => (v ?? []).flatMap((s) => list(s, []))
       let code = 1
       try {
@@ -166,15 +174,14 @@ export function wrapCommand(getCtx: () => CliContext): Command {
           sensitiveTools: [...config.sensitive_tools, ...flat(flags.sensitiveTools)],
           writeTools: [...config.write_tools, ...flat(flags.writeTools)],
           serverName: flags.serverName,
-          recorder: store,
-          db,
+          recording: ctx.workers ? { workerUrl: ctx.workers.wrap, file: ctx.paths.db, settings, fallback: inThread } : inThread(),
           logger,
           stdin: process.stdin,
           stdout: process.stdout,
         })
       } finally {
-        await store.close()
-        db.close()
+        await opened.store?.close()
+        opened.db?.close()
       }
       process.exitCode = code
     })

@@ -106,7 +106,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     }
   }
 
-  const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void } = options.writerWorkerUrl
+  const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void; reportCommits?: (on: boolean) => void } = options.writerWorkerUrl
     ? createWorkerWriter(db, settings, logger, { onCommitted }, { workerUrl: options.writerWorkerUrl, file: options.file, nativeBinding: options.nativeBinding })
     : createActivityWriter(db, settings, logger, { onCommitted })
   const startRetention = (firstRunMs?: number): { stop(): void } | null =>
@@ -159,6 +159,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       if (!listeners.size) {
         polledSeq = queries.lastSeq()
         emittedAhead.clear()
+        writer.reportCommits?.(true)
       }
       listeners.add(listener)
       if (!pollTimer && !closed) {
@@ -167,7 +168,10 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       }
       return () => {
         listeners.delete(listener)
-        if (!listeners.size) stopPolling()
+        if (!listeners.size) {
+          stopPolling()
+          writer.reportCommits?.(false)
+        }
       }
     },
     close() {

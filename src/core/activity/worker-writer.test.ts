@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -7,6 +7,7 @@ import { build } from 'esbuild'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ActivityInput } from '../../shared/activity'
 import type { Logger } from '../logger'
+import { RECORDING_NICE } from './recording-thread'
 import { createActivityStore, type ActivityStoreHandle } from './store'
 import type { AppendedBatch } from './types'
 
@@ -45,14 +46,14 @@ const logger: Logger = {
   child: () => logger,
 }
 
-const open = (options: { url?: URL; pollMs?: number; worker?: boolean; commitWindowMs?: number } = {}): ActivityStoreHandle => {
+const open = (options: { url?: URL; pollMs?: number; worker?: boolean; commitWindowMs?: number; queueLimit?: number } = {}): ActivityStoreHandle => {
   const s = createActivityStore({
     file,
     pollMs: options.pollMs ?? 20,
     retention: false,
     logger,
     writerWorkerUrl: options.worker === false ? undefined : (options.url ?? workerUrl),
-    settings: options.commitWindowMs === undefined ? undefined : { commitWindowMs: options.commitWindowMs },
+    settings: { ...(options.commitWindowMs === undefined ? {} : { commitWindowMs: options.commitWindowMs }), ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }) },
   })
   opened.push(s)
   return s
@@ -175,6 +176,37 @@ describe('activity writer on a worker thread', () => {
     expect(rawRows().map((r) => r.id)).toEqual(ids)
     expect(logged.some((l) => l.level === 'error' && /worker failed/.test(l.msg))).toBe(true)
     expect(s.verify().ok).toBe(true)
+  })
+
+  it('while the worker is behind, makes room by dropping the oldest tool calls beyond the queue limit, never audit records', async () => {
+    // a window longer than the test: nothing leaves for the worker until the flush
+    const s = open({ commitWindowMs: 60_000, queueLimit: 5 })
+    const ids: Record<string, string> = {}
+    for (const name of ['t1', 't2', 'p1', 't3', 't4', 't5', 't6', 'p2', 't7', 't8']) {
+      ids[name] = name.startsWith('p')
+        ? s.record({ type: 'policy_decision', status: 'blocked', server_name: 'srv', tool_name: name, policy: { decision: 'deny', reason: 'no' } })
+        : s.record(call(name))
+    }
+    expect(s.stats()).toMatchObject({ dropped: 5, dropped_by_type: { tool_call: 5 } })
+    await s.flush()
+    expect(rawRows().map((r) => r.id)).toEqual(['p1', 't6', 'p2', 't7', 't8'].map((n) => ids[n]))
+    expect(s.stats()).toMatchObject({ written: 5, dropped: 5, queued: 0 })
+    expect(s.verify().ok).toBe(true)
+  })
+
+  it.skipIf(process.platform !== 'linux')('runs at the lowest priority (Linux sets it per thread) and leaves the calling thread as it was', async () => {
+    const nice = (task: string): number => {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8')
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+    }
+    const before = nice(String(process.pid))
+    const tasksBefore = new Set(readdirSync('/proc/self/task'))
+    const s = open()
+    s.record(call('wake'))
+    await s.flush()
+    const started = readdirSync('/proc/self/task').filter((t) => !tasksBefore.has(t))
+    expect(started.map(nice)).toContain(RECORDING_NICE)
+    expect(nice(String(process.pid))).toBe(before)
   })
 
   it('flushes on close and ignores records after it', async () => {

@@ -13,7 +13,7 @@ import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import type { ActivitySettings } from './types'
 import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
-import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
+import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, NEVER_DROPPED, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
 
 export interface WorkerWriterOptions {
   /** the built writer-worker.js (a worker needs JavaScript) */
@@ -28,6 +28,11 @@ export interface WorkerWriterOptions {
 export interface WorkerActivityWriter extends ActivityWriter {
   /** passes changed settings to the worker */
   updateSettings(settings: ActivitySettings): void
+  /**
+   * Whether the worker posts each committed batch back for hooks.onCommitted (off until asked:
+   * cloning every record back costs this thread CPU that a `wrap` with no listeners never needs).
+   */
+  reportCommits(on: boolean): void
 }
 
 interface FlushWaiter {
@@ -36,13 +41,14 @@ interface FlushWaiter {
 }
 
 /** Starts the writer worker; `db` (this thread's connection) is only used if the worker fails. */
-export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks, options: WorkerWriterOptions): WorkerActivityWriter {
+export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Logger, hooks: WriterHooks, options: WorkerWriterOptions): WorkerActivityWriter {
+  const settings = { ...initial }
   const newId = createIdSource()
   const signal = new SharedArrayBuffer(4)
   const signalView = new Int32Array(signal)
   // the worker answers on a port of its own, so writeNow() can take its reports synchronously
   const { port1: reports, port2 } = new MessageChannel()
-  const data: WriterWorkerData = { file: options.file, settings: { ...settings }, nativeBinding: options.nativeBinding, signal, reportCommits: !!hooks.onCommitted, reports: port2 }
+  const data: WriterWorkerData = { file: options.file, settings: { ...settings }, nativeBinding: options.nativeBinding, signal, reportCommits: false, reports: port2 }
   const worker = new Worker(options.workerUrl, { workerData: data, transferList: [port2] })
   let queue: WriterOp[] = []
   // id -> the queued pending insert, so a completion within the window merges into it
@@ -52,7 +58,11 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
   let posted = 0
   // batches posted and not yet committed by the worker: replayed here if it dies (inserts are idempotent on id)
   const unacked = new Map<number, WriterOp[]>()
+  /** ops in the unacked batches: with the queue, what the worker has not written yet */
+  let inFlight = 0
   let acked = 0
+  // records this thread dropped because the worker fell too far behind (settings.queueLimit)
+  const dropped = { dropped: 0, dropped_by_type: {} as Partial<Record<ActivityRecord['type'], number>> }
   let workerStats: WriterStatsInfo = { queued: 0, written: 0, batches: 0, dropped: 0, dropped_by_type: {} }
   let timer: NodeJS.Timeout | null = null
   let immediate: NodeJS.Immediate | null = null
@@ -103,11 +113,32 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
       else {
         posted++
         unacked.set(posted, ops)
+        inFlight += ops.length
         setRef(true)
         send({ k: 'ops', ops, n: posted })
       }
     }
     if (queue.length) schedule()
+  }
+
+  /**
+   * Queues an insert. While the worker is more than settings.queueLimit ops behind (it yields
+   * the CPU to relaying, see writer-worker.ts), the oldest droppable queued inserts make room,
+   * counted as the in-thread writer counts its drops; audit-critical records are never dropped.
+   */
+  const enqueue = (record: ActivityRecord): void => {
+    const op = { record }
+    queue.push(op)
+    if (record.status === 'pending') pendingQueued.set(record.id, op)
+    while (inFlight + queue.length > settings.queueLimit) {
+      const i = queue.findIndex((o) => 'record' in o && !NEVER_DROPPED.has(o.record.type))
+      if (i < 0) break
+      const { record: gone } = queue.splice(i, 1)[0] as { record: ActivityRecord }
+      pendingQueued.delete(gone.id)
+      dropped.dropped++
+      dropped.dropped_by_type[gone.type] = (dropped.dropped_by_type[gone.type] ?? 0) + 1
+    }
+    schedule()
   }
 
   const postWindow = (): void => post(false)
@@ -132,6 +163,7 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
     fallback = createActivityWriter(db, settings, logger, hooks)
     for (const ops of unacked.values()) replay(fallback, ops)
     unacked.clear()
+    inFlight = 0
     post() // what waits for the window goes first too, keeping the order of records and completions
     for (const [n, w] of flushWaiters) {
       flushWaiters.delete(n)
@@ -151,7 +183,10 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
         break
       case 'stats':
         workerStats = m.stats
-        for (let n = acked + 1; n <= m.acked; n++) unacked.delete(n)
+        for (let n = acked + 1; n <= m.acked; n++) {
+          inFlight -= unacked.get(n)?.length ?? 0
+          unacked.delete(n)
+        }
         acked = m.acked
         if (acked === posted && !queue.length && !m.stats.queued && !flushWaiters.size) setRef(false)
         break
@@ -184,20 +219,13 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
         logger.warn('activity record after close; ignored', { id: record.id, type: record.type })
         return
       }
-      const op = { record }
-      queue.push(op)
-      if (record.status === 'pending') pendingQueued.set(record.id, op)
-      schedule()
+      enqueue(record)
     },
 
     record(input: ActivityInput): string {
       if (fallback) return fallback.record(input)
       const { id, record } = admitRecord(input, newId, logger, closed)
-      if (!record) return id
-      const op = { record }
-      queue.push(op)
-      if (record.status === 'pending') pendingQueued.set(id, op)
-      schedule()
+      if (record) enqueue(record)
       return id
     },
 
@@ -243,10 +271,17 @@ export function createWorkerWriter(db: Db, settings: ActivitySettings, logger: L
 
     stats(): WriterStatsInfo {
       if (fallback) return fallback.stats()
-      return { ...workerStats, queued: workerStats.queued + queue.length, dropped_by_type: { ...workerStats.dropped_by_type } }
+      const byType = { ...workerStats.dropped_by_type }
+      for (const [type, n] of Object.entries(dropped.dropped_by_type) as Array<[ActivityRecord['type'], number]>) byType[type] = (byType[type] ?? 0) + n
+      return { ...workerStats, queued: workerStats.queued + queue.length, dropped: workerStats.dropped + dropped.dropped, dropped_by_type: byType }
+    },
+
+    reportCommits(on: boolean): void {
+      if (!fallback) send({ k: 'reportCommits', on })
     },
 
     updateSettings(next: ActivitySettings): void {
+      Object.assign(settings, next)
       if (!fallback) send({ k: 'settings', settings: { ...next } })
     },
 

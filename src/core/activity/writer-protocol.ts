@@ -1,7 +1,7 @@
 /** Messages between the main thread's worker-backed writer and the writer worker. */
 import type { ActivityCompletion, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
 import type { MessagePort } from 'node:worker_threads'
-import type { LogLevel } from '../logger'
+import type { LogMessage } from './recording-thread'
 import type { BatchResult } from './append'
 import type { ActivitySettings } from './types'
 
@@ -11,7 +11,7 @@ export interface WriterWorkerData {
   nativeBinding?: string
   /** Int32Array over it: [0] counts the worker's synchronous writes (writeNow) */
   signal: SharedArrayBuffer
-  /** post each committed batch back (the store's onAppended listeners need them) */
+  /** post each committed batch back from the start (the store's onAppended listeners need them) */
   reportCommits: boolean
   /** where the worker posts its reports (FromWorker) */
   reports: MessagePort
@@ -24,11 +24,12 @@ export type ToWorker =
   | { k: 'flush'; n: number }
   | { k: 'writeNow' }
   | { k: 'settings'; settings: ActivitySettings }
+  | { k: 'reportCommits'; on: boolean }
   | { k: 'close' }
 
 export type FromWorker =
   | { k: 'committed'; result: BatchResult }
   | { k: 'stats'; stats: WriterStatsInfo; acked: number }
   | { k: 'flushed'; n: number; error?: string }
-  | { k: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  | LogMessage
   | { k: 'closed' }

@@ -4,9 +4,9 @@
  * separate entry (out/cli/activity-writer-worker.js); see createWorkerWriter.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { Logger, LogLevel } from '../logger'
 import { openDb } from '../store/db'
 import type { FromWorker, ToWorker, WriterWorkerData } from './writer-protocol'
+import { forwardingLogger, yieldToRelaying } from './recording-thread'
 import { createActivityWriter } from './writer'
 
 const port = parentPort!
@@ -14,16 +14,8 @@ const data = workerData as WriterWorkerData
 const signal = new Int32Array(data.signal)
 const post = (m: FromWorker): void => data.reports.postMessage(m)
 
-const logger: Logger = {
-  debug: (msg, fields) => log('debug', msg, fields),
-  info: (msg, fields) => log('info', msg, fields),
-  warn: (msg, fields) => log('warn', msg, fields),
-  error: (msg, fields) => log('error', msg, fields),
-  child: () => logger,
-}
-function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-  post({ k: 'log', level, msg, fields })
-}
+const logger = forwardingLogger(post)
+yieldToRelaying(logger)
 
 const settings = { ...data.settings }
 const db = openDb(data.file, { nativeBinding: data.nativeBinding })
@@ -35,9 +27,10 @@ const report = (): void => {
   if (!stats.queued) acked = received
   post({ k: 'stats', stats, acked })
 }
+let reportCommits = data.reportCommits
 const writer = createActivityWriter(db, settings, logger, {
   onCommitted: (result) => {
-    if (data.reportCommits) post({ k: 'committed', result })
+    if (reportCommits) post({ k: 'committed', result })
   },
 })
 
@@ -73,6 +66,9 @@ port.on('message', (m: ToWorker) => {
       break
     case 'settings':
       Object.assign(settings, m.settings)
+      break
+    case 'reportCommits':
+      reportCommits = m.on
       break
     case 'close':
       void writer.close().finally(() => {

@@ -1,19 +1,38 @@
+/**
+ * `mcpproxy wrap -- CMD ARGS...`: a transparent stdio proxy for one MCP server. Bytes pass
+ * unchanged both ways; copies go to the recording half (wrap-tap.ts), on a recording thread of
+ * its own when one is given (the built CLI), so that this thread only relays.
+ */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { basename } from 'node:path'
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import { Worker } from 'node:worker_threads'
 import type { ClientInfo } from '../../shared/activity'
-import type { ActivityRecorder } from '../activity/types'
-import { isoTime } from '../activity/writer'
+import type { ActivityRecorder, ActivitySettings } from '../activity/types'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
-import { extractEntities } from '../security/entities'
-import { classifyTool } from '../security/policy'
-import { estimateTokens } from '../security/tokens'
-import { traceFrom } from './call-recorder'
 import { processExe } from './peer-process'
 import { createSessionRegistry } from './sessions'
-import { onLines } from './json-lines'
+import type { FromWrapWorker, ToWrapWorker, WrapWorkerData } from './wrap-protocol'
+import { createWrapTap } from './wrap-tap'
+
+/** Recording on the relay's thread. */
+export interface InThreadRecording {
+  recorder: ActivityRecorder
+  /** persists the session (`session` table) when given */
+  db?: Db
+}
+
+/** Recording on a thread of its own (wrap-worker.ts, built as JavaScript). */
+export interface WorkerRecording {
+  workerUrl: string | URL
+  /** the activity database */
+  file: string
+  settings: ActivitySettings
+  nativeBinding?: string
+  /** recording on this thread if the worker cannot start or fails (opened only then) */
+  fallback: () => InThreadRecording
+}
 
 export interface WrapOptions {
   command: string
@@ -22,7 +41,7 @@ export interface WrapOptions {
   cwd?: string
   sensitiveTools: string[]
   writeTools: string[]
-  recorder: ActivityRecorder
+  recording: InThreadRecording | WorkerRecording
   logger: Logger
   stdin: NodeJS.ReadableStream
   stdout: NodeJS.WritableStream
@@ -30,50 +49,151 @@ export interface WrapOptions {
   stderr?: NodeJS.WritableStream
   /** the server name on records (default: the name the server gives in initialize) */
   serverName?: string
-  /** persists the session (`session` table) when given */
-  db?: Db
 }
-
-interface Line {
-  bytes: Buffer
-  at: number
-}
-
-interface Inflight {
-  recordId: string
-  startedAt: number
-  tool: string
-}
-
-type Rpc = { id?: string | number | null; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message?: string } }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
 
 /**
- * A transparent stdio proxy for one MCP server: bytes pass unchanged in both directions, and a
- * copy of each line is parsed afterwards (batched on setImmediate) to record the session and
- * every tools/call with its answer. Resolves with the child's exit code once it has exited and
- * the records are flushed; client EOF closes the child's stdin.
+ * How long copies gather before they go to the recording thread: one message (and one wake-up
+ * of that thread) per interval instead of two per call. The thread's commit window is shortened
+ * by as much, so a record still reaches the disk within the configured window.
  */
+export const WRAP_POST_INTERVAL_MS = 10
+
+/** Where the relay hands its copies; `end` resolves once the records are on disk. */
+interface TapSink {
+  bytes(fromClient: boolean, chunk: Buffer, at: number): void
+  exe(exe: string): void
+  end(code: number, at: number): Promise<void>
+}
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+function inThreadSink(recording: InThreadRecording, tap: Omit<WrapWorkerData, 'file' | 'settings' | 'nativeBinding'>, logger: Logger): TapSink {
+  const sessions = recording.db ? createSessionRegistry({ db: recording.db, logger }) : undefined
+  const session = sessions?.open('wrap', tap.client, tap.sessionId)
+  const t = createWrapTap({ ...tap, recorder: recording.recorder, logger, session })
+  // parsed after the bytes went on, batched per turn of the event loop
+  const queue: Array<{ fromClient: boolean; chunk: Buffer; at: number }> = []
+  let scheduled = false
+  const drain = (): void => {
+    scheduled = false
+    for (const q of queue.splice(0)) (q.fromClient ? t.fromClient : t.fromServer)(q.chunk, q.at)
+  }
+  return {
+    bytes(fromClient, chunk, at) {
+      queue.push({ fromClient, chunk, at })
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(drain)
+      }
+    },
+    exe: (exe) => t.setClientExe(exe),
+    async end(code, at) {
+      drain()
+      t.end(code, at)
+      session?.end()
+      sessions?.close()
+      await recording.recorder.flush()
+    },
+  }
+}
+
+/**
+ * The recording thread's side: copies gather for WRAP_POST_INTERVAL_MS into one transferred
+ * buffer. If the thread fails, recording goes on on this thread (the calls in flight
+ * at that moment stay pending in the log).
+ */
+function workerSink(recording: WorkerRecording, tap: Omit<WrapWorkerData, 'file' | 'settings' | 'nativeBinding'>, logger: Logger): TapSink {
+  const settings = { ...recording.settings, commitWindowMs: Math.max(1, recording.settings.commitWindowMs - WRAP_POST_INTERVAL_MS) }
+  const data: WrapWorkerData = { ...tap, file: recording.file, settings, nativeBinding: recording.nativeBinding }
+  let fallback: TapSink | null = null
+  let done: (() => void) | null = null
+  let finished = false
+  let chunks: Array<{ fromClient: boolean; chunk: Buffer; at: number }> = []
+  let timer: NodeJS.Timeout | null = null
+  let worker: Worker | null = null
+  const fail = (err: Error): void => {
+    if (fallback || finished) return
+    logger.error("the wrap's recording thread failed; recording on this thread from now on", { error: err.message })
+    void worker?.terminate()
+    fallback = inThreadSink(recording.fallback(), tap, logger)
+    for (const c of chunks) fallback.bytes(c.fromClient, c.chunk, c.at)
+    chunks = []
+    done?.()
+  }
+  try {
+    worker = new Worker(typeof recording.workerUrl === 'string' && recording.workerUrl.startsWith('file:') ? new URL(recording.workerUrl) : recording.workerUrl, { workerData: data })
+    worker.on('message', (m: FromWrapWorker) => {
+      if (m.k === 'log') logger[m.level](m.msg, m.fields)
+      else {
+        finished = true
+        if (m.stats.dropped) logger.warn('records dropped while the log fell behind', { dropped: m.stats.dropped, by_type: m.stats.dropped_by_type })
+        done?.()
+      }
+    })
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`the recording thread exited with code ${code}`)))
+  } catch (err) {
+    fail(err as Error)
+  }
+  const send = (m: ToWrapWorker, transfer?: ArrayBuffer[]): void => worker!.postMessage(m, transfer)
+  const flush = (): void => {
+    if (timer) clearTimeout(timer)
+    timer = null
+    if (fallback || !chunks.length) return
+    let total = 0
+    for (const c of chunks) total += c.chunk.length
+    // a buffer of its own (not a slice of a pool), so that transferring it moves only these bytes
+    const all = Buffer.allocUnsafeSlow(total)
+    const parts: number[] = []
+    let offset = 0
+    for (const c of chunks) {
+      c.chunk.copy(all, offset)
+      offset += c.chunk.length
+      parts.push(c.fromClient ? 1 : 0, c.at, c.chunk.length)
+    }
+    chunks = []
+    send({ k: 'bytes', data: all.buffer as ArrayBuffer, parts }, [all.buffer as ArrayBuffer])
+  }
+  return {
+    bytes(fromClient, chunk, at) {
+      if (fallback) return fallback.bytes(fromClient, chunk, at)
+      chunks.push({ fromClient, chunk, at })
+      timer ??= setTimeout(flush, WRAP_POST_INTERVAL_MS)
+    },
+    exe(exe) {
+      if (fallback) fallback.exe(exe)
+      else send({ k: 'exe', exe })
+    },
+    async end(code, at) {
+      flush()
+      if (!fallback) {
+        await new Promise<void>((resolve) => {
+          done = resolve
+          send({ k: 'end', code, at })
+        })
+        worker?.removeAllListeners('exit')
+        await worker?.terminate()
+      }
+      if (fallback) await (fallback as TapSink).end(code, at)
+    },
+  }
+}
+
+/** Relays until the server exits; resolves with its exit code once the records are on disk. Client EOF closes the server's stdin. */
 export async function runWrap(options: WrapOptions): Promise<number> {
-  const { recorder, logger } = options
-  const sessionId = randomUUID()
-  const parentPid = process.ppid
-  // replaced, never changed in place: the records of a session share one object (cloned once per batch to the writer)
-  let client: ClientInfo = { pid: parentPid }
-  const sessions = options.db ? createSessionRegistry({ db: options.db, logger }) : undefined
-  const session = sessions?.open('wrap', client, sessionId)
-  void processExe(parentPid).then((exe) => {
-    if (!exe) return
-    client = { ...client, exe }
-    session?.setClient({ exe })
-  })
-  let serverName = options.serverName ?? basename(options.command)
-  const named = options.serverName !== undefined
-  const annotations = new Map<string, ToolAnnotations | undefined>()
-  const calls = new Map<string, Inflight>()
-  const listRequests = new Set<string>()
-  let initializeId: string | undefined
+  const { logger } = options
+  const tap = {
+    sessionId: randomUUID(),
+    client: { pid: process.ppid } as ClientInfo,
+    serverName: options.serverName,
+    defaultServerName: basename(options.command),
+    sensitiveTools: options.sensitiveTools,
+    writeTools: options.writeTools,
+  }
+  const sink = 'workerUrl' in options.recording ? workerSink(options.recording, tap, logger) : inThreadSink(options.recording, tap, logger)
+  void processExe(process.ppid).then((exe) => exe && sink.exe(exe))
 
   const child = spawn(options.command, options.args, {
     cwd: options.cwd,
@@ -81,118 +201,12 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   child.stderr.pipe((options.stderr ?? process.stderr) as NodeJS.WritableStream, { end: false })
-
-  // relay first: the same buffers go through, recording sees a copy later
+  // relay first: the same buffers go on, the recording half gets them after
   options.stdin.pipe(child.stdin)
   child.stdout.pipe(options.stdout as NodeJS.WritableStream, { end: false })
   child.stdin.on('error', (err) => logger.debug('child stdin closed', { error: err.message }))
-
-  const queue: Array<{ line: Line; fromClient: boolean }> = []
-  let scheduled = false
-  const enqueue = (fromClient: boolean) => (bytes: Buffer) => {
-    queue.push({ line: { bytes, at: performance.now() }, fromClient })
-    if (!scheduled) {
-      scheduled = true
-      setImmediate(drain)
-    }
-  }
-  onLines(options.stdin, enqueue(true))
-  onLines(child.stdout, enqueue(false))
-
-  const key = (id: string | number): string => `${typeof id}:${id}`
-
-  const parse = (bytes: Buffer): Rpc | Rpc[] | undefined => {
-    try {
-      return JSON.parse(bytes.toString('utf8')) as Rpc | Rpc[]
-    } catch {
-      return undefined
-    }
-  }
-
-  const fromClient = (m: Rpc, line: Line): void => {
-    if (m.id === undefined || m.id === null || typeof m.method !== 'string') return
-    if (m.method === 'initialize') {
-      initializeId = key(m.id)
-      const info = m.params?.clientInfo as { name?: string; version?: string } | undefined
-      if (info) {
-        client = { ...client, name: info.name, version: info.version }
-        session?.setClient({ name: info.name, version: info.version })
-      }
-      return
-    }
-    if (m.method === 'tools/list') {
-      listRequests.add(key(m.id))
-      return
-    }
-    if (m.method !== 'tools/call') return
-    const tool = String(m.params?.name ?? '')
-    const args = (m.params?.arguments ?? {}) as Record<string, unknown>
-    const trace = traceFrom(m.params?._meta as Record<string, unknown> | undefined)
-    const text = JSON.stringify(args)
-    const { flags } = classifyTool(serverName, tool, annotations.get(tool), { sensitive_tools: options.sensitiveTools, write_tools: options.writeTools })
-    const recordId = recorder.record({
-      type: 'tool_call',
-      status: 'pending',
-      timestamp: isoTime(Math.floor(performance.timeOrigin + line.at)),
-      server_name: serverName,
-      tool_name: tool,
-      session_id: sessionId,
-      request_id: String(m.id),
-      arguments: args,
-      request_bytes: Buffer.byteLength(text),
-      request_tokens: estimateTokens(text),
-      client,
-      flags: flags.length ? flags : undefined,
-      entities: extractEntities(args),
-      trace_id: trace.traceId,
-      span_id: trace.spanId,
-      metadata: { transport: 'wrap' },
-    })
-    calls.set(key(m.id), { recordId, startedAt: line.at, tool })
-    session?.countCall()
-  }
-
-  const fromServer = (m: Rpc, line: Line): void => {
-    if (m.id === undefined || m.id === null || m.method !== undefined) return
-    const k = key(m.id)
-    if (k === initializeId) {
-      const info = m.result?.serverInfo as { name?: string } | undefined
-      if (!named && info?.name) serverName = info.name
-      return
-    }
-    if (listRequests.delete(k)) {
-      const tools = (m.result?.tools ?? []) as Array<{ name: string; annotations?: ToolAnnotations }>
-      for (const t of tools) annotations.set(t.name, t.annotations)
-      return
-    }
-    const call = calls.get(k)
-    if (!call) return
-    calls.delete(k)
-    const isError = m.error !== undefined || m.result?.isError === true
-    recorder.complete(call.recordId, {
-      status: isError ? 'error' : 'success',
-      duration_ms: Math.round((line.at - call.startedAt) * 1000) / 1000,
-      response: m.error ?? m.result,
-      response_bytes: line.bytes.length,
-      response_tokens: estimateTokens(line.bytes.length),
-      error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
-    })
-  }
-
-  function drain(): void {
-    scheduled = false
-    const batch = queue.splice(0, queue.length)
-    for (const { line, fromClient: c } of batch) {
-      const parsed = parse(line.bytes)
-      if (parsed === undefined) {
-        logger.warn(c ? 'client sent a line that is not JSON' : 'server wrote a line that is not JSON', { bytes: line.bytes.length })
-        continue
-      }
-      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
-        if (m && typeof m === 'object') (c ? fromClient : fromServer)(m, line)
-      }
-    }
-  }
+  options.stdin.on('data', (chunk: Buffer) => sink.bytes(true, chunk, now()))
+  child.stdout.on('data', (chunk: Buffer) => sink.bytes(false, chunk, now()))
 
   const code = await new Promise<number>((resolve) => {
     child.once('error', (err) => {
@@ -202,22 +216,6 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     child.once('close', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + (SIGNALS[signal] ?? 1) : 1)))
   })
   options.stdin.unpipe(child.stdin)
-  drain()
-  for (const call of calls.values()) {
-    recorder.complete(call.recordId, {
-      status: 'error',
-      duration_ms: Math.round((performance.now() - call.startedAt) * 1000) / 1000,
-      error: `the server exited (code ${code}) before answering`,
-    })
-  }
-  calls.clear()
-  session?.end()
-  sessions?.close()
-  await recorder.flush()
+  await sink.end(code, now())
   return code
-}
-
-function firstText(result: Record<string, unknown> | undefined): string {
-  const content = result?.content as Array<{ type?: string; text?: string }> | undefined
-  return content?.find((c) => c.type === 'text')?.text?.slice(0, 2000) ?? 'tool returned isError'
 }

@@ -1,0 +1,184 @@
+/**
+ * The recording half of `wrap`: it reads copies of the bytes going both ways, pairs each
+ * tools/call with its answer and records both as one tool_call, with the session and the
+ * client's name from initialize. It runs where the relay hands it the bytes: on the wrap's
+ * recording thread (wrap-worker.ts) or, without one, on the relay's own thread.
+ */
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import type { ClientInfo } from '../../shared/activity'
+import type { ActivityRecorder } from '../activity/types'
+import { isoTime } from '../activity/writer'
+import type { Logger } from '../logger'
+import { extractEntities } from '../security/entities'
+import { classifyTool } from '../security/policy'
+import { estimateTokens } from '../security/tokens'
+import { traceFrom } from './call-recorder'
+import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
+import type { Session } from './sessions'
+
+export interface WrapTapOptions {
+  recorder: ActivityRecorder
+  logger: Logger
+  sessionId: string
+  /** the persisted session, when there is one */
+  session?: Session
+  /** what is known of the client before initialize (its pid) */
+  client: ClientInfo
+  /** the server name on records; without it, the name the server gives in initialize, else `defaultServerName` */
+  serverName?: string
+  defaultServerName: string
+  sensitiveTools: string[]
+  writeTools: string[]
+}
+
+export interface WrapTap {
+  /** bytes the client sent, read at `at` (ms since the epoch, fractional) */
+  fromClient(chunk: Buffer, at: number): void
+  /** bytes the server sent, read at `at` */
+  fromServer(chunk: Buffer, at: number): void
+  /** the client's executable, once known */
+  setClientExe(exe: string): void
+  /** the server exited with `code` at `at`: the calls it did not answer fail */
+  end(code: number, at: number): void
+}
+
+type Rpc = { id?: string | number | null; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message?: string } }
+
+interface Inflight {
+  recordId: string
+  at: number
+}
+
+const key = (id: string | number): string => `${typeof id}:${id}`
+const duration = (from: number, to: number): number => Math.round((to - from) * 1000) / 1000
+
+function firstText(result: Record<string, unknown> | undefined): string {
+  const content = result?.content as Array<{ type?: string; text?: string }> | undefined
+  return content?.find((c) => c.type === 'text')?.text?.slice(0, 2000) ?? 'tool returned isError'
+}
+
+export function createWrapTap(options: WrapTapOptions): WrapTap {
+  const { recorder, logger, session, sessionId } = options
+  // replaced, never changed in place: the records of a session share one object
+  let client: ClientInfo = { ...options.client }
+  let serverName = options.serverName ?? options.defaultServerName
+  const annotations = new Map<string, ToolAnnotations | undefined>()
+  const calls = new Map<string, Inflight>()
+  const listRequests = new Set<string>()
+  let initializeId: string | undefined
+
+  const request = (m: Rpc, at: number): void => {
+    if (m.id === undefined || m.id === null || typeof m.method !== 'string') return
+    if (m.method === 'initialize') {
+      initializeId = key(m.id)
+      const info = m.params?.clientInfo as { name?: string; version?: string } | undefined
+      if (info) {
+        client = { ...client, name: info.name, version: info.version }
+        session?.setClient({ name: info.name, version: info.version })
+      }
+      return
+    }
+    if (m.method === 'tools/list') {
+      listRequests.add(key(m.id))
+      return
+    }
+    if (m.method !== 'tools/call') return
+    const tool = String(m.params?.name ?? '')
+    const args = (m.params?.arguments ?? {}) as Record<string, unknown>
+    const trace = traceFrom(m.params?._meta as Record<string, unknown> | undefined)
+    const text = JSON.stringify(args)
+    const { flags } = classifyTool(serverName, tool, annotations.get(tool), { sensitive_tools: options.sensitiveTools, write_tools: options.writeTools })
+    const recordId = recorder.record({
+      type: 'tool_call',
+      status: 'pending',
+      timestamp: isoTime(Math.floor(at)),
+      server_name: serverName,
+      tool_name: tool,
+      session_id: sessionId,
+      request_id: String(m.id),
+      arguments: args,
+      request_bytes: Buffer.byteLength(text),
+      request_tokens: estimateTokens(text),
+      client,
+      flags: flags.length ? flags : undefined,
+      entities: extractEntities(args),
+      trace_id: trace.traceId,
+      span_id: trace.spanId,
+      metadata: { transport: 'wrap' },
+    })
+    calls.set(key(m.id), { recordId, at })
+    session?.countCall()
+  }
+
+  const answer = (m: Rpc, at: number, bytes: number): void => {
+    if (m.id === undefined || m.id === null || m.method !== undefined) return
+    const k = key(m.id)
+    if (k === initializeId) {
+      const info = m.result?.serverInfo as { name?: string } | undefined
+      if (options.serverName === undefined && info?.name) serverName = info.name
+      return
+    }
+    if (listRequests.delete(k)) {
+      const tools = (m.result?.tools ?? []) as Array<{ name: string; annotations?: ToolAnnotations }>
+      for (const t of tools) annotations.set(t.name, t.annotations)
+      return
+    }
+    const call = calls.get(k)
+    if (!call) return
+    calls.delete(k)
+    const isError = m.error !== undefined || m.result?.isError === true
+    recorder.complete(call.recordId, {
+      status: isError ? 'error' : 'success',
+      duration_ms: duration(call.at, at),
+      response: m.error ?? m.result,
+      response_bytes: bytes,
+      response_tokens: estimateTokens(bytes),
+      error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
+    })
+  }
+
+  const reader = (fromClient: boolean): ((chunk: Buffer, at: number) => void) => {
+    let at = 0
+    const onLine = (line: Buffer): void => {
+      let parsed: Rpc | Rpc[]
+      try {
+        parsed = JSON.parse(line.toString('utf8')) as Rpc | Rpc[]
+      } catch {
+        logger.warn(fromClient ? 'client sent a line that is not JSON' : 'server wrote a line that is not JSON', { bytes: line.length })
+        return
+      }
+      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (m && typeof m === 'object') {
+          if (fromClient) request(m, at)
+          else answer(m, at, line.length)
+        }
+      }
+    }
+    let split = lineSplitter(onLine, MAX_LINE_BYTES)
+    return (chunk, chunkAt) => {
+      at = chunkAt
+      try {
+        split(chunk)
+      } catch (err) {
+        // a line past the limit is relayed but not recorded; the next one is read afresh
+        logger.warn('a line too long to record', { error: (err as Error).message })
+        split = lineSplitter(onLine, MAX_LINE_BYTES)
+      }
+    }
+  }
+
+  return {
+    fromClient: reader(true),
+    fromServer: reader(false),
+    setClientExe(exe) {
+      client = { ...client, exe }
+      session?.setClient({ exe })
+    },
+    end(code, at) {
+      for (const call of calls.values()) {
+        recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `the server exited (code ${code}) before answering` })
+      }
+      calls.clear()
+    },
+  }
+}
