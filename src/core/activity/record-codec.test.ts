@@ -38,4 +38,21 @@ describe('canonicalJson', () => {
     ]
     for (const v of samples) expect(canonicalJson(v)).toBe(reference(v))
   })
+
+  it('gives the same form for JSON data whose keys need sorting, copying, or the general walk', () => {
+    const samples: unknown[] = [
+      JSON.parse('{"z":{"b":[{"y":1,"x":[{"d":1,"c":2}]}],"a":null},"a":"x","m":[true,false,1.5,-0]}'),
+      JSON.parse('{"a":1,"b":{"d":2,"c":3}}'),
+      JSON.parse('{"a":{"c":1,"b":2},"__proto__":{"y":1,"x":2}}'),
+      JSON.parse('{"__proto__":1,"a":{"c":1,"b":2}}'),
+      JSON.parse('{"b":1,"10":2,"9":3,"a":{"2":1,"10":2}}'),
+      JSON.parse('{"1":{"b":1,"a":2},"x":1}'),
+      { b: undefined, a: { d: undefined, c: [1, { f: 1, e: 2 }] } },
+      { a: [{ c: 1, b: 2 }, undefined, { e: 1, d: 2 }] },
+      { b: [1, 2], a: new Date(0) },
+      { a: { toJSON: () => 'x' } },
+      [{ b: 1, a: 2 }, [{ d: 1, c: 2 }], 'é\u2028'],
+    ]
+    for (const v of samples) expect(canonicalJson(v)).toBe(reference(v))
+  })
 })

@@ -113,11 +113,84 @@ export function fromRows(row: ActivityRow, body?: BodyRow | null): ActivityRecor
 }
 
 /**
- * JSON with object keys sorted at every level and undefined members dropped. Built in one pass
- * (keys already in order, the usual case, are not re-sorted): it runs for every record written
- * and every record verified, so its output must never change.
+ * JSON with object keys sorted at every level and undefined members dropped. It runs for every
+ * record written and every record verified, so its output must never change: plain JSON data
+ * (the usual case) is handed to JSON.stringify with its keys put in order, which gives the same
+ * text as the general walk, several times faster.
  */
 export function canonicalJson(value: unknown): string {
+  const ordered = orderedForStringify(value)
+  return ordered === NOT_PLAIN ? canonicalWalk(value) : JSON.stringify(ordered)
+}
+
+const NOT_PLAIN = Symbol('not plain JSON data')
+
+/**
+ * `value`, or a copy of it with every object's keys in sorted order, when JSON.stringify of that
+ * is canonicalJson(value); NOT_PLAIN when only the general walk gives it: anything but strings,
+ * numbers, booleans, null, arrays without holes or undefined, and objects of Object.prototype (or
+ * none), or keys a copy cannot hold in sorted order (`__proto__`; integer-like keys, which objects
+ * enumerate first).
+ */
+function orderedForStringify(value: unknown): unknown {
+  if (value === null) return value
+  const kind = typeof value
+  if (kind === 'string' || kind === 'number' || kind === 'boolean') return value
+  if (kind !== 'object') return NOT_PLAIN
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN
+    let copy: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i]
+      if (v === undefined) return NOT_PLAIN
+      const o = orderedForStringify(v)
+      if (o === NOT_PLAIN) return NOT_PLAIN
+      if (copy) copy.push(o)
+      else if (o !== v) (copy = value.slice(0, i)).push(o)
+    }
+    return copy ?? value
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN
+  const obj = value as Record<string, unknown>
+  const keys = Object.keys(obj)
+  let copy: Record<string, unknown> | undefined
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1]! < keys[i]!)) {
+      keys.sort()
+      if (!copyable(keys)) return NOT_PLAIN
+      copy = {}
+      break
+    }
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    const v = obj[k]
+    if (v === undefined) continue
+    const o = orderedForStringify(v)
+    if (o === NOT_PLAIN) return NOT_PLAIN
+    if (!copy) {
+      if (o === v) continue
+      if (!copyable(keys)) return NOT_PLAIN
+      copy = {}
+      for (let j = 0; j < i; j++) if (obj[keys[j]!] !== undefined) copy[keys[j]!] = obj[keys[j]!]
+    }
+    copy[k] = o
+  }
+  return copy ?? value
+}
+
+/** Whether a new object given these keys in this order enumerates them in this order. */
+function copyable(keys: readonly string[]): boolean {
+  for (const k of keys) {
+    const c = k.charCodeAt(0)
+    if (k === '__proto__' || (c >= 48 && c <= 57)) return false
+  }
+  return true
+}
+
+/** canonicalJson for any value: one recursive walk (keys already in order are not re-sorted). */
+function canonicalWalk(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
   if (Array.isArray(value)) {
     let out = '['
@@ -125,7 +198,7 @@ export function canonicalJson(value: unknown): string {
       if (i) out += ','
       if (!(i in value)) continue // a hole: nothing, as Array.prototype.join gives
       const v: unknown = value[i]
-      out += v === undefined ? 'null' : canonicalJson(v)
+      out += v === undefined ? 'null' : canonicalWalk(v)
     }
     return out + ']'
   }
@@ -142,7 +215,7 @@ export function canonicalJson(value: unknown): string {
   for (const k of keys) {
     const v = obj[k]
     if (v === undefined) continue
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v)
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalWalk(v)
     first = false
   }
   return out + '}'
