@@ -3,7 +3,15 @@
  * validate, prepareRecord). Pure, so it runs on the import worker thread or, without one, inline.
  */
 import { decodeTime, isValid as isUlid } from 'ulid'
-import { ActivityRecordSchema, type ActivityRecord } from '../../shared/activity'
+import {
+  ACTIVITY_STATUSES,
+  ACTIVITY_TYPES,
+  ActivityRecordSchema,
+  DATA_SENSITIVITIES,
+  OPERATION_TYPES,
+  PolicyDecisionSchema,
+  type ActivityRecord,
+} from '../../shared/activity'
 import { prepareJsonRecord, type PreparedRecord } from './append'
 
 /** What one group of input items gave. */
@@ -16,6 +24,91 @@ export interface ParsedItems {
   errors: Array<{ line: number; error: string }>
 }
 
+const INVALID = Symbol('invalid')
+type Check = (v: unknown) => unknown
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const string: Check = (v) => (typeof v === 'string' ? v : INVALID)
+const number: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : INVALID)
+const int: Check = (v) => (Number.isSafeInteger(v) ? v : INVALID)
+const boolean: Check = (v) => (typeof v === 'boolean' ? v : INVALID)
+const any: Check = (v) => v
+const oneOf = (values: readonly string[]): Check => {
+  const set = new Set(values)
+  return (v) => (typeof v === 'string' && set.has(v) ? v : INVALID)
+}
+const strings: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : INVALID)
+const plainObject: Check = (v) => (isObject(v) ? v : INVALID)
+
+/**
+ * An object of the given fields without any other member, its keys in sorted order (as the hash
+ * chain's canonical form has them: nothing to reorder there); INVALID when a field is missing
+ * (unless optional) or fails its check.
+ */
+function objectOf(fields: Record<string, Check>, required: readonly string[] = []): Check {
+  const entries = Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))
+  return (v) => {
+    if (!isObject(v)) return INVALID
+    const out: Record<string, unknown> = {}
+    for (const [key, check] of entries) {
+      const value = v[key]
+      if (value === undefined) {
+        if (required.includes(key)) return INVALID
+        continue
+      }
+      const checked = check(value)
+      if (checked === INVALID) return INVALID
+      out[key] = checked
+    }
+    return out
+  }
+}
+
+/**
+ * ActivityRecordSchema, checked by hand: zod costs several microseconds a record, most of an
+ * import's validation. It gives the record zod would give (unknown members dropped) or INVALID,
+ * and then zod itself names the problem (import-parse.test.ts holds the two to the same answers).
+ */
+export const RECORD_CHECKS: Record<keyof ActivityRecord, Check> = {
+  id: string,
+  type: oneOf(ACTIVITY_TYPES),
+  timestamp: string,
+  session_id: string,
+  request_id: string,
+  server_name: string,
+  tool_name: string,
+  arguments: any,
+  response: any,
+  response_truncated: boolean,
+  request_bytes: int,
+  response_bytes: int,
+  request_tokens: int,
+  response_tokens: int,
+  status: oneOf(ACTIVITY_STATUSES),
+  error: string,
+  duration_ms: number,
+  client: objectOf({ name: string, version: string, pid: int, exe: string }),
+  trace_id: string,
+  span_id: string,
+  intent: objectOf({
+    operation_type: oneOf(OPERATION_TYPES),
+    data_sensitivity: oneOf(DATA_SENSITIVITIES),
+    reversible: boolean,
+    reason: (v) => (typeof v === 'string' && v.length <= 2000 ? v : INVALID),
+  }),
+  flags: strings,
+  detection_types: strings,
+  pii_detected: strings,
+  risk_score: number,
+  policy: objectOf({ decision: oneOf(PolicyDecisionSchema.shape.decision.options), rule: string, reason: string }, ['decision']),
+  entities: strings,
+  metadata: plainObject,
+  prev_hash: string,
+  hash: string,
+}
+
+export const checkRecord = objectOf(RECORD_CHECKS, ['id', 'type', 'timestamp', 'status'])
+
 function parseLine(text: string): ActivityRecord | string {
   let value: unknown
   try {
@@ -23,12 +116,15 @@ function parseLine(text: string): ActivityRecord | string {
   } catch (err) {
     return `not JSON: ${(err as Error).message}`
   }
-  const parsed = ActivityRecordSchema.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    return `${issue.path.length ? issue.path.join('.') : 'record'}: ${issue.message}`
+  let r = checkRecord(value) as ActivityRecord | typeof INVALID
+  if (r === INVALID) {
+    const parsed = ActivityRecordSchema.safeParse(value)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!
+      return `${issue.path.length ? issue.path.join('.') : 'record'}: ${issue.message}`
+    }
+    r = parsed.data as ActivityRecord
   }
-  const r = parsed.data
   if (!isUlid(r.id)) return `id: ${JSON.stringify(r.id)} is not a ULID`
   const ms = Date.parse(r.timestamp)
   if (Number.isNaN(ms)) return `timestamp: ${JSON.stringify(r.timestamp)} is not a valid time`
