@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ActivityRecord } from '../src/shared/activity'
 import { appendRecords } from '../src/core/activity/append'
 import { verifyChain } from '../src/core/activity/chain'
-import { IMPORT_CHUNK, importActivity } from '../src/core/activity/import'
+import { importActivity } from '../src/core/activity/import'
 import { openDb, type Db } from '../src/core/store/db'
 import { bundleFixture } from './fixtures/bundle-fixture'
 import { recomputedCounts, storedCounts } from './helpers/activity-counts'
@@ -35,6 +35,8 @@ afterAll(() => {
   for (const f of [child, writer, worker]) rmSync(f, { force: true })
 })
 
+/** Records per import transaction here (IMPORT_CHUNK is larger: these tests need a few chunks, not its size). */
+const IMPORT_CHUNK = 3000
 const T0 = Date.UTC(2026, 1, 1)
 function record(i: number): ActivityRecord {
   const at = T0 + i * 1000
@@ -74,7 +76,7 @@ describe('import', () => {
     writeJsonl(input, 0, n)
     openDb(file).close()
     await new Promise<void>((resolve, reject) => {
-      const p = spawn(process.execPath, [child, 'import', file, input, pathToFileURL(worker).href], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const p = spawn(process.execPath, [child, 'import', file, input, pathToFileURL(worker).href, String(IMPORT_CHUNK)], { stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
       let err = ''
       p.stderr.on('data', (d: Buffer) => (err += d.toString()))
@@ -92,7 +94,7 @@ describe('import', () => {
       expect(kept % IMPORT_CHUNK).toBe(0)
       expectConsistent(db)
       const lines = createInterface({ input: createReadStream(input), crlfDelay: Infinity })
-      const again = await importActivity(db, lines, undefined, { workerUrl: pathToFileURL(worker) })
+      const again = await importActivity(db, lines, undefined, { workerUrl: pathToFileURL(worker), chunkRecords: IMPORT_CHUNK })
       expect(again).toMatchObject({ read: n, imported: n - kept, skipped_existing: kept, errors: [] })
       expect(verifyChain(db)).toMatchObject({ ok: true, checked: n })
       expectConsistent(db)
@@ -127,7 +129,7 @@ describe('import', () => {
         await done
         yield* all.slice(2 * IMPORT_CHUNK)
       }
-      const result = await importActivity(db, lines(), () => firstChunk(), { workerUrl: pathToFileURL(worker) })
+      const result = await importActivity(db, lines(), () => firstChunk(), { workerUrl: pathToFileURL(worker), chunkRecords: IMPORT_CHUNK })
       await done
       expect(result).toMatchObject({ read: n, imported: n, skipped_existing: 0, errors: [] })
       expect(db.prepare("SELECT count(*) FROM activity WHERE server_name = 'other'").pluck().get()).toBe(appended)

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads'
 import { linkAhead, type ChainHead } from './append'
 import { parseItems } from './import-parse'
-import type { ImportWorkerReply, ImportWorkerRequest } from './import-protocol'
+import { packRecords, type ImportWorkerReply, type ImportWorkerRequest } from './import-protocol'
 
 const port = parentPort!
 let lineBefore = 0
@@ -16,11 +16,10 @@ port.on('message', (m: ImportWorkerRequest) => {
   lineBefore += parsed.lines
   // hashing is most of an insert's JavaScript: done here, the insert keeps it if the head is the same
   if (m.head) head = m.head
-  if (head) {
-    head = linkAhead(parsed.records, head)
-    // the insert needs a record's canonical text only to link it again (rebuilt then): not posted
-    for (const r of parsed.records) r.canonical = ''
-  }
-  const reply: ImportWorkerReply = { n: m.n, parsed }
+  if (head) head = linkAhead(parsed.records, head)
+  const packed = packRecords(parsed.records)
+  const reply: ImportWorkerReply = packed === null ? { n: m.n, parsed } : { n: m.n, parsed: { ...parsed, records: [] }, packed }
+  // the insert needs a record's canonical text only to link it again (rebuilt then): not posted
+  if (packed === null) for (const r of parsed.records) r.canonical = ''
   port.postMessage(reply)
 })

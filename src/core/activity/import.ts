@@ -17,34 +17,44 @@ import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import { appendPrepared, readChainHead, type ChainHead, type PreparedRecord } from './append'
 import { parseItems, type ParsedItems } from './import-parse'
-import type { ImportWorkerReply, ImportWorkerRequest } from './import-protocol'
+import { unpackRecords, type ImportWorkerReply, type ImportWorkerRequest } from './import-protocol'
 
-/** Records appended per IMMEDIATE transaction. */
-export const IMPORT_CHUNK = 5000
+/**
+ * Records appended per IMMEDIATE transaction: each commit costs about as much as inserting a few
+ * hundred records, and another process's writer waits at most one chunk (about half a second).
+ */
+export const IMPORT_CHUNK = 20_000
 /** At most this many line errors are kept in the result (the rest are counted in `read` only). */
 export const MAX_IMPORT_ERRORS = 1000
 /** Page cache while importing (KiB, as a negative cache_size): index inserts need more than the default 2 MB. */
 const IMPORT_CACHE_KIB = 65_536
-/** Input posted to the worker per message (characters), and messages it may have waiting. */
+/** Input posted to the worker per message (characters). */
 const GROUP_CHARS = 512 * 1024
-const MAX_QUEUED = 6
+/**
+ * Input posted and not yet inserted (characters): about two chunks of records, so that the worker
+ * parses the next chunk while this thread inserts one.
+ */
+const QUEUED_CHARS = 24 * 1024 * 1024
 
 export interface ImportOptions {
   /** the built import worker (out/cli/activity-import-worker.js); without it everything runs on this thread */
   workerUrl?: string | URL
   /** told when the worker fails (the import goes on on this thread) */
   logger?: Logger
+  /** records per transaction (IMPORT_CHUNK; tests choose fewer) */
+  chunkRecords?: number
 }
 
 interface Group {
   items: string[]
-  parsed: Promise<ParsedItems> | null
+  chars: number
+  parsed: Promise<ImportWorkerReply> | null
 }
 
 /** The worker side: posts groups in order and resolves each with its reply; rejects all if the worker dies. */
-function startWorker(url: string | URL, head: ChainHead): { parse(items: string[]): Promise<ParsedItems>; stop(): Promise<void> } {
+function startWorker(url: string | URL, head: ChainHead): { parse(items: string[]): Promise<ImportWorkerReply>; stop(): Promise<void> } {
   const worker = new Worker(typeof url === 'string' && url.startsWith('file:') ? new URL(url) : url)
-  const waiting = new Map<number, { resolve: (p: ParsedItems) => void; reject: (e: Error) => void }>()
+  const waiting = new Map<number, { resolve: (reply: ImportWorkerReply) => void; reject: (e: Error) => void }>()
   let posted = 0
   let failure: Error | null = null
   const fail = (err: Error): void => {
@@ -53,7 +63,7 @@ function startWorker(url: string | URL, head: ChainHead): { parse(items: string[
     waiting.clear()
   }
   worker.on('message', (m: ImportWorkerReply) => {
-    waiting.get(m.n)?.resolve(m.parsed)
+    waiting.get(m.n)?.resolve(m)
     waiting.delete(m.n)
   })
   worker.on('error', fail)
@@ -62,7 +72,7 @@ function startWorker(url: string | URL, head: ChainHead): { parse(items: string[
     parse(items) {
       if (failure) return Promise.reject(failure)
       const n = ++posted
-      const done = new Promise<ParsedItems>((resolve, reject) => waiting.set(n, { resolve, reject }))
+      const done = new Promise<ImportWorkerReply>((resolve, reject) => waiting.set(n, { resolve, reject }))
       const request: ImportWorkerRequest = n === 1 ? { n, items, head } : { n, items }
       worker.postMessage(request)
       return done
@@ -95,7 +105,9 @@ export async function importActivity(
       options.logger?.warn('the import worker did not start; parsing on this thread', { error: (err as Error).message })
     }
   }
+  const chunkRecords = options.chunkRecords ?? IMPORT_CHUNK
   const queue: Group[] = []
+  let queuedChars = 0
   let items: string[] = []
   let chars = 0
   const previousCache = db.pragma('cache_size', { simple: true }) as number
@@ -125,7 +137,8 @@ export async function importActivity(
     const parsed = worker ? worker.parse(items) : null
     // a worker failure rejects every group posted; consumeOne handles it for the first, in order
     parsed?.catch(() => undefined)
-    queue.push({ items, parsed })
+    queue.push({ items, chars, parsed })
+    queuedChars += chars
     items = []
     chars = 0
     signal('wake')
@@ -135,7 +148,8 @@ export async function importActivity(
     let parsed: ParsedItems | null = null
     if (group.parsed) {
       try {
-        parsed = await group.parsed
+        const reply = await group.parsed
+        parsed = reply.packed === undefined ? reply.parsed : { ...reply.parsed, records: unpackRecords(reply.packed) }
       } catch (err) {
         options.logger?.warn('the import worker failed; parsing on this thread', { error: (err as Error).message })
         const failed = worker
@@ -147,6 +161,7 @@ export async function importActivity(
     if (stopped) return
     parsed ??= parseItems(group.items, linesDone)
     queue.shift()
+    queuedChars -= group.chars
     linesDone += parsed.lines
     result.read += parsed.read
     for (const e of parsed.errors) {
@@ -155,7 +170,7 @@ export async function importActivity(
     }
     for (const r of parsed.records) {
       chunk.push(r)
-      if (chunk.length >= IMPORT_CHUNK) flush()
+      if (chunk.length >= chunkRecords) flush()
     }
   }
   const consume = async (): Promise<void> => {
@@ -188,7 +203,7 @@ export async function importActivity(
       chars += item.length
       if (chars >= GROUP_CHARS) {
         post()
-        while (queue.length > MAX_QUEUED && !stopped) await new Promise<void>((resolve) => (space = resolve))
+        while (queuedChars > QUEUED_CHARS && !stopped) await new Promise<void>((resolve) => (space = resolve))
       }
     }
     post()
