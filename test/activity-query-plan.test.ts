@@ -199,11 +199,13 @@ describe('query plans of counts, filter-options, summary, get and since', () => 
   it('filter-options under a filter: the filter index', () => {
     expectPlan(() => queries.filterOptions('tool_name', { server: 'server-2' }), { main: /activity_by_server \(server_name=\?\)/ })
   })
-  it('24h summary: id-range index scans only', () => {
-    const plans = plansOf(() => queries.summary('24h', new Date(T0 + 2000 * 60_000))).flatMap((p) => p.plan)
+  it('24h summary: the hourly rollups by their primary key, the edge hours and durations by id range', () => {
+    const plans = plansOf(() => queries.summary('24h', new Date(T0 + 2000 * 60_000 + 123))).flatMap((p) => p.plan)
+    expect(plans).toContain('SEARCH activity_hourly_status USING PRIMARY KEY (hour>? AND hour<?)')
+    expect(plans).toContain('SEARCH activity_hourly_tool USING PRIMARY KEY (hour>? AND hour<?)')
     expect(plans).toContain('SEARCH activity USING INDEX activity_by_id (id>? AND id<?)')
     expect(plans).toContain('SEARCH activity USING INDEX activity_by_type (type=? AND id>? AND id<?)')
-    expect(plans.filter((l) => FULL_SCAN.test(l))).toEqual([])
+    expect(plans.filter((l) => FULL_SCAN.test(l) || /^SCAN activity_hourly/.test(l))).toEqual([])
   })
   it('metrics: id-range index scans only', () => {
     expectPlan(() => queries.metrics(7, undefined, new Date(T0 + 2000 * 60_000)), {

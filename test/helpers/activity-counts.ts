@@ -23,3 +23,25 @@ export const recomputedCounts = (d: Db): Count[] =>
        ) WHERE n <> 0 ORDER BY field, value`,
     )
     .all() as Count[]
+
+type Hourly = { status: unknown[]; tool: unknown[] }
+
+/** The hourly rollups as they stand (zero rows left by deletions are not counts). */
+export const storedHourly = (d: Db): Hourly => ({
+  status: d.prepare('SELECT hour, type, status, n, timed FROM activity_hourly_status WHERE n <> 0 OR timed <> 0 ORDER BY 1, 2, 3').all(),
+  tool: d.prepare('SELECT hour, server_name, tool_name, nulls, n FROM activity_hourly_tool WHERE n <> 0 ORDER BY 1, 2, 3, 4').all(),
+})
+
+/** The same rollups recomputed from scratch over the activity table. */
+export const recomputedHourly = (d: Db): Hourly => ({
+  status: d
+    .prepare('SELECT ts / 3600000 AS hour, type, status, count(*) AS n, count(duration_ms) AS timed FROM activity GROUP BY 1, 2, 3 ORDER BY 1, 2, 3')
+    .all(),
+  tool: d
+    .prepare(
+      `SELECT ts / 3600000 AS hour, coalesce(server_name, '') AS server_name, coalesce(tool_name, '') AS tool_name,
+         (server_name IS NULL) + 2 * (tool_name IS NULL) AS nulls, count(*) AS n
+       FROM activity WHERE type = 'tool_call' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    )
+    .all(),
+})

@@ -10,7 +10,7 @@ import { deleteById, deleteWhere } from './deletion'
 import { importActivity } from './import'
 import { pruneActivity } from './retention'
 import { DEFAULT_ACTIVITY_SETTINGS } from './types'
-import { recomputedCounts, storedCounts } from '../../../test/helpers/activity-counts'
+import { recomputedCounts, recomputedHourly, storedCounts, storedHourly } from '../../../test/helpers/activity-counts'
 
 const NOW = Date.UTC(2026, 5, 1)
 const DAY = 86_400_000
@@ -35,19 +35,23 @@ function rec(ageDays: number, fields: Partial<ActivityRecord> = {}): ActivityRec
     timestamp: new Date(at).toISOString(),
     type: k % 3 === 0 ? 'policy_decision' : 'tool_call',
     status: k % 4 === 0 ? 'error' : 'success',
-    server_name: `srv${k % 3}`,
+    server_name: k % 11 === 0 ? undefined : `srv${k % 3}`,
     tool_name: k % 5 === 0 ? undefined : `tool${k % 4}`,
     session_id: k % 6 === 0 ? undefined : `s${k % 5}`,
     arguments: { k },
     ...(k % 2 ? { intent: { operation_type: k % 3 ? ('read' as const) : ('write' as const) } } : {}),
     ...(k % 7 === 0 ? { detection_types: ['jwt'] } : {}),
+    ...(k % 3 === 1 ? { duration_ms: k } : {}),
     ...fields,
   }
 }
 
-describe('activity_count kept by the write path', () => {
-  it('equals a recount from scratch after inserts, completions, deletions, retention and import', async () => {
-    const check = (): void => expect(storedCounts(db)).toEqual(recomputedCounts(db))
+describe('activity_count and the hourly rollups kept by the write path', () => {
+  it('equal a recount from scratch after inserts, completions, deletions, retention and import', async () => {
+    const check = (): void => {
+      expect(storedCounts(db)).toEqual(recomputedCounts(db))
+      expect(storedHourly(db)).toEqual(recomputedHourly(db))
+    }
     appendRecords(db, Array.from({ length: 40 }, (_, i) => rec(100 - i)))
     check()
     const pending = appendRecords(db, [
@@ -65,7 +69,7 @@ describe('activity_count kept by the write path', () => {
       { kind: 'complete', id: 'not-there', completion: { status: 'success' } },
     ])
     check()
-    finalizePending(db, pending[1]!.id, { status: 'timeout' })
+    finalizePending(db, pending[1]!.id, { status: 'timeout', duration_ms: 120_000 })
     check()
     expect(db.prepare("SELECT n FROM activity_count WHERE field = 'status' AND value = 'pending'").pluck().get()).toBe(2)
 
@@ -96,6 +100,7 @@ describe('activity_count kept by the write path', () => {
     appendRecords(db, [one])
     expect(() => appendRecords(db, [rec(2), one])).toThrow(expect.objectContaining({ code: 'CONFLICT' }))
     expect(storedCounts(db)).toEqual(recomputedCounts(db))
+    expect(storedHourly(db)).toEqual(recomputedHourly(db))
     expect(db.prepare("SELECT n FROM activity_count WHERE field = '*'").pluck().get()).toBe(1)
   })
 })

@@ -1,8 +1,9 @@
 /**
- * activity_count (record counts per filterable value, '*' = all records) is kept by code, not by
- * triggers (migration 2 dropped them: the insert trigger was two thirds of an insert's cost).
- * The write path adds up the deltas of a batch and applies them once per distinct value; every
- * statement that deletes activity rows first subtracts their counts with one grouped statement.
+ * activity_count (record counts per filterable value, '*' = all records) and the hourly rollups
+ * (activity_hourly_status, activity_hourly_tool: migration 3) are kept by code, not by triggers
+ * (migration 2 dropped them: the insert trigger was two thirds of an insert's cost). The write
+ * path adds up the deltas of a batch and applies them once per distinct key; every statement
+ * that deletes activity rows first subtracts their counts with grouped statements.
  */
 import type Database from 'better-sqlite3'
 import type { Db } from '../store/db'
@@ -11,11 +12,27 @@ import type { ActivityRow } from './record-codec'
 /** The counted columns of a row; the field names are those of activity_count.field. */
 export const COUNTED_FIELDS = ['type', 'status', 'server_name', 'tool_name', 'session_id', 'intent_type', 'sensitive'] as const
 
-type CountedRow = Pick<ActivityRow, (typeof COUNTED_FIELDS)[number]>
+type CountedRow = Pick<ActivityRow, (typeof COUNTED_FIELDS)[number] | 'ts' | 'duration_ms'>
 
-/** Count changes of one batch, by field and value. */
+export const HOUR_MS = 3_600_000
+
+/** The statements CountDeltas.apply writes with (prepared once per connection by its caller). */
+export interface CountStatements {
+  /** UPSERT_COUNT_SQL */
+  count: Database.Statement<unknown[], unknown>
+  /** UPSERT_HOURLY_STATUS_SQL */
+  hourlyStatus: Database.Statement<unknown[], unknown>
+  /** UPSERT_HOURLY_TOOL_SQL */
+  hourlyTool: Database.Statement<unknown[], unknown>
+}
+
+/** Count changes of one batch, by field and value, and by hour. */
 export class CountDeltas {
   private readonly byField = new Map<string, Map<string, number>>()
+  /** hour, type, status -> [n, timed] */
+  private readonly byStatus = new Map<string, [hour: number, type: string, status: string, n: number, timed: number]>()
+  /** hour, server, tool (tool calls) -> n */
+  private readonly byTool = new Map<string, [hour: number, server: string, tool: string, nulls: number, n: number]>()
 
   private add(field: string, value: string | null, delta: number): void {
     if (value === null) return
@@ -34,19 +51,53 @@ export class CountDeltas {
     this.add('session_id', row.session_id, delta)
     this.add('intent_type', row.intent_type, delta)
     this.add('sensitive', row.sensitive === 1 ? '1' : null, delta)
+    // (truncated as SQL divides integers, the way migration 3 and the subtracting statements do)
+    const hour = Math.trunc(row.ts / HOUR_MS)
+    const statusKey = `${hour}\0${row.type}\0${row.status}`
+    const s = this.byStatus.get(statusKey)
+    const timed = row.duration_ms === null ? 0 : delta
+    if (s) {
+      s[3] += delta
+      s[4] += timed
+    } else {
+      this.byStatus.set(statusKey, [hour, row.type, row.status, delta, timed])
+    }
+    if (row.type !== 'tool_call') return
+    const nulls = (row.server_name === null ? 1 : 0) + (row.tool_name === null ? 2 : 0)
+    const toolKey = `${hour}\0${row.server_name}\0${row.tool_name}\0${nulls}`
+    const t = this.byTool.get(toolKey)
+    if (t) t[4] += delta
+    else this.byTool.set(toolKey, [hour, row.server_name ?? '', row.tool_name ?? '', nulls, delta])
   }
 
-  /** Writes every non-zero delta with `upsert` (field, value, n) and forgets them. */
-  apply(upsert: Database.Statement<unknown[], unknown>): void {
+  /** Writes every non-zero delta and forgets them. */
+  apply(st: CountStatements): void {
     for (const [field, values] of this.byField) {
-      for (const [value, n] of values) if (n !== 0) upsert.run(field, value, n)
+      for (const [value, n] of values) if (n !== 0) st.count.run(field, value, n)
     }
+    for (const s of this.byStatus.values()) if (s[3] !== 0 || s[4] !== 0) st.hourlyStatus.run(...s)
+    for (const t of this.byTool.values()) if (t[4] !== 0) st.hourlyTool.run(...t)
     this.byField.clear()
+    this.byStatus.clear()
+    this.byTool.clear()
   }
 }
 
 export const UPSERT_COUNT_SQL =
   'INSERT INTO activity_count (field, value, n) VALUES (?, ?, ?) ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n'
+export const UPSERT_HOURLY_STATUS_SQL = `INSERT INTO activity_hourly_status (hour, type, status, n, timed) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (hour, type, status) DO UPDATE SET n = n + excluded.n, timed = timed + excluded.timed`
+export const UPSERT_HOURLY_TOOL_SQL = `INSERT INTO activity_hourly_tool (hour, server_name, tool_name, nulls, n) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (hour, server_name, tool_name, nulls) DO UPDATE SET n = n + excluded.n`
+
+/** Prepares the statements CountDeltas.apply writes with. */
+export function countStatements(db: Db): CountStatements {
+  return {
+    count: db.prepare(UPSERT_COUNT_SQL),
+    hourlyStatus: db.prepare(UPSERT_HOURLY_STATUS_SQL),
+    hourlyTool: db.prepare(UPSERT_HOURLY_TOOL_SQL),
+  }
+}
 
 /**
  * One statement that adds `sign` times the counts of the activity rows matching `where` (fixed
@@ -71,13 +122,26 @@ export function countRowsSql(where: string, sign: 1 | -1): string {
     ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n`
 }
 
-const subtractCache = new WeakMap<Db, Map<string, Database.Statement<unknown[], unknown>>>()
+/** The two statements that subtract the hourly rollups of the activity rows matching `where`. */
+function subtractHourlySql(where: string): string[] {
+  return [
+    `INSERT INTO activity_hourly_status (hour, type, status, n, timed)
+     SELECT ts / ${HOUR_MS}, type, status, -count(*), -count(duration_ms) FROM activity WHERE ${where} GROUP BY 1, 2, 3
+     ON CONFLICT (hour, type, status) DO UPDATE SET n = n + excluded.n, timed = timed + excluded.timed`,
+    `INSERT INTO activity_hourly_tool (hour, server_name, tool_name, nulls, n)
+     SELECT ts / ${HOUR_MS}, coalesce(server_name, ''), coalesce(tool_name, ''), (server_name IS NULL) + 2 * (tool_name IS NULL), -count(*)
+     FROM activity WHERE type = 'tool_call' AND ${where} GROUP BY 1, 2, 3, 4
+     ON CONFLICT (hour, server_name, tool_name, nulls) DO UPDATE SET n = n + excluded.n`,
+  ]
+}
+
+const subtractCache = new WeakMap<Db, Map<string, Array<Database.Statement<unknown[], unknown>>>>()
 
 /** Subtracts the counts of the rows matching `where` (call it just before deleting them, in the same transaction). */
 export function subtractCounts(db: Db, where: string, ...params: unknown[]): void {
   let stmts = subtractCache.get(db)
   if (!stmts) subtractCache.set(db, (stmts = new Map()))
-  let stmt = stmts.get(where)
-  if (!stmt) stmts.set(where, (stmt = db.prepare(countRowsSql(`(${where})`, -1))))
-  stmt.run(...params)
+  let list = stmts.get(where)
+  if (!list) stmts.set(where, (list = [countRowsSql(`(${where})`, -1), ...subtractHourlySql(`(${where})`)].map((sql) => db.prepare(sql))))
+  for (const stmt of list) stmt.run(...params)
 }

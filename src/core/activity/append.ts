@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3'
 import type { ActivityCompletion, ActivityRecord } from '../../shared/activity'
 import { CoreError } from '../errors'
 import type { Db } from '../store/db'
-import { CountDeltas, UPSERT_COUNT_SQL } from './activity-counts'
+import { CountDeltas, countStatements, type CountStatements } from './activity-counts'
 import { canonicalJson, fromRows, GENESIS_HASH, linkHash, STORED_KEYS, toRows, type ActivityRow, type BodyRow } from './record-codec'
 
 /** One step of a batch: a new record, or the completion of a pending one already on disk. */
@@ -55,7 +55,7 @@ interface Statements {
   pendingById: Stmt
   finalize: Stmt
   upsertBody: Stmt
-  upsertCount: Stmt
+  counts: CountStatements
   run: (ops: readonly BatchOp[], skipExisting: boolean) => BatchResult
   runPrepared?: Database.Transaction<(list: readonly PreparedRecord[], skipExisting: boolean) => { inserted: number; skipped: number; lastSeq: number }>
 }
@@ -88,7 +88,7 @@ function statements(db: Db): Statements {
        WHERE rid = ? AND seq IS NULL`,
     ),
     upsertBody: db.prepare('INSERT OR REPLACE INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)'),
-    upsertCount: db.prepare(UPSERT_COUNT_SQL),
+    counts: countStatements(db),
   } as Omit<Statements, 'run'>
   const run = db.transaction((ops: readonly BatchOp[], skipExisting: boolean) => runBatch(st, ops, skipExisting))
   s = { ...st, run: (ops, skipExisting) => run.immediate(ops, skipExisting) }
@@ -305,7 +305,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
       seqs.push(prepared.row.seq)
     }
   }
-  counts.apply(st.upsertCount)
+  counts.apply(st.counts)
   return { inserted, seqs, skipped, missing, lastSeq: head.seq, firstSeqBefore }
 }
 
@@ -333,7 +333,7 @@ export function appendPrepared(
       inserted++
       if (p.row.seq !== null) head = { seq: p.row.seq, hash: p.row.hash! }
     }
-    counts.apply(st.upsertCount)
+    counts.apply(st.counts)
     return { inserted, skipped, lastSeq: head.seq }
   }))
   return run.immediate(records, options.skipExisting ?? false)

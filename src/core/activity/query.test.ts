@@ -377,6 +377,70 @@ describe('summary', () => {
   })
 })
 
+describe('summary from the hourly rollups', () => {
+  /** The summary computed from every record of the period, as the rollups must give it. */
+  function reference(startMs: number, endMs: number): Record<string, unknown> {
+    const rows = db
+      .prepare('SELECT type, status, server_name, tool_name, duration_ms FROM activity WHERE ts >= ? AND ts <= ? ORDER BY server_name, tool_name')
+      .all(startMs, endMs) as Array<{ type: string; status: string; server_name: string | null; tool_name: string | null; duration_ms: number | null }>
+    const calls = rows.filter((r) => r.type === 'tool_call')
+    const byStatus: Record<string, number> = { success: 0, error: 0, blocked: 0, timeout: 0, pending: 0 }
+    const byType: Record<string, number> = {}
+    for (const r of rows) {
+      byStatus[r.status]!++
+      byType[r.type] = (byType[r.type] ?? 0) + 1
+    }
+    const servers = new Map<string, number>()
+    const tools = new Map<string, { server: string; tool: string; count: number }>()
+    for (const c of calls) {
+      if (c.server_name !== null) servers.set(c.server_name, (servers.get(c.server_name) ?? 0) + 1)
+      if (c.tool_name === null) continue
+      const key = `${c.server_name === null}${c.server_name}/${c.tool_name}`
+      tools.set(key, { server: c.server_name ?? '', tool: c.tool_name, count: (tools.get(key)?.count ?? 0) + 1 })
+    }
+    const durations = calls.flatMap((c) => (c.duration_ms === null ? [] : [c.duration_ms])).sort((a, b) => a - b)
+    const rank = (p: number): number | null => (durations.length ? durations[Math.max(0, Math.ceil(durations.length * p) - 1)]! : null)
+    const completed = calls.filter((c) => c.status !== 'pending').length
+    return {
+      total: rows.length,
+      by_status: byStatus,
+      by_type: byType,
+      top_servers: [...servers].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)).slice(0, 5),
+      top_tools: [...tools.values()].sort((a, b) => b.count - a.count || a.tool.localeCompare(b.tool)).slice(0, 5),
+      p50_duration_ms: rank(0.5),
+      p95_duration_ms: rank(0.95),
+      error_rate: completed ? calls.filter((c) => c.status === 'error' || c.status === 'timeout').length / completed : 0,
+    }
+  }
+
+  it('gives what the records of the period give, whole hours or not, after completions and deletions', () => {
+    const HOUR = 60 * MIN
+    const statuses = ['success', 'error', 'timeout', 'blocked', 'pending'] as const
+    const records = Array.from({ length: 600 }, (_, i) =>
+      rec(`h${i}`, T0 - 40 * HOUR + i * 7 * MIN + (i % 13) * 1000, {
+        type: i % 9 ? 'tool_call' : 'policy_decision',
+        status: statuses[i % 5],
+        server_name: i % 17 === 0 ? undefined : i % 23 === 0 ? '' : `srv${i % 4}`,
+        tool_name: i % 19 === 0 ? undefined : `tool${i % 7}`,
+        duration_ms: i % 3 ? (i * 37) % 1000 : undefined,
+      }),
+    )
+    appendRecords(db, records)
+    finalizePending(db, ids['h4']!, { status: 'error', duration_ms: 5 })
+    db.transaction(() => {
+      subtractCounts(db, "id IN (SELECT id FROM activity WHERE server_name = 'srv2' AND tool_name = 'tool3')")
+      db.prepare("DELETE FROM activity WHERE server_name = 'srv2' AND tool_name = 'tool3'").run()
+    })()
+    const ends = [T0, T0 + 1, T0 - 1, T0 - 90 * MIN - 12_345, T0 - 17 * HOUR + 1, T0 + 30 * HOUR]
+    for (const end of ends) {
+      for (const [period, ms] of [['1h', HOUR], ['24h', 24 * HOUR], ['7d', 7 * 24 * HOUR]] as const) {
+        const s = q.summary(period, new Date(end))
+        expect(s, `${period} to ${iso(end)}`).toMatchObject(reference(end - ms, end))
+      }
+    }
+  })
+})
+
 describe('metrics', () => {
   it('gives a per-day UTC series and per-server totals of tool calls', () => {
     const m = q.metrics(2, undefined, new Date(T0))

@@ -24,6 +24,7 @@ import {
 } from '../../shared/activity'
 import { CoreError } from '../errors'
 import type { Db } from '../store/db'
+import { HOUR_MS } from './activity-counts'
 import { readChainHead } from './append'
 import { buildWhere, idBounds, type ScanHint } from './filter-sql'
 import { createFtsMatcher, type ExpansionLimits } from './fts-match'
@@ -104,6 +105,9 @@ function countShortcut(filter: ActivityFilter): { field: string; values: string[
       return null
   }
 }
+
+type StatusCount = { type: ActivityType; status: ActivityStatus; n: number; timed: number }
+type ToolCount = { server_name: string | null; tool_name: string | null; n: number }
 
 function nearestRankOffset(n: number, p: number): number {
   return Math.max(0, Math.ceil(n * p) - 1)
@@ -396,6 +400,56 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     return ps.map((p) => (durations.length ? durations[nearestRankOffset(durations.length, p)]! : null))
   }
 
+  /**
+   * Record counts of [startMs, endMs] by type and status, and tool calls by server and tool: the
+   * whole hours inside the period from the hourly rollups (activity-counts.ts), the partial hours
+   * at its edges from the records.
+   */
+  const periodCounts = (startMs: number, endMs: number): { statuses: StatusCount[]; tools: ToolCount[] } => {
+    const firstHour = Math.ceil(startMs / HOUR_MS)
+    const endHour = Math.floor((endMs + 1) / HOUR_MS)
+    const edges: Array<[number, number]> =
+      firstHour < endHour
+        ? [
+            [startMs, firstHour * HOUR_MS - 1],
+            [endHour * HOUR_MS, endMs],
+          ]
+        : [[startMs, endMs]]
+    const statuses: StatusCount[] = []
+    const tools: ToolCount[] = []
+    for (const [from, to] of edges) {
+      if (from > to) continue
+      const [low, high] = rangeOf(from, to)
+      statuses.push(
+        ...(stmt(
+          `SELECT type, status, count(*) AS n, count(duration_ms) AS timed FROM activity WHERE id >= ? AND id <= ? GROUP BY type, status`,
+        ).all(low, high) as StatusCount[]),
+      )
+      tools.push(
+        ...(stmt(
+          `SELECT server_name, tool_name, count(*) AS n FROM activity
+           WHERE type = 'tool_call' AND id >= ? AND id <= ? GROUP BY server_name, tool_name`,
+        ).all(low, high) as ToolCount[]),
+      )
+    }
+    if (firstHour < endHour) {
+      statuses.push(
+        ...(stmt(
+          `SELECT type, status, sum(n) AS n, sum(timed) AS timed FROM activity_hourly_status
+           WHERE hour >= ? AND hour < ? GROUP BY type, status`,
+        ).all(firstHour, endHour) as StatusCount[]),
+      )
+      tools.push(
+        ...(stmt(
+          `SELECT CASE WHEN nulls & 1 THEN NULL ELSE server_name END AS server_name,
+             CASE WHEN nulls & 2 THEN NULL ELSE tool_name END AS tool_name, sum(n) AS n
+           FROM activity_hourly_tool WHERE hour >= ? AND hour < ? GROUP BY server_name, tool_name, nulls`,
+        ).all(firstHour, endHour) as ToolCount[]),
+      )
+    }
+    return { statuses, tools }
+  }
+
   const summary = (period: SummaryPeriod, now: Date = new Date()): ActivitySummaryInfo => {
     if (!(SUMMARY_PERIODS as readonly string[]).includes(period)) {
       throw new CoreError('INVALID_PARAMETER', `period: must be one of ${SUMMARY_PERIODS.join(', ')}`, { parameter: 'period' })
@@ -403,34 +457,37 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     const endMs = now.getTime()
     const startMs = endMs - PERIOD_MS[period]
     const [low, high] = rangeOf(startMs, endMs)
-    // Totals by status and type as conditional sums (one pass, no sort: a GROUP BY over all four
-    // columns made SQLite sort every row of the period); only tool calls are grouped by tool.
-    const sums = [
-      ...ACTIVITY_STATUSES.map((v) => `sum(status = '${v}') AS "s:${v}"`),
-      ...ACTIVITY_TYPES.map((v) => `sum(type = '${v}') AS "t:${v}"`),
-    ].join(', ')
-    const totals = stmt(
-      `SELECT count(*) AS total, ${sums}, sum(type = 'tool_call' AND status <> 'pending') AS completed,
-         sum(type = 'tool_call' AND status IN ('error', 'timeout')) AS failed,
-         sum(type = 'tool_call' AND duration_ms IS NOT NULL) AS timed
-       FROM activity WHERE id >= ? AND id <= ?`,
-    ).get(low, high) as Record<string, number | null>
+    const counts = periodCounts(startMs, endMs)
     const byStatus = emptyByStatus()
-    for (const v of ACTIVITY_STATUSES) byStatus[v] = totals[`s:${v}`] ?? 0
+    const typeCounts = new Map<ActivityType, number>()
+    let total = 0
+    let completedCalls = 0
+    let failedCalls = 0
+    let timed = 0
+    for (const c of counts.statuses) {
+      if (c.n === 0) continue
+      total += c.n
+      byStatus[c.status] += c.n
+      typeCounts.set(c.type, (typeCounts.get(c.type) ?? 0) + c.n)
+      if (c.type !== 'tool_call') continue
+      if (c.status !== 'pending') completedCalls += c.n
+      if (c.status === 'error' || c.status === 'timeout') failedCalls += c.n
+      timed += c.timed
+    }
     const byType: Partial<Record<ActivityType, number>> = {}
-    for (const v of ACTIVITY_TYPES) if (totals[`t:${v}`]) byType[v] = totals[`t:${v}`]!
-    const completedCalls = totals.completed ?? 0
-    const failedCalls = totals.failed ?? 0
-    const timed = totals.timed ?? 0
-    const calls = stmt(
-      `SELECT server_name, tool_name, count(*) AS n FROM activity
-       WHERE type = 'tool_call' AND id >= ? AND id <= ? GROUP BY server_name, tool_name`,
-    ).all(low, high) as Array<{ server_name: string | null; tool_name: string | null; n: number }>
+    for (const v of ACTIVITY_TYPES) if (typeCounts.has(v)) byType[v] = typeCounts.get(v)!
     const servers = new Map<string, number>()
-    const tools: Array<{ server: string; tool: string; count: number }> = []
-    for (const g of calls) {
+    const byTool = new Map<string, { server: string; tool: string; count: number; order: string }>()
+    for (const g of counts.tools) {
+      if (g.n === 0) continue
       if (g.server_name !== null) servers.set(g.server_name, (servers.get(g.server_name) ?? 0) + g.n)
-      if (g.tool_name !== null) tools.push({ server: g.server_name ?? '', tool: g.tool_name, count: g.n })
+      if (g.tool_name === null) continue
+      // a NULL server and the server '' stay apart (and in this order), as groups of a GROUP BY would
+      const order = `${g.server_name === null ? '0' : '1'}${g.server_name ?? ''}`
+      const key = `${order}\0${g.tool_name}`
+      const t = byTool.get(key)
+      if (t) t.count += g.n
+      else byTool.set(key, { server: g.server_name ?? '', tool: g.tool_name, count: g.n, order })
     }
     const byCount = <T extends { count: number }>(a: T, b: T): number => b.count - a.count
     const [p50 = null, p95 = null] = percentiles(timed, [0.5, 0.95], low, high)
@@ -438,14 +495,17 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
       period,
       start_time: new Date(startMs).toISOString(),
       end_time: new Date(endMs).toISOString(),
-      total: totals.total ?? 0,
+      total,
       by_status: byStatus,
       by_type: byType,
       top_servers: [...servers]
         .map(([name, c]) => ({ name, count: c }))
         .sort((a, b) => byCount(a, b) || a.name.localeCompare(b.name))
         .slice(0, 5),
-      top_tools: tools.sort((a, b) => byCount(a, b) || a.tool.localeCompare(b.tool)).slice(0, 5),
+      top_tools: [...byTool.values()]
+        .sort((a, b) => byCount(a, b) || a.tool.localeCompare(b.tool) || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+        .slice(0, 5)
+        .map(({ server, tool, count }) => ({ server, tool, count })),
       p50_duration_ms: p50,
       p95_duration_ms: p95,
       error_rate: completedCalls === 0 ? 0 : failedCalls / completedCalls,

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { migrate, openDb } from './db'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations'
 import { appendRecords } from '../activity/append'
-import { recomputedCounts, storedCounts } from '../../../test/helpers/activity-counts'
+import { recomputedCounts, recomputedHourly, storedCounts, storedHourly } from '../../../test/helpers/activity-counts'
 
 let dir: string
 beforeEach(() => {
@@ -88,7 +88,7 @@ describe('openDb and migrations', () => {
     expect(() => openDb(file, { readonly: true })).toThrow(/needs a migration/)
   })
 
-  it('migrates a version 1 database with rows to version 2: triggers gone, counts still right and kept by the write path', () => {
+  it('migrates a version 1 database with rows: triggers gone, counts still right and kept by the write path', () => {
     const file = join(dir, 'v1.db')
     const v1 = openDb(file, { migrations: MIGRATIONS.slice(0, 1) })
     const insert = v1.prepare('INSERT INTO activity (id, ts, type, status, server_name, tool_name, intent_type, sensitive) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -103,13 +103,37 @@ describe('openDb and migrations', () => {
 
     const db = openDb(file)
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(2)
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
       expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'").pluck().get()).toBe(0)
       expect(storedCounts(db)).toEqual(before)
       expect(storedCounts(db)).toEqual(recomputedCounts(db))
       expect(storedCounts(db).find((c) => c.field === '*')!.n).toBe(19)
       appendRecords(db, [{ id: '01KAAAAAAAAAAAAAAAAAAAAAAA', type: 'tool_call', timestamp: new Date(0).toISOString(), status: 'success', server_name: 'srv0' }])
       expect(storedCounts(db)).toEqual(recomputedCounts(db))
+    } finally {
+      db.close()
+    }
+  })
+
+  it('migrates a version 2 database with rows to version 3: hourly rollups built from the rows, then kept by the write path', () => {
+    const file = join(dir, 'v2.db')
+    const v2 = openDb(file, { migrations: MIGRATIONS.slice(0, 2) })
+    const insert = v2.prepare('INSERT INTO activity (id, ts, type, status, server_name, tool_name, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    for (let i = 0; i < 40; i++) {
+      insert.run(`id${i}`, i * 1_000_000, i % 3 ? 'tool_call' : 'server_change', i % 4 ? 'success' : 'error', i % 7 ? `srv${i % 2}` : null, i % 5 ? `t${i % 3}` : null, i % 2 ? i : null)
+    }
+    expect(v2.pragma('user_version', { simple: true })).toBe(2)
+    v2.close()
+
+    const db = openDb(file)
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(3)
+      const hourly = storedHourly(db)
+      expect(hourly).toEqual(recomputedHourly(db))
+      expect(hourly.status.length).toBeGreaterThan(10)
+      expect(hourly.tool.some((t) => (t as { nulls: number }).nulls === 3)).toBe(true)
+      appendRecords(db, [{ id: '01KAAAAAAAAAAAAAAAAAAAAAAA', type: 'tool_call', timestamp: new Date(0).toISOString(), status: 'success', server_name: 'srv0', duration_ms: 3 }])
+      expect(storedHourly(db)).toEqual(recomputedHourly(db))
     } finally {
       db.close()
     }

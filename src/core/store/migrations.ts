@@ -149,6 +149,39 @@ ${ADD_NEW}
       DROP TRIGGER activity_count_update;
     `,
   },
+  {
+    version: 3,
+    name: 'hourly record counts for period summaries',
+    // Kept by the same write path as activity_count (activity-counts.ts), so that a summary of a
+    // day reads a thousand rollup rows (and the records of its two partial hours) instead of
+    // every record of the day. hour = ts / 3600000.
+    sql: `
+      CREATE TABLE activity_hourly_status (
+        hour    INTEGER NOT NULL,
+        type    TEXT    NOT NULL,
+        status  TEXT    NOT NULL,
+        n       INTEGER NOT NULL,
+        -- records with a duration_ms
+        timed   INTEGER NOT NULL,
+        PRIMARY KEY (hour, type, status)
+      ) STRICT, WITHOUT ROWID;
+      -- Tool calls only. A key column cannot be NULL: a NULL server or tool is stored as '' with
+      -- bit 1 (server) or 2 (tool) set in nulls.
+      CREATE TABLE activity_hourly_tool (
+        hour         INTEGER NOT NULL,
+        server_name  TEXT    NOT NULL,
+        tool_name    TEXT    NOT NULL,
+        nulls        INTEGER NOT NULL,
+        n            INTEGER NOT NULL,
+        PRIMARY KEY (hour, server_name, tool_name, nulls)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO activity_hourly_status (hour, type, status, n, timed)
+        SELECT ts / 3600000, type, status, count(*), count(duration_ms) FROM activity GROUP BY 1, 2, 3;
+      INSERT INTO activity_hourly_tool (hour, server_name, tool_name, nulls, n)
+        SELECT ts / 3600000, coalesce(server_name, ''), coalesce(tool_name, ''), (server_name IS NULL) + 2 * (tool_name IS NULL), count(*)
+        FROM activity WHERE type = 'tool_call' GROUP BY 1, 2, 3, 4;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
