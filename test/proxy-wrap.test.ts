@@ -126,7 +126,9 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
       request_id: 'c-3',
       client: { name: 'wrap-client', version: '4.5', pid: process.ppid },
       arguments: { message: 'wrapped https://example.org/a' },
-      response_bytes: Buffer.byteLength(reference.get('c-3')!),
+      request_bytes: Buffer.byteLength(JSON.stringify({ message: 'wrapped https://example.org/a' })),
+      response_bytes: Buffer.byteLength(JSON.stringify((JSON.parse(reference.get('c-3')!) as { result: unknown }).result)),
+      entities: ['https://example.org/a'],
     })
     expect(echo.flags).toContain('write')
     expect(echo.duration_ms).toBeGreaterThan(0)

@@ -187,7 +187,30 @@ describe('activity writer', () => {
     expect(typeof preview).toBe('string')
     expect(Buffer.byteLength(preview)).toBeLessThanOrEqual(100)
     expect(preview.startsWith('{"text":"éé')).toBe(true)
-    expect(JSON.parse(row(small).meta as string)).toEqual({ response_bytes: 7 })
+    expect(JSON.parse(row(small).meta as string)).toMatchObject({ response_bytes: 7 })
+    expect(JSON.parse(row(small).meta as string)).not.toHaveProperty('response_truncated')
+  })
+
+  it('measures what the recorder left out: sizes, token estimates and entities, with secrets in entities masked', async () => {
+    const w = make()
+    const args = { url: 'https://bob:hunter2hunter2@db.example.org/x', path: '/srv/data/report.csv' }
+    const response = { content: [{ type: 'text', text: 'done' }] }
+    const measured = w.record(call({ arguments: args, response }))
+    const given = w.record(call({ arguments: args, response, request_bytes: 1, request_tokens: 1, response_bytes: 2, response_tokens: 2, entities: ['given'] }))
+    const pending = w.record(call({ status: 'pending', arguments: { id: 'a' }, response: undefined }))
+    w.complete(pending, { status: 'success', response: { big: 'x'.repeat(400) } })
+    const other = w.record({ type: 'config_change', status: 'success', metadata: { key: 'listen' } })
+    await w.flush()
+    const meta = (id: string): Record<string, unknown> => JSON.parse(row(id).meta as string) as Record<string, unknown>
+    const requestBytes = Buffer.byteLength(JSON.stringify(args))
+    const responseBytes = Buffer.byteLength(JSON.stringify(response))
+    expect(meta(measured)).toMatchObject({ request_bytes: requestBytes, request_tokens: Math.ceil(requestBytes / 4), response_bytes: responseBytes, response_tokens: Math.ceil(responseBytes / 4) })
+    const entities = meta(measured).entities as string[]
+    expect(entities).toContain('/srv/data/report.csv')
+    expect(entities.join(' ')).not.toContain('hunter2')
+    expect(meta(given)).toMatchObject({ request_bytes: 1, request_tokens: 1, response_bytes: 2, response_tokens: 2, entities: ['given'] })
+    expect(meta(pending)).toMatchObject({ request_bytes: Buffer.byteLength('{"id":"a"}'), entities: ['id=a'], response_bytes: 410, response_tokens: 103 })
+    expect(meta(other)).not.toHaveProperty('request_bytes')
   })
 
   it('scans only what can reach the preview of a huge response, and masks a secret cut by the preview', async () => {

@@ -9,7 +9,9 @@ import { monotonicFactory, ulid } from 'ulid'
 import { ACTIVITY_TYPES, type ActivityCompletion, type ActivityInput, type ActivityRecord, type ActivityType, type WriterStatsInfo } from '../../shared/activity'
 import { isCoreError } from '../errors'
 import type { Logger } from '../logger'
+import { extractEntities } from '../security/entities'
 import { redactRecordFields } from '../security/redact'
+import { estimateTokens } from '../security/tokens'
 import type { Db } from '../store/db'
 import { applyBatch, type BatchCompletion, type BatchOp, type BatchResult } from './append'
 import type { ActivityRecorder, ActivitySettings } from './types'
@@ -195,6 +197,23 @@ export function admitRecord(input: ActivityInput, newId: (time: number) => strin
   return { id, record }
 }
 
+/**
+ * What a recorder may leave to the writer (which runs off the call path): a tool call's request
+ * size in bytes of its JSON, its token estimate, and the entities its arguments touch (the
+ * response's size and tokens are measured where it is truncated). Values given are kept.
+ */
+export function measureRequest(r: ActivityRecord): ActivityRecord {
+  if (r.type !== 'tool_call' || r.arguments === undefined) return r
+  const out = { ...r }
+  out.request_bytes ??= Buffer.byteLength(JSON.stringify(r.arguments) ?? 'null', 'utf8')
+  out.request_tokens ??= estimateTokens(out.request_bytes)
+  if (r.entities === undefined) {
+    const found = extractEntities(r.arguments)
+    if (found.length) out.entities = found
+  }
+  return out
+}
+
 export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
   const redact = hooks.redact ?? redactRecordFields
   const newId = createIdSource()
@@ -260,11 +279,14 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
   }
 
   const prepareRecord = (r: ActivityRecord): ActivityRecord => {
-    let out = r
+    let out = measureRequest(r)
     let truncated = false
     if (out.response !== undefined) {
       const bytes = Buffer.byteLength(JSON.stringify(out.response) ?? 'null', 'utf8')
-      if (out.response_bytes === undefined) out = { ...out, response_bytes: bytes }
+      if (out.response_bytes === undefined || out.response_tokens === undefined) {
+        const responseBytes = out.response_bytes ?? bytes
+        out = { ...out, response_bytes: responseBytes, response_tokens: out.response_tokens ?? (out.type === 'tool_call' ? estimateTokens(responseBytes) : undefined) }
+      }
       if (settings.metadataOnly) {
         const { response: _r, ...rest } = out
         out = rest
@@ -296,6 +318,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     if (done.error !== undefined) out.error = done.error
     if (done.response_truncated) out.response_truncated = true
     if (done.response_bytes !== undefined) out.response_bytes = done.response_bytes
+    if (done.response_tokens !== undefined) out.response_tokens = done.response_tokens
     if (done.detection_types?.length) out.detection_types = done.detection_types
     if (done.pii_detected?.length) out.pii_detected = done.pii_detected
     if (done.flags) out.flags = done.flags

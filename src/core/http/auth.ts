@@ -4,10 +4,14 @@ import type { IncomingMessage } from 'node:http'
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest()
 
+// the expected key's digest, made once per key (every request on /mcp is checked)
+let expectedDigest: { key: string; digest: Buffer } | undefined
+
 /** Compares equal-length digests so neither the length nor the content of the key leaks through timing. */
 export function keyMatches(candidate: string | undefined, expected: string): boolean {
   if (!expected) return false
-  return timingSafeEqual(digest(candidate ?? ''), digest(expected)) && candidate !== undefined
+  if (expectedDigest?.key !== expected) expectedDigest = { key: expected, digest: digest(expected) }
+  return timingSafeEqual(digest(candidate ?? ''), expectedDigest.digest) && candidate !== undefined
 }
 
 /** The key a request presents, in order: X-API-Key, Authorization: Bearer, ?apikey=. */

@@ -45,8 +45,12 @@ interface RingEntry {
   id: number
   name: string
   server?: string
-  chunk: string
+  payload: object
+  /** the event as sent, made when first needed (most events are never sent: no client is watching) */
+  chunk?: string
 }
+
+const chunkOf = (e: RingEntry): string => (e.chunk ??= `id: ${e.id}\nevent: ${e.name}\ndata: ${JSON.stringify(e.payload)}\n\n`)
 
 interface Client {
   res: ServerResponse
@@ -102,10 +106,10 @@ export function createSseHub(options: SseHubOptions): SseHub {
     publish(name, payload) {
       const id = ++lastId
       const server = serverOf(payload)
-      const entry: RingEntry = { id, name, server, chunk: `id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(payload)}\n\n` }
+      const entry: RingEntry = { id, name, server, payload }
       pushRing(entry)
       published++
-      for (const c of clients) if (matches(c.filter, entry)) send(c, entry.chunk)
+      for (const c of clients) if (matches(c.filter, entry)) send(c, chunkOf(entry))
       return id
     },
 
@@ -128,7 +132,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
         } else {
           for (let i = ringStart; i < ring.length; i++) {
             const e = ring[i]!
-            if (e.id > after && matches(filter, e)) head += e.chunk
+            if (e.id > after && matches(filter, e)) head += chunkOf(e)
           }
         }
       }

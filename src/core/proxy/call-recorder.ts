@@ -4,8 +4,6 @@ import type { ActivityStatus, ClientInfo, IntentInfo, PolicyDecisionInfo } from 
 import type { ActivityRecorder } from '../activity/types'
 import { createIdSource, isoTime } from '../activity/writer'
 import type { EventBus } from '../events/bus'
-import { extractEntities } from '../security/entities'
-import { estimateTokens } from '../security/tokens'
 
 /** W3C trace context of one call: the client's trace id when it sent one, our own span id. */
 export interface TraceContext {
@@ -77,11 +75,6 @@ export interface CallRecorder {
   start(call: CallStart): CallHandle
 }
 
-function byteLength(value: unknown): { bytes: number; text: string } {
-  const text = value === undefined ? '' : JSON.stringify(value)
-  return { bytes: Buffer.byteLength(text), text }
-}
-
 function errorText(result: CallToolResult | undefined): string | undefined {
   if (!result?.isError) return undefined
   const first = result.content?.find((c) => c.type === 'text')
@@ -90,10 +83,10 @@ function errorText(result: CallToolResult | undefined): string | undefined {
 
 /**
  * Records every tools/call as a `pending` tool_call at start and completes it at the end. Only the
- * id and the start time are taken on the call path: the pending record (its sizes, token counts
- * and entities) is made once the request is on its way upstream, and the response's after the
- * result has been handed back (both setImmediate, in that order), so the client never waits for
- * either.
+ * id and the start time are taken on the call path: the pending record is queued once the request
+ * is on its way upstream, and the completion after the result has been handed back (both
+ * setImmediate, in that order), so the client never waits for either. Sizes, token estimates and
+ * entities are left to the writer (measureRequest), off this thread where it runs on a worker.
  */
 export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): CallRecorder {
   const newId = createIdSource()
@@ -104,7 +97,6 @@ export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): C
       const timestamp = isoTime(now)
       const id = newId(now)
       setImmediate(() => {
-        const req = byteLength(call.args)
         recorder.record({
           id,
           type: 'tool_call',
@@ -115,12 +107,9 @@ export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): C
           session_id: call.sessionId,
           request_id: call.requestId,
           arguments: call.args,
-          request_bytes: req.bytes,
-          request_tokens: estimateTokens(req.text),
           client: call.client,
           intent: call.intent,
           flags: call.flags,
-          entities: extractEntities(call.args),
           trace_id: call.trace.traceId,
           span_id: call.trace.spanId,
         })
@@ -142,14 +131,11 @@ export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): C
           done = true
           const duration = Math.round((performance.now() - startedAt) * 1000) / 1000
           setImmediate(() => {
-            const res = end.result === undefined ? undefined : byteLength(end.result)
             const error = end.error ?? errorText(end.result)
             recorder.complete(id, {
               status: end.status,
               duration_ms: duration,
               response: end.result,
-              response_bytes: res?.bytes,
-              response_tokens: res ? estimateTokens(res.text) : undefined,
               error,
               flags: end.flags,
               policy: end.policy,

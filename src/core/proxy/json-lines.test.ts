@@ -1,6 +1,6 @@
-import { isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolResultSchema, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js'
 import { describe, expect, it } from 'vitest'
-import { isPlainRequest, isPlainResultResponse, lineSplitter } from './json-lines'
+import { isPlainRequest, isPlainResultResponse, isPlainTextToolResult, lineSplitter } from './json-lines'
 
 const split = (chunks: string[], max?: number): string[] => {
   const lines: string[] = []
@@ -70,5 +70,32 @@ describe('hand checks of JSON-RPC messages', () => {
   it('isPlainResultResponse accepts exactly what the SDK classifies as a result response', () => {
     for (const m of [...responses, ...requests]) expect([m, isPlainResultResponse(m)]).toEqual([m, isJSONRPCResultResponse(m)])
     expect(responses.filter(isPlainResultResponse)).toHaveLength(3)
+  })
+})
+
+describe('isPlainTextToolResult', () => {
+  const results: unknown[] = [
+    { content: [{ type: 'text', text: 'Echo: x' }] },
+    { content: [{ type: 'text', text: 'a' }, { type: 'text', text: '' }], isError: true },
+    { content: [] },
+    { content: [{ type: 'text', text: 'x', annotations: { priority: 1 } }] },
+    { content: [{ type: 'text', text: 'x', extra: 1 }] },
+    { content: [{ type: 'image', data: 'AA==', mimeType: 'image/png' }] },
+    { content: [{ type: 'text', text: 5 }] },
+    { content: [{ type: 'text', text: 'x' }], structuredContent: { a: 1 } },
+    { content: [{ type: 'text', text: 'x' }], isError: 'yes' },
+    { content: [{ type: 'text', text: 'x' }], _meta: {} },
+    { isError: false },
+    { content: 'x' },
+    [],
+    null,
+  ]
+  it('accepts only results the SDK parses into an equal object', () => {
+    for (const r of results) {
+      if (!isPlainTextToolResult(r)) continue
+      const parsed = CallToolResultSchema.safeParse(r)
+      expect([r, parsed.success && parsed.data]).toEqual([r, r])
+    }
+    expect(results.filter(isPlainTextToolResult)).toHaveLength(3)
   })
 })

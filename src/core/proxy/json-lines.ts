@@ -83,3 +83,17 @@ export function isPlainResultResponse(m: unknown): boolean {
   return task === undefined || (isPlainObject(task) && typeof task.taskId === 'string')
 }
 
+/**
+ * True for the commonest tools/call result, text blocks only (`{ content: [{ type: 'text', text }],
+ * isError? }`), which the SDK's CallToolResultSchema parses into an equal object: the parse can
+ * be skipped. Anything else (other blocks, annotations, structured content, _meta) is parsed.
+ */
+export function isPlainTextToolResult(result: unknown): boolean {
+  if (!isPlainObject(result) || !Array.isArray(result.content)) return false
+  for (const k in result) if (k !== 'content' && !(k === 'isError' && typeof result.isError === 'boolean')) return false
+  for (const block of result.content as unknown[]) {
+    if (!isPlainObject(block) || block.type !== 'text' || typeof block.text !== 'string') return false
+    for (const k in block) if (k !== 'type' && k !== 'text') return false
+  }
+  return true
+}

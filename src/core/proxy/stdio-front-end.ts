@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { ClientInfo } from '../../shared/activity'
-import { createAggregatedServer, type ProxyContext } from './aggregated-server'
+import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
 import { isPlainRequest, lineSplitter, MAX_LINE_BYTES, onLines } from './json-lines'
 import { processExe } from './peer-process'
 import type { CallerContext } from './types'
@@ -28,9 +28,8 @@ export async function serveStdio(ctx: ProxyContext, input: NodeJS.ReadableStream
     }
   })
   await server.connect(transport)
-  // Protocol's own request dispatch (not public API), as the HTTP front end uses it
-  const protocol = server as unknown as { _onrequest?: (request: JSONRPCRequest) => void }
-  if (typeof protocol._onrequest === 'function') transport.dispatchRequest = (request) => protocol._onrequest!.call(server, request)
+  // the same dispatch as the HTTP front end: plain tools/call straight to the handler
+  transport.dispatchRequest = requestDispatcher(server)
   const end = (): void => void server.close()
   input.once('end', end)
   input.once('close', end)

@@ -7,6 +7,7 @@ import { safeParse } from '@modelcontextprotocol/sdk/server/zod-compat.js'
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
+  CallToolResultSchema,
   ErrorCode,
   type JSONRPCMessage,
   LoggingMessageNotificationSchema,
@@ -24,7 +25,7 @@ import { CoreError } from '../errors'
 import type { Logger } from '../logger'
 import type { ConnectionState, ServerProtocol } from '../../shared/servers'
 import { StderrRing } from './stderr-ring'
-import { isPlainResultResponse, lineSplitter, MAX_LINE_BYTES } from './json-lines'
+import { isPlainResultResponse, isPlainTextToolResult, lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { CallOptions } from './types'
 
 export type ListKind = 'tools' | 'prompts' | 'resources'
@@ -546,6 +547,7 @@ function leanHotPath(client: Client, transport: Transport): void {
     clearTimeout(call.timer)
     if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort)
     if (m.error) return call.reject(McpError.fromError(m.error.code, m.error.message, m.error.data))
+    if (call.schema === CallToolResultSchema && isPlainTextToolResult(m.result)) return call.resolve(m.result)
     const parsed = safeParse(call.schema, m.result)
     if (parsed.success) call.resolve(parsed.data)
     else call.reject(parsed.error as Error)

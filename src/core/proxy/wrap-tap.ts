@@ -1,7 +1,8 @@
 /**
  * The recording half of `wrap`: it reads copies of the bytes going both ways, pairs each
  * tools/call with its answer and records both as one tool_call, with the session and the
- * client's name from initialize. It runs where the relay hands it the bytes: on the wrap's
+ * client's name from initialize (sizes, token estimates and entities are the writer's: see
+ * measureRequest). It runs where the relay hands it the bytes: on the wrap's
  * recording thread (wrap-worker.ts) or, without one, on the relay's own thread.
  */
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
@@ -9,9 +10,7 @@ import type { ClientInfo } from '../../shared/activity'
 import type { ActivityRecorder } from '../activity/types'
 import { isoTime } from '../activity/writer'
 import type { Logger } from '../logger'
-import { extractEntities } from '../security/entities'
 import { classifyTool } from '../security/policy'
-import { estimateTokens } from '../security/tokens'
 import { traceFrom } from './call-recorder'
 import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { Session } from './sessions'
@@ -86,7 +85,6 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     const tool = String(m.params?.name ?? '')
     const args = (m.params?.arguments ?? {}) as Record<string, unknown>
     const trace = traceFrom(m.params?._meta as Record<string, unknown> | undefined)
-    const text = JSON.stringify(args)
     const { flags } = classifyTool(serverName, tool, annotations.get(tool), { sensitive_tools: options.sensitiveTools, write_tools: options.writeTools })
     const recordId = recorder.record({
       type: 'tool_call',
@@ -97,11 +95,8 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       session_id: sessionId,
       request_id: String(m.id),
       arguments: args,
-      request_bytes: Buffer.byteLength(text),
-      request_tokens: estimateTokens(text),
       client,
       flags: flags.length ? flags : undefined,
-      entities: extractEntities(args),
       trace_id: trace.traceId,
       span_id: trace.spanId,
       metadata: { transport: 'wrap' },
@@ -110,7 +105,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     session?.countCall()
   }
 
-  const answer = (m: Rpc, at: number, bytes: number): void => {
+  const answer = (m: Rpc, at: number): void => {
     if (m.id === undefined || m.id === null || m.method !== undefined) return
     const k = key(m.id)
     if (k === initializeId) {
@@ -131,8 +126,6 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       status: isError ? 'error' : 'success',
       duration_ms: duration(call.at, at),
       response: m.error ?? m.result,
-      response_bytes: bytes,
-      response_tokens: estimateTokens(bytes),
       error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
     })
   }
@@ -150,7 +143,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
         if (m && typeof m === 'object') {
           if (fromClient) request(m, at)
-          else answer(m, at, line.length)
+          else answer(m, at)
         }
       }
     }
