@@ -1,8 +1,9 @@
 // The built `mcpproxy` against a served core: `serve` as a child, then the other commands
 // talk to it over REST (and /events), with a real server-everything upstream.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -310,4 +311,17 @@ describe('mcpproxy stdio and wrap with no core running', () => {
     const verify = await run(['--data-dir', data2, 'activity', 'verify'])
     expect(verify.code).toBe(0)
   }, 40_000)
+
+  it('wrap refuses a database from a newer version before it starts the server', async () => {
+    const data3 = join(dir, 'newer')
+    mkdirSync(data3, { recursive: true })
+    const db = new Database(join(data3, 'activity.db'))
+    db.pragma('user_version = 999')
+    db.close()
+    const marker = join(data3, 'server-started')
+    const r = await run(['--data-dir', data3, 'wrap', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('schema version 999')
+    expect(existsSync(marker)).toBe(false)
+  })
 })

@@ -194,4 +194,28 @@ describe('wrap with a recording thread that fails', () => {
     await store.close()
     rmSync(dir, { recursive: true, force: true })
   })
+
+  it('keeps relaying when it cannot record on this thread either, and says so', async () => {
+    const dir = mkdtempSync(join(process.cwd(), '.tmp', 'wrap-broken-'))
+    const broken = join(dir, 'broken.mjs')
+    writeFileSync(broken, "throw new Error('no recording thread today')\n")
+    const errors: string[] = []
+    const logger: Logger = { ...silentLogger, error: (msg) => void errors.push(msg), child: () => logger }
+    const recording: WorkerRecording = {
+      workerUrl: pathToFileURL(broken),
+      file: join(dir, 'activity.db'),
+      settings: DEFAULT_ACTIVITY_SETTINGS,
+      fallback: () => {
+        throw new Error('the disk is gone')
+      },
+    }
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    const exit = runWrap({ command: process.execPath, args: [EVERYTHING, 'stdio'], sensitiveTools: [], writeTools: [], recording, logger, stdin, stdout, stderr: new PassThrough() })
+    const answers = await drive(stdin, stdout)
+    expect(await exit).toBe(0)
+    expect(JSON.parse(answers.get('c-3')!)).toMatchObject({ result: { content: [{ text: 'Echo: wrapped https://example.org/a' }] } })
+    expect(errors).toContain('cannot record on this thread either; relaying without recording')
+    rmSync(dir, { recursive: true, force: true })
+  })
 })

@@ -157,6 +157,8 @@ export function wrapCommand(getCtx: () => CliContext): Command {
         import('../../core/activity/types'),
       ])
       const settings = { ...DEFAULT_ACTIVITY_SETTINGS, ...activitySettingsFrom(config) }
+      // a database this version cannot use is reported now, before the server starts
+      openDb(ctx.paths.db).close()
       // recording on this thread: from sources, or when the recording thread fails (opened only then)
       const opened: { store?: ReturnType<typeof createActivityStore>; db?: ReturnType<typeof openDb> } = {}
       const inThread = (): InThreadRecording => {

@@ -117,7 +117,13 @@ function workerSink(recording: WorkerRecording, tap: Omit<WrapWorkerData, 'file'
     if (fallback || finished) return
     logger.error("the wrap's recording thread failed; recording on this thread from now on", { error: err.message })
     void worker?.terminate()
-    fallback = inThreadSink(recording.fallback(), tap, logger)
+    try {
+      fallback = inThreadSink(recording.fallback(), tap, logger)
+    } catch (again) {
+      // the relay goes on: the agent's session matters more than its log, which says so
+      logger.error('cannot record on this thread either; relaying without recording', { error: (again as Error).message })
+      fallback = { bytes: () => undefined, exe: () => undefined, end: async () => undefined }
+    }
     for (const c of chunks) fallback.bytes(c.fromClient, c.chunk, c.at)
     chunks = []
     done?.()
