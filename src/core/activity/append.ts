@@ -117,6 +117,9 @@ export function ftsText(r: ActivityRecord, body: BodyRow): string {
   return [r.tool_name, r.server_name, body.arguments, body.response, r.error, r.intent?.reason].filter(Boolean).join('\n')
 }
 
+/** ftsText in SQL over a stored record (activity `a` LEFT JOIN activity_body `b`): the same tokens. */
+export const FTS_TEXT_SQL = "concat_ws(char(10), a.tool_name, a.server_name, b.arguments, b.response, a.error, a.meta ->> '$.intent.reason')"
+
 function normalizeTimestamp(r: ActivityRecord): string {
   const t = new Date(r.timestamp)
   if (Number.isNaN(t.getTime())) {

@@ -253,8 +253,8 @@ describe('list and count under an expanded q', () => {
     for (let start = 0; start < n; start += 2500) {
       add(Array.from({ length: Math.min(2500, n - start) }, (_, k) => ((start + k) % 4 ? `walnut-${(start + k) % 50}` : 'walnuts')))
     }
-    const q = createActivityQueries(db, { fts: { frequentTermDocs: 1000 } })
-    expect(createFtsMatcher(db, { frequentTermDocs: 1000 })('walnut')).toBe('("walnut" OR "walnut-"* OR "walnuts")')
+    const q = createActivityQueries(db, { fts: { frequentTermDocs: n / 8 } })
+    expect(createFtsMatcher(db, { frequentTermDocs: n / 8 })('walnut')).toBe('("walnut" OR "walnut-"* OR "walnuts")')
     const page = q.list({ q: 'walnut' }, { limit: 50, offset: 0 })
     expect(page.activities.map((r) => r.id)).toEqual(expected({ q: 'walnut' }, 50))
     expect(page.total_estimated).toBe(true)
@@ -263,6 +263,25 @@ describe('list and count under an expanded q', () => {
     const few = q.list({ q: 'walnut', server: 'a' }, { limit: 50, offset: 0 })
     expect(few.total).toBe(n / 2)
     expect(few.total_estimated).toBeUndefined()
+  })
+
+  it('matches rare prefix terms against the newest records only, with the first page of the plain prefix query', () => {
+    const n = Q_EXACT_TOTAL * 2 + 800
+    add(Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 'walnut shell' : i % 3 === 0 ? `walnut-${i % 400}.md shell` : 'pecan shell')))
+    // the newest matches hold only rare tokens: the lazy part alone would miss them
+    const rareOnly = add(['walnut-newest.md', 'pecan', 'walnut-newer.md shell', 'shell walnut-new.md'])
+    const q = createActivityQueries(db, { fts: { frequentTermDocs: 1000 } })
+    const total = (query: string): number => q.count({ q: query })
+    for (const query of ['walnut', 'shell walnut']) {
+      const page = q.list({ q: query }, { limit: 50, offset: 0 })
+      expect(page.activities.map((r) => r.id), query).toEqual(expected({ q: query }, 50))
+      expect(page.total_estimated).toBe(true)
+      expect(Math.abs(page.total - total(query)) / total(query)).toBeLessThan(0.1)
+    }
+    expect(q.list({ q: 'walnut' }, { limit: 3, offset: 0 }).activities.map((r) => r.id)).toEqual([rareOnly[3], rareOnly[2], rareOnly[0]])
+    expect(q.list({ q: 'shell walnut' }, { limit: 2, offset: 0 }).activities.map((r) => r.id)).toEqual([rareOnly[3], rareOnly[2]])
+    // the newest records were indexed again on the side, nothing merged the rare terms over the whole index
+    expect(db.prepare("SELECT count(*) FROM temp.sqlite_schema WHERE name = 'activity_fts_window'").pluck().get()).toBe(1)
   })
 
   it('reads the first page with a limit, and counts exact terms apart, newest first (EXPLAIN QUERY PLAN)', () => {

@@ -75,8 +75,24 @@ export function expandPrefix(
   }
 }
 
-/** Returns q as an FTS5 MATCH expression with the same matches as ftsQuery(q) (which see). */
-export type FtsMatcher = (q: string) => string
+/**
+ * Returns q as an FTS5 MATCH expression with the same matches as ftsQuery(q) (which see);
+ * `parts(q)` the same matches as two expressions, or null when its last word is not expanded.
+ */
+export interface FtsMatcher {
+  (q: string): string
+  parts(q: string): FtsParts | null
+}
+
+/** An expanded q split in two: the matches of `lazy` and of `rare` together are the matches of q. */
+export interface FtsParts {
+  /** the other words and the exact terms of the last word: FTS5 reads them newest first lazily */
+  lazy: string
+  /** the other words and the prefix terms of the last word, or null when there are none (merged before the first row) */
+  rare: string | null
+  /** the other words alone, or null when q is one word */
+  others: string | null
+}
 
 /**
  * A matcher over `db`'s activity_fts: the last word's prefix is expanded (see expandPrefix)
@@ -110,14 +126,30 @@ export function createFtsMatcher(db: Db, limits: ExpansionLimits = {}): FtsMatch
       return again.get(lo, hi)
     }
   }
-  return (q: string): string => {
+  const expandLast = (q: string): { others: string[]; terms: string[] } | null => {
     const words = ftsWords(q)
     const word = words[words.length - 1]!
     const last = word.toLowerCase()
     const expand = last.length >= FTS_MIN_EXPANDED_PREFIX && ASCII_WORD.test(word) && vocabulary() !== null
     const terms = expand ? expandPrefix(last, firstTerm, limits) : null
-    if (!terms) return ftsQuery(q)
-    const lastMatch = terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`
-    return [...words.slice(0, -1).map(ftsString), lastMatch].join(' AND ')
+    return terms ? { others: words.slice(0, -1).map(ftsString), terms } : null
   }
+  const join = (others: string[], terms: string[]): string =>
+    [...others, terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`].join(' AND ')
+  const matcher = (q: string): string => {
+    const expanded = expandLast(q)
+    return expanded ? join(expanded.others, expanded.terms) : ftsQuery(q)
+  }
+  matcher.parts = (q: string): FtsParts | null => {
+    const expanded = expandLast(q)
+    if (!expanded) return null
+    const prefixes = expanded.terms.filter((t) => t.endsWith('*'))
+    const exact = expanded.terms.filter((t) => !t.endsWith('*'))
+    return {
+      lazy: join(expanded.others, exact),
+      rare: prefixes.length ? join(expanded.others, prefixes) : null,
+      others: expanded.others.length ? expanded.others.join(' AND ') : null,
+    }
+  }
+  return matcher
 }

@@ -25,9 +25,9 @@ import {
 import { CoreError } from '../errors'
 import type { Db } from '../store/db'
 import { HOUR_MS } from './activity-counts'
-import { readChainHead } from './append'
+import { FTS_TEXT_SQL, readChainHead } from './append'
 import { buildWhere, idBounds, type ScanHint } from './filter-sql'
-import { createFtsMatcher, type ExpansionLimits } from './fts-match'
+import { createFtsMatcher, type ExpansionLimits, type FtsParts } from './fts-match'
 import { fromRows, type ActivityRow, type BodyRow } from './record-codec'
 import type { ActivityQueries, AppendedBatch, PageRequest } from './types'
 
@@ -44,11 +44,13 @@ export const MAX_PAGE = 100
  * A list under q alone counts its matches exactly up to this many; beyond it `total` is
  * estimated from how densely the newest records match, and `total_estimated` is set.
  */
-export const Q_EXACT_TOTAL = 10_000
+export const Q_EXACT_TOTAL = 2000
 /** The newest-first walk of q's matches gives up (the page is built the general way) after this many. */
 const Q_MAX_WALK = 20_000
 /** Records below the walk in rid order but newer in id order that are still probed one by one. */
 const Q_MAX_STRAGGLERS = 500
+/** qWindow indexes at most this many of the newest records again (a few milliseconds). */
+const Q_WINDOW_ROWS = 1000
 /** Matches checked against the other conditions per statement during the walk. */
 const Q_STEP = 500
 /** At most this many distinct values are returned by filterOptions (most frequent first). */
@@ -207,7 +209,7 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     filter: ActivityFilter,
     match: string,
     needed: number,
-  ): { rids: number[]; matches: number; complete: boolean; lastRid: number } | null => {
+  ): { rids: number[]; matches: number; complete: boolean; lastRid: number; estimate?: number } | null => {
     const where = buildWhere({ ...filter, q: undefined })
     const others = where.sql !== '1'
     // NOT INDEXED: look the rids up by primary key, never walk a filter index to match them
@@ -218,6 +220,7 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     let lastRid = 0
     let complete = true
     let pending: number[] = []
+    let estimate: number | undefined
     const check = (): void => {
       if (pending.length) found.push(...(idsOf.all(JSON.stringify(pending), ...where.params) as typeof found))
       pending = []
@@ -226,7 +229,12 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     if (!others) {
       const cap = Math.max(Q_EXACT_TOTAL, needed)
       // ('*' only ever follows a quoted term in a match expression)
-      if (match.includes('*')) {
+      const windowed = match.includes('*') ? qWindow(ftsMatch.parts(filter.q!), needed, cap) : null
+      if (windowed) {
+        pending = windowed.rids
+        matches = cap + 1
+        estimate = windowed.estimate
+      } else if (match.includes('*')) {
         // a prefix term is merged when the statement starts: start it once, for every rowid
         const rids = stmt(`${newestFirst} LIMIT ?`).pluck().all(match, cap + 1) as number[]
         matches = rids.length
@@ -282,7 +290,82 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
         found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       }
     }
-    return { rids: found.slice(0, needed).map((f) => f.rid), matches, complete, lastRid }
+    return { rids: found.slice(0, needed).map((f) => f.rid), matches, complete, lastRid, estimate }
+  }
+
+  /**
+   * The newest `needed` matches of q without merging its prefix terms over the whole index (the
+   * merge is most of a search's time when a word starts a thousand rare tokens, as path names
+   * like rollback-12.md make): the lazy part gives `needed` matches down to rid `floor`, and the
+   * prefix terms are matched only against the records above it, indexed again in a small
+   * temporary full-text table. Used when the lazy part alone matches more than `cap` records (so
+   * the total is an estimate anyway) within the newest Q_WINDOW_ROWS records; null otherwise.
+   */
+  const qWindow = (parts: FtsParts | null, needed: number, cap: number): { rids: number[]; estimate: number } | null => {
+    if (!parts?.rare) return null
+    const newestFirst = 'SELECT rowid AS r FROM activity_fts WHERE activity_fts MATCH ? ORDER BY rowid DESC'
+    const lazy = stmt(`${newestFirst} LIMIT ?`).pluck().all(parts.lazy, needed) as number[]
+    if (lazy.length < needed) return null
+    const floor = lazy[needed - 1]!
+    const maxRid = stmt('SELECT max(rid) FROM activity').pluck().get() as number
+    if (maxRid - floor >= Q_WINDOW_ROWS) return null
+    const counted = stmt(`SELECT count(*) AS n, min(r) AS low FROM (${newestFirst} LIMIT ?)`).get(parts.lazy, cap + 1) as {
+      n: number
+      low: number
+    }
+    if (counted.n <= cap) return null
+    const recent = ftsWindow()
+    if (!recent) return null
+    // only records holding the other words can match: just those are indexed again
+    if (parts.others === null) {
+      recent.fill.run(floor)
+    } else {
+      // (read newest first and stopped: a rowid bound makes FTS5 read the whole doclist)
+      const holding: number[] = []
+      for (const rid of stmt(newestFirst).pluck().iterate(parts.others) as IterableIterator<number>) {
+        if (rid < floor) break
+        holding.push(rid)
+      }
+      recent.fillRids.run(JSON.stringify(holding))
+    }
+    const union = [...new Set([...lazy, ...(recent.match.pluck().all(parts.rare) as number[])])].sort((a, b) => b - a)
+    const all = countIn({})
+    // the lazy part's share of the newest records, times how many more the prefix terms add above floor
+    const lazyTotal = ((counted.n - 1) * all) / Math.max(1, maxRid - counted.low + 1)
+    return { rids: union.slice(0, needed), estimate: Math.min(all, Math.round((lazyTotal * union.length) / lazy.length)) }
+  }
+
+  type FtsWindow = Record<'clear' | 'fill' | 'fillRids' | 'match', Database.Statement<unknown[], unknown>>
+  let window: FtsWindow | undefined
+  /** A temporary full-text table defined as activity_fts is (so it tokenizes the same way), for qWindow. */
+  const ftsWindow = (): FtsWindow | null => {
+    try {
+      if (window) {
+        window.clear.run()
+        return window
+      }
+      const definition = stmt("SELECT sql FROM sqlite_schema WHERE name = 'activity_fts'").pluck().get() as string
+      db.exec(definition.replace(/^CREATE VIRTUAL TABLE activity_fts\b/, 'CREATE VIRTUAL TABLE IF NOT EXISTS temp.activity_fts_window'))
+      window = {
+        clear: db.prepare("INSERT INTO temp.activity_fts_window (activity_fts_window) VALUES ('delete-all')"),
+        fill: db.prepare(
+          `INSERT INTO temp.activity_fts_window (rowid, body)
+           SELECT a.rid, ${FTS_TEXT_SQL} FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid WHERE a.rid >= ?`,
+        ),
+        fillRids: db.prepare(
+          `INSERT INTO temp.activity_fts_window (rowid, body)
+           SELECT a.rid, ${FTS_TEXT_SQL} FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid
+           WHERE a.rid IN (SELECT value FROM json_each(?))`,
+        ),
+        match: db.prepare('SELECT rowid FROM temp.activity_fts_window WHERE activity_fts_window MATCH ?'),
+      }
+      return window
+    } catch {
+      // (a transaction that rolled back took the temporary table with it, or the connection is
+      // busy stepping a statement): the general way gives the same page
+      window = undefined
+      return null
+    }
   }
 
   /** The q page the walk found, with its total (see Q_EXACT_TOTAL); null to build it the general way. */
@@ -294,7 +377,10 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     let total: number
     let estimated = false
     if (activeKeys(filter).join() !== 'q') total = countIn(filter, match)
-    else if (walk.complete) total = walk.matches
+    else if (walk.estimate !== undefined) {
+      total = walk.estimate
+      estimated = true
+    } else if (walk.complete) total = walk.matches
     else {
       // the share of matches among the newest records (by rid, nearly dense), times all records
       const all = countIn({})
