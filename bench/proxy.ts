@@ -418,7 +418,7 @@ async function main(): Promise<void> {
   const stdioDir = dataDir(root, 'stdio')
   stdio.push(await stdioContender('direct (SDK client -> server)', [EVERYTHING, 'stdio'], false))
   if (ONLY !== 'http') {
-    stdio.push(await stdioContender('bare byte relay (the floor)', [resolve('bench/relay.mjs'), node, EVERYTHING, 'stdio'], false))
+    stdio.push(await stdioContender('bare byte relay (floor)', [resolve('bench/relay.mjs'), node, EVERYTHING, 'stdio'], false))
     stdio.push(await stdioContender('mcpproxy wrap', [CLI, 'wrap', '--data-dir', wrapDir, '--', node, EVERYTHING, 'stdio'], false, join(wrapDir, 'activity.db')))
     stdio.push(await stdioContender('mcpproxy stdio (call_tool)', [CLI, 'stdio', '--data-dir', stdioDir], true, join(stdioDir, 'activity.db')))
     for (const v of variants) {
@@ -445,6 +445,7 @@ async function main(): Promise<void> {
     const servers: HttpServerProc[] = [
       await startHttp('mcpproxy serve /mcp (call_tool)', (p) => [CLI, 'serve', '--data-dir', serveDir, '--listen', `127.0.0.1:${p}`], true, join(serveDir, 'activity.db')),
       await startHttp('mcp-proxy (stream)', (p) => [MCP_PROXY, '--port', String(p), '--host', '127.0.0.1', '--server', 'stream', '--', node, EVERYTHING, 'stdio'], false),
+      await startHttp('bare HTTP relay (floor)', (p) => [resolve('bench/http-relay.mjs'), String(p), '--', node, EVERYTHING, 'stdio'], false),
       await startHttp(
         'supergateway (streamableHttp)',
         (p) => [SUPERGATEWAY, '--stdio', `${node} ${EVERYTHING} stdio`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(p), '--logLevel', 'none'],
