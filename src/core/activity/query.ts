@@ -49,8 +49,10 @@ export const Q_EXACT_TOTAL = 2000
 const Q_MAX_WALK = 20_000
 /** Records below the walk in rid order but newer in id order that are still probed one by one. */
 const Q_MAX_STRAGGLERS = 500
-/** qWindow indexes at most this many of the newest records again (a few milliseconds). */
+/** qWindow indexes at most this many of the newest records again (a few milliseconds)... */
 const Q_WINDOW_ROWS = 1000
+/** ...found among at most this many of the newest records. */
+const Q_WINDOW_SPAN = 5000
 /** Matches checked against the other conditions per statement during the walk. */
 const Q_STEP = 500
 /** At most this many distinct values are returned by filterOptions (most frequent first). */
@@ -299,7 +301,8 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
    * like rollback-12.md make): the lazy part gives `needed` matches down to rid `floor`, and the
    * prefix terms are matched only against the records above it, indexed again in a small
    * temporary full-text table. Used when the lazy part alone matches more than `cap` records (so
-   * the total is an estimate anyway) within the newest Q_WINDOW_ROWS records; null otherwise.
+   * the total is an estimate anyway) and at most Q_WINDOW_ROWS records are to be indexed again
+   * (of the newest Q_WINDOW_SPAN when q has other words: only those holding them); null otherwise.
    */
   const qWindow = (parts: FtsParts | null, needed: number, cap: number): { rids: number[]; estimate: number } | null => {
     if (!parts?.rare) return null
@@ -308,7 +311,7 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     if (lazy.length < needed) return null
     const floor = lazy[needed - 1]!
     const maxRid = stmt('SELECT max(rid) FROM activity').pluck().get() as number
-    if (maxRid - floor >= Q_WINDOW_ROWS) return null
+    if (maxRid - floor >= (parts.others === null ? Q_WINDOW_ROWS : Q_WINDOW_SPAN)) return null
     const counted = stmt(`SELECT count(*) AS n, min(r) AS low FROM (${newestFirst} LIMIT ?)`).get(parts.lazy, cap + 1) as {
       n: number
       low: number
@@ -324,7 +327,7 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
       const holding: number[] = []
       for (const rid of stmt(newestFirst).pluck().iterate(parts.others) as IterableIterator<number>) {
         if (rid < floor) break
-        holding.push(rid)
+        if (holding.push(rid) > Q_WINDOW_ROWS) return null
       }
       recent.fillRids.run(JSON.stringify(holding))
     }
