@@ -219,6 +219,12 @@ describe('query plans of counts, filter-options, summary, get and since', () => 
   it('since: activity_by_seq', () => {
     expectPlan(() => queries.since(100, 50), { main: /^SEARCH a USING INDEX activity_by_seq \(seq>\?\)$/, sorted: false })
   })
+  it('since, skipping seqs the caller has: the seqs from activity_by_seq alone, then the others by seq', () => {
+    const plans = plansOf(() => queries.since(100, 50, new Set([101, 102, 103])))
+    expect(plans[0]!.plan).toEqual(['SEARCH activity USING COVERING INDEX activity_by_seq (seq>?)'])
+    expect(plans[1]!.plan[0]).toMatch(/^SEARCH a USING INDEX activity_by_seq \(seq=\?\)$/)
+    for (const p of plans) for (const line of p.plan) expect(line).not.toMatch(FULL_SCAN)
+  })
   it('export chunks under q: activity_by_id from the last id, probing the matches collected once', async () => {
     const plans: string[] = []
     const chunks = exportActivity(capturing(db), { q: 'tool_17' }, { format: 'csv', includeBodies: false })

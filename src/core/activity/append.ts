@@ -8,7 +8,7 @@ import type { ActivityCompletion, ActivityRecord } from '../../shared/activity'
 import { CoreError } from '../errors'
 import type { Db } from '../store/db'
 import { CountDeltas, countStatements, type CountStatements } from './activity-counts'
-import { canonicalJson, fromRows, GENESIS_HASH, linkHash, STORED_KEYS, toRows, type ActivityRow, type BodyRow } from './record-codec'
+import { canonicalJson, canonicalJsonIfPlain, fromRows, GENESIS_HASH, linkHash, STORED_KEYS, toRows, type ActivityRow, type BodyRow } from './record-codec'
 
 /** One step of a batch: a new record, or the completion of a pending one already on disk. */
 export type BatchOp =
@@ -197,6 +197,33 @@ export function prepareRecord(record: ActivityRecord): { prepared: PreparedRecor
   return { prepared: { row, body, canonical, fts: ftsText(stored, body) }, stored }
 }
 
+/** A valid timestamp already in toISOString's form (what the writer gives): nothing to normalize. */
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/**
+ * prepareRecord for a record the writer made, without the rows' round trip when it can be
+ * skipped: every field one the rows keep and none null, its timestamp in toISOString's form,
+ * well-formed text columns, and plain JSON data throughout (undefined members are dropped by
+ * the rows and by canonicalJson alike), so that fromRows(toRows(r)) is r less its undefined
+ * members. Otherwise it is prepareRecord.
+ */
+export function prepareLiveRecord(record: ActivityRecord): { prepared: PreparedRecord; stored: ActivityRecord } {
+  const { prev_hash: _p, hash: _h, ...content } = record
+  const fields = content as Record<string, unknown>
+  for (const k in fields) if (!STORED_KEYS.has(k) || fields[k] === null) return prepareRecord(record)
+  if (!ISO_MS.test(record.timestamp) || Number.isNaN(Date.parse(record.timestamp))) return prepareRecord(record)
+  const { row, body } = toRows(content as ActivityRecord, null)
+  if (wellFormed(row)) return prepareRecord(record)
+  let canonical = ''
+  if (row.status !== 'pending') {
+    const plain = canonicalJsonIfPlain(content)
+    if (plain === undefined) return prepareRecord(record)
+    canonical = plain
+  }
+  const stored = content as ActivityRecord
+  return { prepared: { row, body, canonical, fts: ftsText(stored, body) }, stored }
+}
+
 /**
  * prepareRecord for a record that is plain JSON data (JSON.parse, then schema validation: no
  * undefined inside, no NaN, no Dates), which import reads: fromRows(toRows(r)) then rebuilds r
@@ -264,7 +291,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
   const counts = new CountDeltas()
   for (const op of ops) {
     if (op.kind === 'insert') {
-      const { prepared, stored } = prepareRecord(op.record)
+      const { prepared, stored } = prepareLiveRecord(op.record)
       if (insertPrepared(st, prepared, head, counts) === null) {
         if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${op.record.id} already exists`)
         skipped++
@@ -293,7 +320,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
         const all = [...new Set([...(current[k] ?? []), ...(completion[k] ?? [])])]
         merged[k] = all.length ? all : undefined
       }
-      const { prepared, stored } = prepareRecord(merged)
+      const { prepared, stored } = prepareLiveRecord(merged)
       head = link(prepared, head)
       const p = rowParams(prepared.row)
       st.finalize.run(...p.slice(1), found.rid)

@@ -470,4 +470,13 @@ describe('since and lastSeq', () => {
     expect(q.since(7, 10)).toMatchObject({ lastSeq: 8, records: [{ id: ids.r8, status: 'success' }] })
     expect(q.since(8, 10)).toEqual({ records: [], lastSeq: 8 })
   })
+
+  it('skips the seqs the caller has without reading them, and still reports how far it read', () => {
+    const some = q.since(0, 100, new Set([2, 4, 7]))
+    expect(names(some.records)).toEqual(['r1', 'r3', 'r5', 'r6'])
+    expect(some.lastSeq).toBe(7)
+    expect(some.records[0]).toMatchObject({ arguments: { query: 'needle in haystack' } })
+    expect(q.since(0, 2, new Set([1, 2]))).toEqual({ records: [], lastSeq: 2 })
+    expect(q.since(7, 10, new Set([1]))).toEqual({ records: [], lastSeq: 7 })
+  })
 })

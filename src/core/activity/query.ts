@@ -649,15 +649,26 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     return result
   }
 
-  const since = (afterSeq: number, limit: number): AppendedBatch => {
-    const rows = stmt(
-      `SELECT ${PREFIXED_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid
-       WHERE a.seq > ? ORDER BY a.seq LIMIT ?`,
-    ).all(afterSeq, Math.max(1, Math.min(limit, 10_000))) as Array<ActivityRow & BodyRow>
-    return {
-      records: rows.map((r) => fromRows(r, r)),
-      lastSeq: rows.length ? rows[rows.length - 1]!.seq! : afterSeq,
+  const since = (afterSeq: number, limit: number, except?: ReadonlySet<number>): AppendedBatch => {
+    const n = Math.max(1, Math.min(limit, 10_000))
+    if (!except?.size) {
+      const rows = stmt(
+        `SELECT ${PREFIXED_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid
+         WHERE a.seq > ? ORDER BY a.seq LIMIT ?`,
+      ).all(afterSeq, n) as Array<ActivityRow & BodyRow>
+      return { records: rows.map((r) => fromRows(r, r)), lastSeq: rows.length ? rows[rows.length - 1]!.seq! : afterSeq }
     }
+    // the seqs alone first (activity_by_seq holds them): a process tailing the log it writes
+    // itself fetches only what others wrote
+    const seqs = stmt('SELECT seq FROM activity WHERE seq > ? ORDER BY seq LIMIT ?').pluck().all(afterSeq, n) as number[]
+    const wanted = seqs.filter((s) => !except.has(s))
+    const rows = wanted.length
+      ? (stmt(
+          `SELECT ${PREFIXED_COLUMNS}, b.arguments, b.response FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid
+           WHERE a.seq IN (SELECT value FROM json_each(?)) ORDER BY a.seq`,
+        ).all(JSON.stringify(wanted)) as Array<ActivityRow & BodyRow>)
+      : []
+    return { records: rows.map((r) => fromRows(r, r)), lastSeq: seqs.length ? seqs[seqs.length - 1]! : afterSeq }
   }
 
   return {

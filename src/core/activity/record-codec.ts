@@ -126,6 +126,15 @@ export function canonicalJson(value: unknown): string {
 const NOT_PLAIN = Symbol('not plain JSON data')
 
 /**
+ * canonicalJson(value) when `value` is plain JSON data (see orderedForStringify), which a JSON
+ * round trip gives back unchanged; undefined otherwise.
+ */
+export function canonicalJsonIfPlain(value: unknown): string | undefined {
+  const ordered = orderedForStringify(value)
+  return ordered === NOT_PLAIN ? undefined : JSON.stringify(ordered)
+}
+
+/**
  * `value`, or a copy of it with every object's keys in sorted order, when JSON.stringify of that
  * is canonicalJson(value); NOT_PLAIN when only the general walk gives it: anything but strings,
  * numbers, booleans, null, arrays without holes or undefined, and objects of Object.prototype (or

@@ -59,8 +59,8 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
   const db = openDb(options.file, { nativeBinding: options.nativeBinding })
   const queries = createActivityQueries(db)
   const listeners = new Set<(batch: AppendedBatch) => void>()
-  // id -> seq of records this process emitted that the poll has not passed yet (it skips them)
-  const emittedAhead = new Map<string, number>()
+  // seqs of records this process emitted that the poll has not passed yet (it skips them)
+  const emittedAhead = new Set<number>()
   let polledSeq = 0
   let pollTimer: NodeJS.Timeout | null = null
   let closed: Promise<void> | null = null
@@ -82,7 +82,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       const seq = seqs[i]
       if (seq == null) return true
       if (seq <= polledSeq) return false
-      emittedAhead.set(r.id, seq)
+      emittedAhead.add(seq)
       return true
     })
     if (records.length) emit({ records, lastSeq })
@@ -93,13 +93,12 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
   const poll = (): void => {
     try {
       for (;;) {
-        const batch = queries.since(polledSeq, POLL_PAGE)
-        if (!batch.records.length) break
-        const fresh = batch.records.filter((r) => !emittedAhead.has(r.id))
+        // records this process emitted already are skipped without being read back
+        const batch = queries.since(polledSeq, POLL_PAGE, emittedAhead)
+        if (batch.lastSeq === polledSeq) break
         polledSeq = batch.lastSeq
-        for (const [id, seq] of emittedAhead) if (seq <= polledSeq) emittedAhead.delete(id)
-        if (fresh.length) emit({ records: fresh, lastSeq: batch.lastSeq })
-        if (batch.records.length < POLL_PAGE) break
+        for (const seq of emittedAhead) if (seq <= polledSeq) emittedAhead.delete(seq)
+        if (batch.records.length) emit({ records: batch.records, lastSeq: batch.lastSeq })
       }
     } catch (err) {
       logger.warn('polling the activity log failed', { error: (err as Error).message })

@@ -75,8 +75,12 @@ export interface ActivityQueries {
   filterOptions(field: FilterOptionField, filter?: ActivityFilter): FilterOptionInfo[]
   summary(period: SummaryPeriod, now?: Date): ActivitySummaryInfo
   metrics(days: number, server?: string, now?: Date): ActivityMetricsInfo
-  /** Records with seq > afterSeq in seq order (for SSE replay and cross-process tailing). */
-  since(afterSeq: number, limit: number): AppendedBatch
+  /**
+   * Records with seq > afterSeq in seq order (for SSE replay and cross-process tailing): at most
+   * `limit` seqs are read; those in `except` (records the caller has already) are not fetched.
+   * `lastSeq` is the last seq read, kept or not.
+   */
+  since(afterSeq: number, limit: number, except?: ReadonlySet<number>): AppendedBatch
   lastSeq(): number
 }
 
