@@ -209,6 +209,12 @@ const summarize = (figs: Figures[]): Summary => ({
 })
 /** Median over rounds of a per-round ratio of contender `a` to contender `b`. */
 const ratio = (a: Figures[], b: Figures[], key: 'p50' | 'rps' | 'cpu'): number => median(a.map((f, i) => f[key] / b[i]![key]))
+/** The median per-round ratio with the lowest and highest round, e.g. `1.92 (1.60-2.31)`. */
+const ratioText = (a: Figures[], b: Figures[], key: 'p50' | 'rps' | 'cpu'): string => {
+  const all = a.map((x, i) => x[key] / b[i]![key]).filter((x) => !Number.isNaN(x))
+  if (!all.length) return '-'
+  return `${f(ratio(a, b, key), 2)} (${f(Math.min(...all), 2)}-${f(Math.max(...all), 2)})`
+}
 
 async function megabyte(call: Call): Promise<string> {
   const big = 'm'.repeat(1024 * 1024)
@@ -482,14 +488,14 @@ async function main(): Promise<void> {
   // ---------------------------------------------------------------- report
   const direct = stdioFigs[0]!
   console.log('\nstdio: medians over the rounds; ratios against direct are medians of per-round ratios (targets: p50 <= 1.6x, throughput >= 0.8x)')
-  const w1 = [30, 10, 10, 13, 8, 11, 17, 8, 10]
+  const w1 = [30, 10, 10, 13, 18, 18, 17, 18, 10]
   console.log(row(['contender', 'p50', 'p95', 'calls/s @16', 'p50 x', 'calls/s x', 'serving CPU/call', 'CPU x', 'log lag'], w1))
   for (const [i, c] of stdio.entries()) {
     const s = summarize(stdioFigs[i]!)
-    console.log(row([c.name, us(s.p50), us(s.p95), f(s.rps), f(ratio(stdioFigs[i]!, direct, 'p50'), 2), f(ratio(stdioFigs[i]!, direct, 'rps'), 2), us(s.cpu), f(ratio(stdioFigs[i]!, direct, 'cpu'), 2), lagText(s.lag)], w1))
+    console.log(row([c.name, us(s.p50), us(s.p95), f(s.rps), ratioText(stdioFigs[i]!, direct, 'p50'), ratioText(stdioFigs[i]!, direct, 'rps'), us(s.cpu), ratioText(stdioFigs[i]!, direct, 'cpu'), lagText(s.lag)], w1))
   }
   if (http.length) {
-    const w2 = [32, 10, 10, 13, 17, 14, 18, 14, 10]
+    const w2 = [32, 10, 10, 13, 17, 18, 18, 18, 10]
     const header = ['contender', 'p50', 'p95', 'calls/s @16', 'serving CPU/call', 'our p50 / its', 'our calls/s / its', 'our CPU / its', 'log lag']
     const table = (title: string, pick: (r: HttpResult) => Figures[]): void => {
       const ours = pick(http[0]!)
@@ -497,7 +503,7 @@ async function main(): Promise<void> {
       console.log(row(header, w2))
       for (const r of http) {
         const s = summarize(pick(r))
-        const vs = r === http[0] ? ['-', '-', '-'] : [f(ratio(ours, pick(r), 'p50'), 2), f(ratio(ours, pick(r), 'rps'), 2), f(ratio(ours, pick(r), 'cpu'), 2)]
+        const vs = r === http[0] ? ['-', '-', '-'] : [ratioText(ours, pick(r), 'p50'), ratioText(ours, pick(r), 'rps'), ratioText(ours, pick(r), 'cpu')]
         console.log(row([r.name, us(s.p50), us(s.p95), f(s.rps), us(s.cpu), ...vs, lagText(s.lag)], w2))
       }
     }

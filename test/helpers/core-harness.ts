@@ -82,6 +82,7 @@ export function createFakeUpstreams(bus: EventBus): UpstreamManager & { servers:
     stop: async () => {},
     list: () => [...servers.values()].map((s) => s.info),
     get: (name) => servers.get(name)?.info,
+    quarantined: (name) => servers.get(name)?.info.quarantined,
     add: async (input: AddServerInput) => {
       if (servers.has(input.name)) throw new CoreError('CONFLICT', `server "${input.name}" already exists`)
       const info = serverInfo(input.name, { quarantined: input.quarantined !== false, command: input.command, url: input.url })

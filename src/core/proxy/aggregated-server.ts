@@ -371,7 +371,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     if (ctx.config().tool_exposure === 'retrieve_tools') return { tools: PROXY_TOOLS }
     const tools: Tool[] = []
     for (const t of ctx.upstreams.tools()) {
-      if (ctx.upstreams.get(t.server)?.quarantined) continue
+      if (ctx.upstreams.quarantined(t.server)) continue
       tools.push({ ...t.tool, name: `${t.server}${DIRECT_SEPARATOR}${t.tool.name}` })
     }
     return { tools }
@@ -394,7 +394,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
         const limit = Math.min(50, Math.max(1, Number(args.limit) || 10))
         const tools = ctx.toolSearch
           .search(query, limit * 2)
-          .filter((t) => !ctx.upstreams.get(t.server)?.quarantined)
+          .filter((t) => !ctx.upstreams.quarantined(t.server))
           .slice(0, limit)
           .map((t) => ({ name: t.name, server: t.server, tool: t.tool, description: t.description, inputSchema: t.input_schema, annotations: t.annotations, score: t.score }))
         return jsonResult({ tools })

@@ -74,8 +74,7 @@ export function createGates(deps: GateDeps): Gates {
   return {
     async check(input, tool, signal) {
       const config = deps.config()
-      const server = deps.upstreams.get(input.server)
-      if (server?.quarantined) {
+      if (deps.upstreams.quarantined(input.server)) {
         return block(input, 'quarantine', `server '${input.server}' is quarantined; review and approve it before its tools can be called`, 'quarantine')
       }
       if (tool.pinState === 'changed') {

@@ -37,6 +37,8 @@ export interface UpstreamManager {
   stop(): Promise<void>
   list(): ServerInfo[]
   get(name: string): ServerInfo | undefined
+  /** whether a server is quarantined (undefined: no such server), without building its ServerInfo (the gates ask on every call) */
+  quarantined(name: string): boolean | undefined
   /** adds to config (quarantined unless input.quarantined === false) and connects */
   add(input: AddServerInput, actor?: string): Promise<ServerInfo>
   remove(name: string, actor?: string): Promise<void>

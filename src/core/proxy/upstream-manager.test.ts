@@ -191,8 +191,10 @@ describe('upstream manager with real MCP servers', () => {
       // the manager connects quarantined servers (for review); blocking calls is the gate's job
       const read = await h.manager.callTool('fs', 'read_text_file', { path: join(files, 'hello.txt') }, opts())
       expect(text(read)).toBe('hello world')
+      expect([h.manager.quarantined('fs'), h.manager.quarantined('no-such-server')]).toEqual([true, undefined])
 
       await h.manager.setQuarantined('fs', false, 'tester')
+      expect(h.manager.quarantined('fs')).toBe(false)
       expect(h.manager.get('fs')).toMatchObject({ quarantined: false, health: { level: 'healthy', admin_state: 'enabled' } })
       expect(new Set(h.manager.tools('fs').map((t) => t.pinState))).toEqual(new Set(['approved']))
       expect(h.fileServers().fs!.quarantined).toBe(false)

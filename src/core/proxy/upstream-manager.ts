@@ -523,6 +523,10 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
       const entry = entries.get(name)
       return entry ? info(entry) : undefined
     },
+    quarantined: (name) => {
+      const entry = entries.get(name)
+      return entry ? isQuarantined(entry.config) : undefined
+    },
 
     add(input: AddServerInput, actor = 'user') {
       return exclusive(async () => {
