@@ -197,47 +197,28 @@ export function prepareRecord(record: ActivityRecord): { prepared: PreparedRecor
   return { prepared: { row, body, canonical, fts: ftsText(stored, body) }, stored }
 }
 
-/** A valid timestamp already in toISOString's form (what the writer gives): nothing to normalize. */
-const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
 /**
- * prepareRecord for a record the writer made, without the rows' round trip when it can be
- * skipped: every field one the rows keep and none null, its timestamp in toISOString's form,
- * well-formed text columns, and plain JSON data throughout (undefined members are dropped by
- * the rows and by canonicalJson alike), so that fromRows(toRows(r)) is r less its undefined
- * members. Otherwise it is prepareRecord.
+ * prepareRecord's result without the rows' round trip whenever that would change nothing: every
+ * field one the rows keep and none null, well-formed text columns, and plain JSON data throughout
+ * (undefined members are dropped by the rows and by canonicalJson alike), so that
+ * fromRows(toRows(r)) is r with its timestamp normalized, less its undefined members. The
+ * writer's records and import's parsed lines are such records; anything else takes prepareRecord.
  */
-export function prepareLiveRecord(record: ActivityRecord): { prepared: PreparedRecord; stored: ActivityRecord } {
+export function prepareRecordDirect(record: ActivityRecord): { prepared: PreparedRecord; stored: ActivityRecord } {
   const { prev_hash: _p, hash: _h, ...content } = record
   const fields = content as Record<string, unknown>
   for (const k in fields) if (!STORED_KEYS.has(k) || fields[k] === null) return prepareRecord(record)
-  if (!ISO_MS.test(record.timestamp) || Number.isNaN(Date.parse(record.timestamp))) return prepareRecord(record)
-  const { row, body } = toRows(content as ActivityRecord, null)
+  const stored = content as ActivityRecord
+  stored.timestamp = normalizeTimestamp(record)
+  const { row, body } = toRows(stored, null)
   if (wellFormed(row)) return prepareRecord(record)
   let canonical = ''
   if (row.status !== 'pending') {
-    const plain = canonicalJsonIfPlain(content)
+    const plain = canonicalJsonIfPlain(stored)
     if (plain === undefined) return prepareRecord(record)
     canonical = plain
   }
-  const stored = content as ActivityRecord
   return { prepared: { row, body, canonical, fts: ftsText(stored, body) }, stored }
-}
-
-/**
- * prepareRecord for a record that is plain JSON data (JSON.parse, then schema validation: no
- * undefined inside, no NaN, no Dates), which import reads: fromRows(toRows(r)) then rebuilds r
- * itself whenever its text columns are well-formed and every field is one the rows keep, so its
- * canonical text is taken from r without the round trip. Otherwise it is prepareRecord.
- */
-export function prepareJsonRecord(record: ActivityRecord): PreparedRecord {
-  const { prev_hash: _p, hash: _h, ...content } = record
-  for (const k in content) if (!STORED_KEYS.has(k)) return prepareRecord(record).prepared
-  const normalized = { ...content, timestamp: normalizeTimestamp(record) } as ActivityRecord
-  const { row, body } = toRows(normalized, null)
-  if (wellFormed(row)) return prepareRecord(record).prepared
-  const canonical = row.status === 'pending' ? '' : canonicalJson(normalized)
-  return { row, body, canonical, fts: ftsText(normalized, body) }
 }
 
 /**
@@ -291,7 +272,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
   const counts = new CountDeltas()
   for (const op of ops) {
     if (op.kind === 'insert') {
-      const { prepared, stored } = prepareLiveRecord(op.record)
+      const { prepared, stored } = prepareRecordDirect(op.record)
       if (insertPrepared(st, prepared, head, counts) === null) {
         if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${op.record.id} already exists`)
         skipped++
@@ -320,7 +301,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
         const all = [...new Set([...(current[k] ?? []), ...(completion[k] ?? [])])]
         merged[k] = all.length ? all : undefined
       }
-      const { prepared, stored } = prepareLiveRecord(merged)
+      const { prepared, stored } = prepareRecordDirect(merged)
       head = link(prepared, head)
       const p = rowParams(prepared.row)
       st.finalize.run(...p.slice(1), found.rid)

@@ -12,7 +12,7 @@ import {
   PolicyDecisionSchema,
   type ActivityRecord,
 } from '../../shared/activity'
-import { prepareJsonRecord, type PreparedRecord } from './append'
+import { prepareRecordDirect, type PreparedRecord } from './append'
 
 /** What one group of input items gave. */
 export interface ParsedItems {
@@ -152,7 +152,7 @@ export function parseItems(items: readonly string[], lineBefore: number): Parsed
         continue
       }
       try {
-        out.records.push(prepareJsonRecord(parsed))
+        out.records.push(prepareRecordDirect(parsed).prepared)
       } catch (err) {
         out.errors.push({ line: lineBefore + out.lines, error: (err as Error).message })
       }
