@@ -7,7 +7,7 @@ import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_ACTIVITY_SETTINGS } from '../src/core/activity/types'
 import { silentLogger, type Logger } from '../src/core/logger'
-import { runWrap, type InThreadRecording, type WorkerRecording } from '../src/core/proxy/wrap'
+import { runWrap, type InThreadRecording, type WorkerRecording, type WrapOptions } from '../src/core/proxy/wrap'
 import { EVERYTHING, tempStore } from './proxy-helpers'
 
 let buildDir: string
@@ -174,48 +174,52 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
 })
 
 describe('wrap with a recording thread that fails', () => {
+  /** A recording thread that throws as it starts, a logger keeping the errors, and a wrap of server-everything driven through LINES. */
+  async function wrapWithBrokenThread(recordingFor: (brokenUrl: URL, dir: string) => WrapOptions['recording']): Promise<{ code: number; answers: Map<string, string>; errors: string[] }> {
+    const dir = mkdtempSync(join(process.cwd(), '.tmp', 'wrap-broken-'))
+    try {
+      const broken = join(dir, 'broken.mjs')
+      writeFileSync(broken, "throw new Error('no recording thread today')\n")
+      const errors: string[] = []
+      const logger: Logger = { ...silentLogger, error: (msg) => void errors.push(msg), child: () => logger }
+      const stdin = new PassThrough()
+      const stdout = new PassThrough()
+      const recording = recordingFor(pathToFileURL(broken), dir)
+      const exit = runWrap({ command: process.execPath, args: [EVERYTHING, 'stdio'], sensitiveTools: [], writeTools: [], recording, logger, stdin, stdout, stderr: new PassThrough() })
+      const answers = await drive(stdin, stdout)
+      return { code: await exit, answers, errors }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
   it('records on this thread instead, says so in the log, and loses none of the calls', async () => {
     const store = tempStore()
-    const dir = mkdtempSync(join(process.cwd(), '.tmp', 'wrap-broken-'))
-    const broken = join(dir, 'broken.mjs')
-    writeFileSync(broken, "throw new Error('no recording thread today')\n")
-    const errors: string[] = []
-    const logger: Logger = { ...silentLogger, error: (msg) => void errors.push(msg), child: () => logger }
-    const { recording, fellBack } = RECORDINGS[1]![1](store, pathToFileURL(broken))
-    const stdin = new PassThrough()
-    const stdout = new PassThrough()
-    const exit = runWrap({ command: process.execPath, args: [EVERYTHING, 'stdio'], sensitiveTools: [], writeTools: [], recording, logger, stdin, stdout, stderr: new PassThrough() })
-    const answers = await drive(stdin, stdout)
-    expect(await exit).toBe(0)
+    let fellBack = () => false
+    const { code, answers, errors } = await wrapWithBrokenThread((url) => {
+      const r = RECORDINGS[1]![1](store, url)
+      fellBack = r.fellBack
+      return r.recording
+    })
+    expect(code).toBe(0)
     expect(JSON.parse(answers.get('c-3')!)).toMatchObject({ result: { content: [{ text: 'Echo: wrapped https://example.org/a' }] } })
     expect(fellBack()).toBe(true)
     expect(errors.some((m) => m.includes('recording thread failed'))).toBe(true)
     expect((await store.records('tool_call')).map((r) => r.tool_name).sort()).toEqual(['echo', 'get-sum'])
     await store.close()
-    rmSync(dir, { recursive: true, force: true })
   })
 
   it('keeps relaying when it cannot record on this thread either, and says so', async () => {
-    const dir = mkdtempSync(join(process.cwd(), '.tmp', 'wrap-broken-'))
-    const broken = join(dir, 'broken.mjs')
-    writeFileSync(broken, "throw new Error('no recording thread today')\n")
-    const errors: string[] = []
-    const logger: Logger = { ...silentLogger, error: (msg) => void errors.push(msg), child: () => logger }
-    const recording: WorkerRecording = {
-      workerUrl: pathToFileURL(broken),
+    const { code, answers, errors } = await wrapWithBrokenThread((url, dir) => ({
+      workerUrl: url,
       file: join(dir, 'activity.db'),
       settings: DEFAULT_ACTIVITY_SETTINGS,
       fallback: () => {
         throw new Error('the disk is gone')
       },
-    }
-    const stdin = new PassThrough()
-    const stdout = new PassThrough()
-    const exit = runWrap({ command: process.execPath, args: [EVERYTHING, 'stdio'], sensitiveTools: [], writeTools: [], recording, logger, stdin, stdout, stderr: new PassThrough() })
-    const answers = await drive(stdin, stdout)
-    expect(await exit).toBe(0)
+    }))
+    expect(code).toBe(0)
     expect(JSON.parse(answers.get('c-3')!)).toMatchObject({ result: { content: [{ text: 'Echo: wrapped https://example.org/a' }] } })
     expect(errors).toContain('cannot record on this thread either; relaying without recording')
-    rmSync(dir, { recursive: true, force: true })
   })
 })

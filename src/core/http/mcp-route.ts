@@ -13,6 +13,7 @@ import { keyMatches, presentedKey } from './auth'
 import { redactUrl } from './errors'
 import type { HostGuard } from './host-origin'
 import { viaSocket } from './unix-socket'
+import { readBody } from '../proxy/http-front-end'
 
 /** 1 MiB MCP messages plus JSON-RPC framing and escaping must pass. */
 export const MCP_BODY_LIMIT = 4 * 1024 * 1024
@@ -59,32 +60,6 @@ const isJson = (type: string | undefined): boolean => {
   if (!type) return false
   const semi = type.indexOf(';')
   return (semi < 0 ? type : type.slice(0, semi)).trim().toLowerCase() === 'application/json'
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'])
-    if (declared > limit) {
-      req.resume()
-      resolve('too_large')
-      return
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    let over = false
-    req.on('data', (c: Buffer) => {
-      if (over) return
-      size += c.length
-      if (size > limit) {
-        over = true
-        chunks.length = 0
-        return
-      }
-      chunks.push(c)
-    })
-    req.on('end', () => resolve(over ? 'too_large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 /** The node:http handler for `/mcp` (see isMcpUrl); everything else goes to fastify. */

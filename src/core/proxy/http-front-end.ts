@@ -4,6 +4,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
 import { lookupPeerProcess } from './peer-process'
+import { isPlainRequest } from './json-lines'
 import type { CallerContext } from './types'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -31,28 +32,6 @@ function isMessage(v: unknown): v is Message {
 }
 
 const isRequest = (m: Message): boolean => typeof m.method === 'string' && m.id !== undefined && m.id !== null
-
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params'])
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const isIdLike = (v: unknown): boolean => typeof v === 'string' || Number.isSafeInteger(v)
-
-/**
- * True when the SDK's `isJSONRPCRequest` (a strict zod parse) would accept `m`, checked by hand.
- * Anything else goes the SDK's own way, so odd messages are treated exactly as before.
- */
-function isPlainRequest(m: Message): m is JSONRPCRequest {
-  if (typeof m.method !== 'string' || !isIdLike(m.id)) return false
-  for (const k in m) if (!REQUEST_KEYS.has(k)) return false
-  const params = (m as { params?: unknown }).params
-  if (params === undefined) return true
-  if (!isPlainObject(params)) return false
-  const meta = params._meta
-  if (meta === undefined) return true
-  if (!isPlainObject(meta)) return false
-  if (meta.progressToken !== undefined && !isIdLike(meta.progressToken)) return false
-  const task = meta['io.modelcontextprotocol/related-task']
-  return task === undefined || (isPlainObject(task) && typeof task.taskId === 'string')
-}
 
 /**
  * One POST waiting for its responses. Answers as one JSON body when the client accepts JSON and
@@ -279,8 +258,14 @@ interface HttpSession {
   caller: CallerContext
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+/** Reads a body of at most `limit` bytes ('too_large' past it, or when Content-Length says so up front). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length']) > limit) {
+      req.resume()
+      resolve('too_large')
+      return
+    }
     const chunks: Buffer[] = []
     let size = 0
     let over = false
