@@ -17,6 +17,7 @@ import type { ActivityFilter, ActivityRecord, ActivityStatus, ActivityType, Filt
 import { ftsText } from '../src/core/activity/append'
 import { CSV_COLUMNS, exportActivity } from '../src/core/activity/export'
 import { importActivity } from '../src/core/activity/import'
+import { wholeLines } from '../src/core/activity/import-lines'
 import { createActivityQueries, ROW_COLUMNS } from '../src/core/activity/query'
 import { toRows } from '../src/core/activity/record-codec'
 import { openDb } from '../src/core/store/db'
@@ -236,7 +237,8 @@ async function main(): Promise<void> {
     say(`importing${useWorker ? ' (parsing on a worker thread)' : ''}`)
     let t = performance.now()
     const cpu0 = process.cpuUsage()
-    const result = await importActivity(db, lines(file), undefined, useWorker ? { workerUrl: pathToFileURL(workerFile) } : {})
+    // the file read as `mcpproxy activity import` reads it: items of whole lines
+    const result = await importActivity(db, wholeLines(createReadStream(file)), undefined, useWorker ? { workerUrl: pathToFileURL(workerFile) } : {})
     const importCpu = process.cpuUsage(cpu0)
     rmSync(workerFile, { force: true })
     const importMs = performance.now() - t

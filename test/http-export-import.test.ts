@@ -103,6 +103,27 @@ describe('POST /activity/import', () => {
     const big = await post(b, 'x'.repeat(100 * 1024))
     expect(big.status).toBe(413)
     expect(await readJson(big)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', error: expect.stringMatching(/^body: larger than 65536 bytes/) })
+    // chunked, without a content-length: refused once the limit is passed; b's count says what got in
+    const before = (await readJson(await get(b, '/activity/count'))).data.count
+    const now = Date.now()
+    const line = (i: number): string =>
+      JSON.stringify({ id: ulid(now + i), type: 'tool_call', timestamp: new Date(now + i).toISOString(), status: 'success', arguments: { pad: 'p'.repeat(500) } }) + '\n'
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 200; i++) c.enqueue(new TextEncoder().encode(line(i)))
+        c.close()
+      },
+    })
+    const streamed = await fetch(`${b.base}/api/v1/activity/import`, {
+      method: 'POST',
+      headers: { 'x-api-key': b.key, 'content-type': 'application/x-ndjson' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+    expect(streamed.status).toBe(413)
+    expect((await readJson(streamed)).code).toBe('PAYLOAD_TOO_LARGE')
+    // nothing of that body was committed: it is refused before its first chunk of records is
+    expect((await readJson(await get(b, '/activity/count'))).data.count).toBe(before)
   })
 
   it('takes a body larger than the JSON body limit when streamed', async () => {

@@ -16,6 +16,7 @@ import type {
   SummaryPeriod,
   VerifyResultInfo,
 } from '../shared/activity'
+import { wholeLines } from '../core/activity/import-lines'
 import type { ApiClient } from './api-client'
 import type { CliContext, ConfigOnDisk } from './context'
 import { CliError } from './errors'
@@ -91,16 +92,6 @@ export function coreActivity(client: ApiClient): ActivityBackend {
 }
 
 
-async function* linesOf(file: string): AsyncIterable<string> {
-  let rest = ''
-  for await (const chunk of createReadStream(file, { encoding: 'utf8' })) {
-    const parts = (rest + (chunk as string)).split('\n')
-    rest = parts.pop() ?? ''
-    yield* parts
-  }
-  if (rest) yield rest
-}
-
 export function localActivity(ctx: CliContext): ActivityBackend {
   let reader: Promise<LocalActivityReader> | undefined
   const r = (): Promise<LocalActivityReader> => (reader ??= openLocalReader(ctx))
@@ -136,7 +127,7 @@ export function localActivity(ctx: CliContext): ActivityBackend {
     async import(file, onProgress) {
       const store = await openLocalWriter(ctx)
       try {
-        return await store.import(linesOf(file), onProgress)
+        return await store.import(wholeLines(createReadStream(file)), onProgress)
       } finally {
         await store.close()
       }

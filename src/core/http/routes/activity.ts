@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream'
-import { StringDecoder } from 'node:string_decoder'
 import { z } from 'zod'
 import {
   ActivityFilterSchema,
@@ -10,6 +9,7 @@ import {
   type ActivityFilter,
 } from '../../../shared/activity'
 import { recordsFromJsonLines } from '../../activity/export'
+import { wholeLines } from '../../activity/import-lines'
 import { renderHtmlReport } from '../../activity/report'
 import { CoreError } from '../../errors'
 import { ACTOR, IdParams, ok, type HttpContext, type ZodApp } from '../context'
@@ -44,27 +44,15 @@ function filterOf(q: ActivityFilter): ActivityFilter {
   return f
 }
 
-/** Splits a byte stream into lines as it arrives, pulling only as fast as the consumer reads. */
-export async function* splitLines(source: AsyncIterable<Buffer | string>, maxBytes: number): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8')
-  let rest = ''
+/** The body as it arrives, failing with 413 once more than `maxBytes` bytes have come. */
+async function* limitBytes(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
   let total = 0
   for await (const chunk of source) {
-    total += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+    total += chunk.length
     if (total > maxBytes) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `body: larger than ${maxBytes} bytes`)
-    rest += typeof chunk === 'string' ? chunk : decoder.write(chunk)
-    let start = 0
-    let nl: number
-    while ((nl = rest.indexOf('\n', start)) >= 0) {
-      yield rest.slice(start, nl).replace(/\r$/, '')
-      start = nl + 1
-    }
-    rest = rest.slice(start)
+    yield chunk
   }
-  rest += decoder.end()
-  if (rest.length > 0) yield rest.replace(/\r$/, '')
 }
-
 
 export interface ActivityRouteOptions {
   importLimitBytes?: number
@@ -160,7 +148,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
         if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
           throw new CoreError('INVALID_PARAMETER', 'body: JSON Lines expected')
         }
-        return ok(await store.import(splitLines(body, importLimit)))
+        return ok(await store.import(wholeLines(limitBytes(body, importLimit))))
       },
     )
   })
