@@ -171,6 +171,24 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     expect((await store.records('tool_call'))[0]).toMatchObject({ status: 'error', error: 'the server exited (code 3) before answering' })
     await store.close()
   })
+
+  it('records a call unanswered within callTimeoutMs as timeout, and relays its late answer unchanged', async () => {
+    const store = tempStore()
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    // answers each line after 400 ms, exits when its stdin ends
+    const script =
+      'let n = 0; require("readline").createInterface({ input: process.stdin }).on("line", (l) => { n++; const { id } = JSON.parse(l); ' +
+      'setTimeout(() => { process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "late" }] } }) + "\\n"); if (--n === 0 && ended) process.exit(0) }, 400) }).on("close", () => { ended = true; if (n === 0) process.exit(0) }); let ended = false'
+    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], callTimeoutMs: 150, recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout })
+    const answer = new Promise<string>((resolve) => stdout.once('data', (d: Buffer) => resolve(d.toString())))
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'slow', arguments: {} } }) + '\n')
+    expect(JSON.parse(await answer)).toMatchObject({ id: 9, result: { content: [{ text: 'late' }] } })
+    stdin.end()
+    expect(await exit).toBe(0)
+    expect(await store.records('tool_call')).toMatchObject([{ tool_name: 'slow', status: 'timeout', error: 'no answer within 150 ms', duration_ms: 150 }])
+    await store.close()
+  })
 })
 
 describe('wrap with a recording thread that fails', () => {

@@ -176,6 +176,8 @@ export function wrapCommand(getCtx: () => CliContext): Command {
           sensitiveTools: [...config.sensitive_tools, ...flat(flags.sensitiveTools)],
           writeTools: [...config.write_tools, ...flat(flags.writeTools)],
           serverName: flags.serverName,
+          callTimeoutMs: config.call_timeout_ms,
+          forwardSignals: true,
           recording: ctx.workers ? { workerUrl: ctx.workers.wrap, file: ctx.paths.db, settings, fallback: inThread } : inThread(),
           logger,
           stdin: process.stdin,

@@ -14,6 +14,7 @@ export interface WrapWorkerData {
   defaultServerName: string
   sensitiveTools: string[]
   writeTools: string[]
+  callTimeoutMs?: number
 }
 
 export type ToWrapWorker =

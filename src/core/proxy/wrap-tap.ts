@@ -28,6 +28,8 @@ export interface WrapTapOptions {
   defaultServerName: string
   sensitiveTools: string[]
   writeTools: string[]
+  /** a call without an answer this long is recorded as timeout (call_timeout_ms); its late answer still passes, unrecorded */
+  callTimeoutMs?: number
 }
 
 export interface WrapTap {
@@ -40,6 +42,9 @@ export interface WrapTap {
   /** the server exited with `code` at `at`: the calls it did not answer fail */
   end(code: number, at: number): void
 }
+
+/** Wall-clock time in ms, fractional (the relay's reading times and the tap's clock). */
+export const now = (): number => performance.timeOrigin + performance.now()
 
 type Rpc = { id?: string | number | null; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message?: string } }
 
@@ -65,6 +70,27 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
   const calls = new Map<string, Inflight>()
   const listRequests = new Set<string>()
   let initializeId: string | undefined
+  const timeoutMs = options.callTimeoutMs
+
+  // one timer, for the oldest call in flight (calls are in the order they were made)
+  let timer: NodeJS.Timeout | null = null
+  const expire = (): void => {
+    timer = null
+    const limit = now() - timeoutMs!
+    for (const [k, call] of calls) {
+      if (call.at > limit) break
+      calls.delete(k)
+      recorder.complete(call.recordId, { status: 'timeout', duration_ms: timeoutMs, error: `no answer within ${timeoutMs} ms` })
+    }
+    watch()
+  }
+  const watch = (): void => {
+    if (timer || timeoutMs === undefined) return
+    const oldest = calls.values().next().value as Inflight | undefined
+    if (!oldest) return
+    timer = setTimeout(expire, Math.max(0, oldest.at + timeoutMs - now()))
+    timer.unref()
+  }
 
   const request = (m: Rpc, at: number): void => {
     if (m.id === undefined || m.id === null || typeof m.method !== 'string') return
@@ -101,8 +127,11 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       span_id: trace.spanId,
       metadata: { transport: 'wrap' },
     })
+    // a reused id goes to the end: calls stay in the order they were made
+    calls.delete(key(m.id))
     calls.set(key(m.id), { recordId, at })
     session?.countCall()
+    watch()
   }
 
   const answer = (m: Rpc, at: number): void => {
@@ -172,6 +201,8 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `the server exited (code ${code}) before answering` })
       }
       calls.clear()
+      if (timer) clearTimeout(timer)
+      timer = null
     },
   }
 }

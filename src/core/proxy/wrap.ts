@@ -14,7 +14,7 @@ import type { Db } from '../store/db'
 import { processExe } from './peer-process'
 import { createSessionRegistry } from './sessions'
 import type { FromWrapWorker, ToWrapWorker, WrapWorkerData } from './wrap-protocol'
-import { createWrapTap } from './wrap-tap'
+import { createWrapTap, now } from './wrap-tap'
 
 /** Recording on the relay's thread. */
 export interface InThreadRecording {
@@ -49,6 +49,14 @@ export interface WrapOptions {
   stderr?: NodeJS.WritableStream
   /** the server name on records (default: the name the server gives in initialize) */
   serverName?: string
+  /** a call unanswered this long is recorded as timeout (the relay itself never cuts it off) */
+  callTimeoutMs?: number
+  /**
+   * SIGINT, SIGTERM and SIGHUP sent to this process go to the server instead of ending this one:
+   * it exits, its unanswered calls fail in the log, the records reach the disk, then this process
+   * exits with the server's code. A second signal kills the server (the CLI sets this).
+   */
+  forwardSignals?: boolean
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
@@ -66,8 +74,6 @@ interface TapSink {
   exe(exe: string): void
   end(code: number, at: number): Promise<void>
 }
-
-const now = (): number => performance.timeOrigin + performance.now()
 
 function inThreadSink(recording: InThreadRecording, tap: Omit<WrapWorkerData, 'file' | 'settings' | 'nativeBinding'>, logger: Logger): TapSink {
   const sessions = recording.db ? createSessionRegistry({ db: recording.db, logger }) : undefined
@@ -197,6 +203,7 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     defaultServerName: basename(options.command),
     sensitiveTools: options.sensitiveTools,
     writeTools: options.writeTools,
+    callTimeoutMs: options.callTimeoutMs,
   }
   const sink = 'workerUrl' in options.recording ? workerSink(options.recording, tap, logger) : inThreadSink(options.recording, tap, logger)
   void processExe(process.ppid).then((exe) => exe && sink.exe(exe))
@@ -214,6 +221,14 @@ export async function runWrap(options: WrapOptions): Promise<number> {
   options.stdin.on('data', (chunk: Buffer) => sink.bytes(true, chunk, now()))
   child.stdout.on('data', (chunk: Buffer) => sink.bytes(false, chunk, now()))
 
+  let signalled = 0
+  const forward = (signal: NodeJS.Signals): void => {
+    signalled++
+    logger.info(signalled === 1 ? 'signal: passed to the server' : 'signal again: killing the server', { signal })
+    child.kill(signalled === 1 ? signal : 'SIGKILL')
+  }
+  const forwarded = options.forwardSignals ? (['SIGINT', 'SIGTERM', 'SIGHUP'] as const) : []
+  for (const s of forwarded) process.on(s, forward)
   const code = await new Promise<number>((resolve) => {
     child.once('error', (err) => {
       logger.error('cannot start the wrapped server', { command: options.command, error: err.message })
@@ -223,5 +238,6 @@ export async function runWrap(options: WrapOptions): Promise<number> {
   })
   options.stdin.unpipe(child.stdin)
   await sink.end(code, now())
+  for (const s of forwarded) process.off(s, forward)
   return code
 }
