@@ -70,7 +70,10 @@ export async function createCore(options: CoreOptions): Promise<Core> {
 
   const core: Core = {
     paths,
-    apiKey: loaded.apiKey,
+    // read at every check: a key changed in the file (or through the API) works at once, the old one no longer
+    get apiKey() {
+      return process.env.MCPPROXY_API_KEY || configStore.current().api_key || loaded.apiKey
+    },
     bus,
     logger,
     activity,

@@ -84,6 +84,18 @@ describe('loadConfig', () => {
     expect(() => parseConfig('{"listen":"8080"}')).toThrow(/listen: must be host:port/)
   })
 
+  it('does not quote the broken text in the error: it may hold a secret', () => {
+    const broken = '{"api_key": sk-live-verysecretvalue-12345, "listen": "127.0.0.1:8080"}'
+    expect(() => JSON.parse(broken)).toThrow(/sk-live/) // what V8 itself would say
+    let message = ''
+    try {
+      parseConfig(broken)
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(message).toMatch(/^mcp_config\.json: not valid JSON \(Unexpected token 's'\)$/)
+  })
+
   it('adds a key to a config without one, keeping the rest as written', () => {
     const file = dataDirPaths(dir).config
     writeFileSync(file, JSON.stringify({ listen: '127.0.0.1:9999', custom_note: 'mine' }))

@@ -47,7 +47,9 @@ export function parseConfig(text: string, source = CONFIG_FILE): Config {
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    throw new CoreError('CONFIG_INVALID', `${source}: not valid JSON (${(err as Error).message})`)
+    // V8 quotes a stretch of the text around the error: it may be a secret, so it is left out
+    const reason = (err as Error).message.replace(/,\s*(\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
+    throw new CoreError('CONFIG_INVALID', `${source}: not valid JSON (${reason})`)
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new CoreError('CONFIG_INVALID', `${source}: the top level must be a JSON object`)

@@ -23,7 +23,21 @@ export function maskConfig(config: Config): Record<string, unknown> {
   return walk(config, '', '') as Record<string, unknown>
 }
 
+/** Top-level keys whose values differ (names only: values may be secrets). */
+function changedKeys(a: Config, b: Config): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+  return [...keys].filter((k) => JSON.stringify((a as Record<string, unknown>)[k]) !== JSON.stringify((b as Record<string, unknown>)[k])).sort()
+}
+
+/** The config as the app changes it; every change, through the API or by an edit of the file, is a config_change record. */
 export function createConfigService(store: ConfigStore, recorder: ActivityRecorder): ConfigService {
+  store.onChange((config, previous, origin) => {
+    if (origin !== 'file') return
+    recorder.record({ type: 'config_change', status: 'success', metadata: { action: 'config_reloaded', actor: 'file', changed: changedKeys(previous, config) } })
+  })
+  store.onRejected((error) => {
+    recorder.record({ type: 'config_change', status: 'error', error, metadata: { action: 'config_rejected', actor: 'file' } })
+  })
   return {
     current: () => store.current(),
     masked: () => maskConfig(store.current()),

@@ -19,18 +19,23 @@ export interface ConfigStore {
   update(mutate: (raw: Record<string, unknown>) => void): Promise<Config>
   /** replaces the whole file content (POST /config/apply) */
   replace(next: Record<string, unknown>): Promise<Config>
-  /** called after every successful change, from `update` or from an edit of the file */
-  onChange(listener: (config: Config, previous: Config) => void): () => void
+  /** called after every successful change: `origin` says whether through this store or by an edit of the file */
+  onChange(listener: (config: Config, previous: Config, origin: ConfigChangeOrigin) => void): () => void
+  /** called when an edit of the file is rejected (the running config stays), with the reason */
+  onRejected(listener: (error: string) => void): () => void
   /** starts watching the file for outside edits */
   watch(): void
   close(): void
 }
 
+export type ConfigChangeOrigin = 'store' | 'file'
+
 export function createConfigStore(file: string, initial: { config: Config; raw: Record<string, unknown> }, bus: EventBus, logger: Logger): ConfigStore {
   let config = initial.config
   let raw = initial.raw
   let lastWritten = JSON.stringify(raw)
-  const listeners = new Set<(c: Config, p: Config) => void>()
+  const listeners = new Set<(c: Config, p: Config, origin: ConfigChangeOrigin) => void>()
+  const rejectedListeners = new Set<(error: string) => void>()
   let watcher: FSWatcher | null = null
   let debounce: NodeJS.Timeout | null = null
   let chain: Promise<unknown> = Promise.resolve()
@@ -43,18 +48,21 @@ export function createConfigStore(file: string, initial: { config: Config; raw: 
     const previous = config
     raw = nextRaw
     config = parsed.data
-    notify(previous)
+    notify(previous, 'store')
     return config
   }
 
-  const notify = (previous: Config): void => {
-    for (const l of listeners) {
+  const each = <A extends unknown[]>(set: Set<(...a: A) => void>, ...args: A): void => {
+    for (const l of set) {
       try {
-        l(config, previous)
+        l(...args)
       } catch (err) {
         logger.error('config listener failed', { error: (err as Error).message })
       }
     }
+  }
+  const notify = (previous: Config, origin: ConfigChangeOrigin): void => {
+    each(listeners, config, previous, origin)
     bus.emit('config.reloaded', { ok: true, timestamp: new Date().toISOString() })
   }
 
@@ -81,10 +89,11 @@ export function createConfigStore(file: string, initial: { config: Config; raw: 
       lastWritten = JSON.stringify(raw)
       config = { ...next, api_key: next.api_key ?? previous.api_key }
       logger.info('config reloaded from disk')
-      notify(previous)
+      notify(previous, 'file')
     } catch (err) {
       const message = (err as Error).message
       logger.warn('config edit rejected; the running config stays', { error: message })
+      each(rejectedListeners, message)
       bus.emit('config.reloaded', { ok: false, error: message, timestamp: new Date().toISOString() })
     }
   }
@@ -102,6 +111,10 @@ export function createConfigStore(file: string, initial: { config: Config; raw: 
     onChange: (l) => {
       listeners.add(l)
       return () => listeners.delete(l)
+    },
+    onRejected: (l) => {
+      rejectedListeners.add(l)
+      return () => rejectedListeners.delete(l)
     },
     watch: () => {
       if (watcher) return
