@@ -110,6 +110,7 @@ export function createFakeUpstreams(bus: EventBus): UpstreamManager & { servers:
     listPrompts: () => [],
     getPrompt: async () => ({ messages: [] }),
     listResources: () => [],
+    listResourceTemplates: () => [],
     readResource: async () => ({ contents: [] }),
     applyConfig: async () => {},
   }

@@ -38,6 +38,7 @@ export const PolicyRuleSchema = z.object({
   server: z.string().default('*'),
   tool: z.string().default('*'),
   operation_type: OperationTypeSchema.optional(),
+  sensitive: z.boolean().optional().describe('true: only tools in sensitive_tools; false: only tools not in it'),
   action: z.enum(['allow', 'deny', 'ask']),
   reason: z.string().optional(),
   name: z.string().optional(),

@@ -2,13 +2,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
   ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
-  ReadResourceRequestSchema,
   type CallToolRequest,
   type CallToolResult,
   type JSONRPCRequest,
@@ -24,9 +19,10 @@ import type { EventBus } from '../events/bus'
 import type { Logger } from '../logger'
 import type { ApprovalRegistry } from './approvals'
 import { traceFrom, type CallRecorder } from './call-recorder'
-import type { Gates } from './gates'
+import { blockedMessage, type Gates } from './gates'
 import type { Session, SessionRegistry } from './sessions'
-import type { CallerContext, ToolSearch, UpstreamManager, UpstreamTool } from './types'
+import { registerPromptsAndResources, visiblePrompts, visibleResources, visibleResourceTemplates } from './prompts-resources'
+import { DIRECT_SEPARATOR, type CallerContext, type ToolSearch, type UpstreamManager, type UpstreamTool } from './types'
 
 /** Everything one aggregated server needs; shared by all sessions. */
 export interface ProxyContext {
@@ -43,8 +39,6 @@ export interface ProxyContext {
   catalogue: DirectCatalogue
   version: string
 }
-
-export const DIRECT_SEPARATOR = '__'
 
 /** `<server>__<tool>` names of direct exposure, resolved without ambiguity for names holding `__`. */
 export interface DirectCatalogue {
@@ -194,7 +188,7 @@ export async function proxyCall(ctx: ProxyContext, caller: CallerContext, sessio
         flags: gate.classification?.flags,
         policy: { decision: gate.decision, rule: gate.rule, reason: gate.reason },
       })
-      return errorResult(`Blocked by mcpproxy (${gate.gate}): ${gate.reason}`)
+      return errorResult(blockedMessage(gate))
     }
     flags = gate.classification.flags.length ? gate.classification.flags : undefined
     const config = ctx.config()
@@ -337,10 +331,11 @@ function asArgs(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
 }
 
-function parseIntent(v: unknown): { intent?: IntentInfo; error?: string } {
+/** A declared intent: call_tool's `intent` argument, or a request's `_meta.intent` (same shape); `label` names it in errors. */
+function parseIntent(v: unknown, label: 'intent' | '_meta.intent'): { intent?: IntentInfo; error?: string } {
   if (v === undefined || v === null) return {}
   const parsed = IntentSchema.safeParse(v)
-  if (!parsed.success) return { error: `invalid intent: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'intent'}: ${i.message}`).join('; ')}` }
+  if (!parsed.success) return { error: `invalid ${label}: ${parsed.error.issues.map((i) => `${i.path.join('.') || label}: ${i.message}`).join('; ')}` }
   return { intent: parsed.data }
 }
 
@@ -354,7 +349,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     {
       capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
       instructions:
-        'mcpproxy aggregates several MCP servers. Use retrieve_tools to find a tool, then call_tool with its server, name, arguments and your intent.',
+        "mcpproxy aggregates several MCP servers. Use retrieve_tools to find a tool, then call_tool with its server, name, arguments and your intent. When tools are exposed directly as <server>__<tool>, declare the intent in the request's _meta.intent.",
     },
   )
 
@@ -386,7 +381,9 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     if (ctx.config().tool_exposure === 'direct') {
       const t = ctx.catalogue.resolve(name)
       if (!t) return errorResult(`unknown tool '${name}'`)
-      return proxyCall(ctx, caller, session, { ...base, server: t.server, tool: t.tool, args })
+      const { intent, error } = parseIntent(meta?.intent, '_meta.intent')
+      if (error) return errorResult(error)
+      return proxyCall(ctx, caller, session, { ...base, server: t.server, tool: t.tool, args, intent })
     }
     switch (name) {
       case 'retrieve_tools': {
@@ -404,7 +401,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
         let toolName = typeof args.tool === 'string' ? args.tool : ''
         if (!serverName && toolName.includes(':')) [serverName, toolName] = [toolName.slice(0, toolName.indexOf(':')), toolName.slice(toolName.indexOf(':') + 1)]
         if (!serverName || !toolName) return errorResult('call_tool needs "server" and "tool" (or tool as "server:tool")')
-        const { intent, error } = parseIntent(args.intent)
+        const { intent, error } = args.intent === undefined ? parseIntent(meta?.intent, '_meta.intent') : parseIntent(args.intent, 'intent')
         if (error) return errorResult(error)
         return proxyCall(ctx, caller, session, { ...base, server: serverName, tool: toolName, args: asArgs(args.arguments), intent })
       }
@@ -417,26 +414,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
   server.setRequestHandler(CallToolRequestSchema, callTool)
   leanCallTool(server, callTool)
 
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: ctx.upstreams.listPrompts().map(({ server: s, prompt }) => ({ ...prompt, name: `${s}${DIRECT_SEPARATOR}${prompt.name}` })),
-  }))
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    const hit = ctx.upstreams.listPrompts().find(({ server: s, prompt }) => `${s}${DIRECT_SEPARATOR}${prompt.name}` === request.params.name)
-    if (!hit) throw new McpError(ErrorCode.InvalidParams, `unknown prompt '${request.params.name}'`)
-    return ctx.upstreams.getPrompt(hit.server, hit.prompt.name, request.params.arguments, {
-      timeoutMs: ctx.config().call_timeout_ms,
-      signal: extra.signal,
-    })
-  })
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: ctx.upstreams.listResources().map(({ resource }) => resource),
-  }))
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: [] }))
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const hit = ctx.upstreams.listResources().find(({ resource }) => resource.uri === request.params.uri)
-    if (!hit) throw new McpError(ErrorCode.InvalidParams, `unknown resource '${request.params.uri}'`)
-    return ctx.upstreams.readResource(hit.server, hit.resource.uri, { timeoutMs: ctx.config().call_timeout_ms, signal: extra.signal })
-  })
+  registerPromptsAndResources(server, ctx, caller)
 
   // tell the client when what it can list changed (servers.changed also fires for health), coalescing bursts
   let pending: NodeJS.Timeout | null = null
@@ -464,24 +442,19 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
   return server
 }
 
-/** What a client can list, as comparable strings: visible tools with their hashes, prompts, resources. */
+/** What a client can list, as comparable strings: visible tools with their hashes, prompts, resources and templates. */
 function catalogueSignature(ctx: ProxyContext): { tools: string; prompts: string; resources: string } {
   const { upstreams } = ctx
-  const quarantined = new Set(upstreams.list().filter((s) => s.quarantined).map((s) => s.name))
   return {
     tools: `${ctx.config().tool_exposure}\n${upstreams
       .tools()
-      .filter((t) => !quarantined.has(t.server))
+      .filter((t) => !upstreams.quarantined(t.server))
       .map((t) => `${t.server}\u0000${t.tool.name}\u0000${t.hash}`)
       .join('\n')}`,
-    prompts: upstreams
-      .listPrompts()
-      .map((p) => `${p.server}\u0000${p.prompt.name}`)
+    prompts: visiblePrompts(upstreams)
+      .map((p) => p.name)
       .join('\n'),
-    resources: upstreams
-      .listResources()
-      .map((r) => r.resource.uri)
-      .join('\n'),
+    resources: [...visibleResources(upstreams).map((r) => r.uri), ...visibleResourceTemplates(upstreams).map((t) => `template\u0000${t.uriTemplate}`)].join('\n'),
   }
 }
 

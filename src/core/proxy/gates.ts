@@ -4,7 +4,7 @@ import type { Config } from '../config/schema'
 import type { EventBus } from '../events/bus'
 import { checkIntent, classifyTool, matchPolicy } from '../security/policy'
 import type { ApprovalRegistry } from './approvals'
-import type { GateInput, UpstreamManager, UpstreamTool } from './types'
+import type { CallerContext, GateInput, UpstreamManager, UpstreamTool } from './types'
 
 export type GateName = 'quarantine' | 'pinned_tool' | 'policy' | 'intent' | 'approval'
 
@@ -27,9 +27,41 @@ export type GateResult =
       classification?: Classification
     }
 
+export type GateBlock = Extract<GateResult, { ok: false }>
+
+/** A request that uses a server without calling a tool: only the quarantine gate applies. */
+export interface ServerRequestInput {
+  caller: CallerContext
+  server: string
+  method: 'prompts/get' | 'resources/read'
+  /** the prompt's name or the resource's URI */
+  target: string
+}
+
 export interface Gates {
   /** runs the gates in order; a block is recorded (policy_decision) before this resolves */
   check(input: GateInput, tool: UpstreamTool, signal?: AbortSignal): Promise<GateResult>
+  /** the quarantine gate for prompts/get and resources/read; a block is recorded as a tool call's is */
+  checkServer(input: ServerRequestInput): GateBlock | undefined
+}
+
+/** What the caller is told of a block. */
+export function blockedMessage(block: GateBlock): string {
+  return `Blocked by mcpproxy (${block.gate}): ${block.reason}`
+}
+
+const QUARANTINED_USE: Record<'tools/call' | ServerRequestInput['method'], string> = {
+  'tools/call': 'its tools can be called',
+  'prompts/get': 'its prompts can be used',
+  'resources/read': 'its resources can be read',
+}
+
+interface BlockTarget {
+  caller: CallerContext
+  server: string
+  tool?: string
+  intent?: GateInput['intent']
+  metadata?: Record<string, unknown>
 }
 
 export interface GateDeps {
@@ -46,12 +78,12 @@ export interface GateDeps {
  */
 export function createGates(deps: GateDeps): Gates {
   const block = (
-    input: GateInput,
+    input: BlockTarget,
     gate: GateName,
     reason: string,
     rule: string | undefined,
     classification?: Classification,
-  ): GateResult => {
+  ): GateBlock => {
     const timestamp = new Date().toISOString()
     const policy: PolicyDecisionInfo = { decision: 'deny', rule, reason }
     const recordId = deps.recorder.record({
@@ -65,18 +97,25 @@ export function createGates(deps: GateDeps): Gates {
       intent: input.intent,
       flags: classification?.flags,
       policy,
-      metadata: { gate },
+      metadata: { ...input.metadata, gate },
     })
     deps.bus.emit('activity.policy_decision', { id: recordId, server: input.server, tool: input.tool, decision: 'blocked', rule, reason, timestamp })
     return { ok: false, gate, decision: 'deny', rule, reason, recordId, classification }
   }
 
+  const quarantine = (input: BlockTarget, method: keyof typeof QUARANTINED_USE): GateBlock | undefined =>
+    deps.upstreams.quarantined(input.server)
+      ? block(input, 'quarantine', `server '${input.server}' is quarantined; review and approve it before ${QUARANTINED_USE[method]}`, 'quarantine')
+      : undefined
+
   return {
+    checkServer: ({ caller, server, method, target }) =>
+      quarantine({ caller, server, metadata: method === 'prompts/get' ? { method, prompt: target } : { method, uri: target } }, method),
+
     async check(input, tool, signal) {
       const config = deps.config()
-      if (deps.upstreams.quarantined(input.server)) {
-        return block(input, 'quarantine', `server '${input.server}' is quarantined; review and approve it before its tools can be called`, 'quarantine')
-      }
+      const quarantined = quarantine(input, 'tools/call')
+      if (quarantined) return quarantined
       if (tool.pinState === 'changed') {
         return block(
           input,

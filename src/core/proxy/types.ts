@@ -3,7 +3,7 @@
  * services REST/IPC/CLI call. createCore() wires the implementations together.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CallToolResult, GetPromptResult, ReadResourceResult, Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, GetPromptResult, ReadResourceResult, Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { ClientInfo, IntentInfo } from '../../shared/activity'
 import type {
   AddServerInput,
@@ -14,6 +14,9 @@ import type {
   ToolChangeInfo,
   ToolInfo,
 } from '../../shared/servers'
+
+/** Joins a server's name and a tool's or prompt's name on the aggregated server: `<server>__<name>`. */
+export const DIRECT_SEPARATOR = '__'
 
 /** One upstream tool as the manager knows it. */
 export interface UpstreamTool {
@@ -55,6 +58,8 @@ export interface UpstreamManager {
   listPrompts(): Array<{ server: string; prompt: Prompt }>
   getPrompt(server: string, name: string, args: Record<string, string> | undefined, options: CallOptions): Promise<GetPromptResult>
   listResources(): Array<{ server: string; resource: Resource }>
+  /** the upstreams' resource templates */
+  listResourceTemplates(): Array<{ server: string; template: ResourceTemplate }>
   readResource(server: string, uri: string, options: CallOptions): Promise<ReadResourceResult>
   /** re-reads `mcpServers` after a config reload: connects new, drops removed, restarts changed */
   applyConfig(): Promise<void>

@@ -17,6 +17,7 @@ import {
   ToolListChangedNotificationSchema,
   type Prompt,
   type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { ServerConfig } from '../config/schema'
@@ -77,6 +78,8 @@ export class UpstreamConnection {
   tools: Tool[] = []
   prompts: Prompt[] = []
   resources: Resource[] = []
+  /** listed with the resources (the same capability and list_changed notification) */
+  resourceTemplates: ResourceTemplate[] = []
   readonly ring: StderrRing
 
   private live: Live | null = null
@@ -142,6 +145,7 @@ export class UpstreamConnection {
     this.tools = []
     this.prompts = []
     this.resources = []
+    this.resourceTemplates = []
     this.activeProtocol = undefined
     this.setState('stopped')
     await Promise.all([live && closeTransport(live.transport), pending && closeTransport(pending)])
@@ -370,51 +374,34 @@ export class UpstreamConnection {
   private async listKinds(client: Client, kinds: ListKind[], gen: number, notify = true): Promise<void> {
     const caps = client.getServerCapabilities() ?? {}
     const options: RequestOptions = { timeout: this.opts.connectTimeoutMs }
+    /** a failed optional list is noted in the ring and read as empty */
+    const optional = async <T>(what: string, read: () => Promise<T[]>): Promise<T[]> => {
+      try {
+        return await read()
+      } catch (err) {
+        this.ring.note(`[mcpproxy] listing ${what} failed: ${errorMessage(err)}`)
+        return []
+      }
+    }
     for (const kind of kinds) {
       if (kind === 'tools') {
-        const tools: Tool[] = []
-        if (caps.tools) {
-          let cursor: string | undefined
-          do {
-            const page = await client.listTools(cursor ? { cursor } : undefined, options)
-            tools.push(...page.tools)
-            cursor = page.nextCursor
-          } while (cursor)
-        }
+        const tools = caps.tools ? await allPages((p) => client.listTools(p, options), (page) => page.tools) : []
         if (gen !== this.generation) return
         this.tools = tools
       } else if (kind === 'prompts') {
-        const prompts: Prompt[] = []
-        if (caps.prompts) {
-          try {
-            let cursor: string | undefined
-            do {
-              const page = await client.listPrompts(cursor ? { cursor } : undefined, options)
-              prompts.push(...page.prompts)
-              cursor = page.nextCursor
-            } while (cursor)
-          } catch (err) {
-            this.ring.note(`[mcpproxy] listing prompts failed: ${errorMessage(err)}`)
-          }
-        }
+        const prompts = caps.prompts ? await optional('prompts', () => allPages((p) => client.listPrompts(p, options), (page) => page.prompts)) : []
         if (gen !== this.generation) return
         this.prompts = prompts
       } else {
-        const resources: Resource[] = []
-        if (caps.resources) {
-          try {
-            let cursor: string | undefined
-            do {
-              const page = await client.listResources(cursor ? { cursor } : undefined, options)
-              resources.push(...page.resources)
-              cursor = page.nextCursor
-            } while (cursor)
-          } catch (err) {
-            this.ring.note(`[mcpproxy] listing resources failed: ${errorMessage(err)}`)
-          }
-        }
+        const resources = caps.resources
+          ? await optional('resources', () => allPages((p) => client.listResources(p, options), (page) => page.resources))
+          : []
+        const templates = caps.resources
+          ? await optional('resource templates', () => allPages((p) => client.listResourceTemplates(p, options), (page) => page.resourceTemplates))
+          : []
         if (gen !== this.generation) return
         this.resources = resources
+        this.resourceTemplates = templates
       }
     }
     if (notify) this.hooks.onLists(this, kinds)
@@ -618,6 +605,21 @@ function leanHotPath(client: Client, transport: Transport): void {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Every page of a paginated list request. */
+async function allPages<P extends { nextCursor?: string }, T>(
+  request: (params: { cursor: string } | undefined) => Promise<P>,
+  items: (page: P) => T[],
+): Promise<T[]> {
+  const out: T[] = []
+  let cursor: string | undefined
+  do {
+    const page = await request(cursor ? { cursor } : undefined)
+    out.push(...items(page))
+    cursor = page.nextCursor
+  } while (cursor)
+  return out
+}
 
 async function closeTransport(transport: Transport): Promise<void> {
   const pid = transport instanceof StdioClientTransport ? transport.pid : null

@@ -5,6 +5,7 @@ import {
   type Prompt,
   type ReadResourceResult,
   type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { ActivityInput } from '../../shared/activity'
@@ -702,6 +703,10 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
 
     listResources(): Array<{ server: string; resource: Resource }> {
       return [...entries.values()].flatMap((e) => (e.conn?.resources ?? []).map((resource) => ({ server: e.name, resource })))
+    },
+
+    listResourceTemplates(): Array<{ server: string; template: ResourceTemplate }> {
+      return [...entries.values()].flatMap((e) => (e.conn?.resourceTemplates ?? []).map((template) => ({ server: e.name, template })))
     },
 
     async readResource(server, uri, options): Promise<ReadResourceResult> {

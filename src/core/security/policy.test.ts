@@ -68,6 +68,20 @@ describe('matchPolicy', () => {
     expect(matchPolicy(r, call)).toEqual({ action: 'ask', rule: 'confirm' })
   })
 
+  it('matches a rule with sensitive: true only for tools in sensitive_tools, and sensitive: false only for the others', () => {
+    const r = rules({ sensitive: true, action: 'ask', name: 'sensitive-ask' }, { sensitive: false, tool: 'get_*', action: 'deny', name: 'plain-get' })
+    const read = { server: 'hr', tool: 'get_ssn', operation_type: 'read' as const }
+    expect(matchPolicy(r, { ...read, sensitive: true })).toEqual({ action: 'ask', rule: 'sensitive-ask' })
+    expect(matchPolicy(r, { ...read, sensitive: false })).toEqual({ action: 'deny', rule: 'plain-get' })
+    expect(matchPolicy(rules({ sensitive: true, action: 'deny' }), { ...read, sensitive: false })).toBeNull()
+    // the selector combines with the others: all must hold
+    expect(matchPolicy(rules({ sensitive: true, operation_type: 'write', action: 'deny' }), { ...read, sensitive: true })).toBeNull()
+  })
+
+  it('rejects a sensitive selector that is not a boolean', () => {
+    expect(PolicyRuleSchema.safeParse({ sensitive: 'yes', action: 'deny' }).success).toBe(false)
+  })
+
   it('returns null when nothing matches or there are no rules', () => {
     expect(matchPolicy([], call)).toBeNull()
     expect(matchPolicy(rules({ server: 'other', action: 'deny' }), call)).toBeNull()

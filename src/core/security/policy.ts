@@ -96,12 +96,16 @@ export function classifyTool(
   return { operation_type, sensitive, flags }
 }
 
-/** The first rule matching the call (server and tool globs, operation type when the rule sets one), or null. */
+/**
+ * The first rule matching the call (server and tool globs; the operation type and whether the tool
+ * is in sensitive_tools, when the rule sets them), or null.
+ */
 export function matchPolicy(rules: readonly PolicyRule[], call: PolicyCall): PolicyMatch | null {
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!
     if (!globMatch(r.server ?? '*', call.server) || !globMatch(r.tool ?? '*', call.tool)) continue
     if (r.operation_type !== undefined && r.operation_type !== call.operation_type) continue
+    if (r.sensitive !== undefined && r.sensitive !== call.sensitive) continue
     const match: PolicyMatch = { action: r.action, rule: r.name ?? `rules[${i}]` }
     if (r.reason !== undefined) match.reason = r.reason
     return match
@@ -130,7 +134,7 @@ export function checkIntent(
       ok: false,
       reason: intent
         ? 'intent declaration required: intent.operation_type is missing (read, write or destructive)'
-        : 'intent declaration required: pass intent.operation_type (read, write or destructive) with the call',
+        : "intent declaration required: pass intent.operation_type (read, write or destructive) with the call (call_tool's intent argument, or the request's _meta.intent)",
     }
   }
   if (classification.flags?.includes('assumed_write')) return { ok: true }
