@@ -1,6 +1,6 @@
 // The built `mcpproxy` against a served core: `serve` as a child, then the other commands
 // talk to it over REST (and /events), with a real server-everything upstream.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -215,14 +215,25 @@ describe('mcpproxy with a served core', () => {
     }
   }, 60_000)
 
-  it('stdio bridges to the running core instead of starting the upstreams again', async () => {
+  it('stdio bridges to the running core instead of starting the upstreams again; the session names the bridged client', async () => {
     const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, '--data-dir', dataDir, 'stdio'], env: baseEnv() as Record<string, string>, stderr: 'pipe' })
     const client = new Client({ name: 'stdio-test', version: '1.0.0' })
     await client.connect(transport)
+    const db = new Database(join(dataDir, 'activity.db'), { readonly: true })
     try {
       const result = (await client.callTool({ name: 'everything__echo', arguments: { message: 'via stdio' } })) as CallToolResult
       expect(result.content[0]).toMatchObject({ type: 'text', text: 'Echo: via stdio' })
+      // the client is this process, which started the bridge, not the bridge (the core looks it up while the session lasts)
+      let row: { transport: string; client_pid: number | null; client_exe: string | null } | undefined
+      for (let i = 0; i < 150 && !row?.client_pid; i++) {
+        row = db
+          .prepare("SELECT s.transport, s.client_pid, s.client_exe FROM activity a JOIN session s ON s.id = a.session_id JOIN activity_body b ON b.rid = a.rid WHERE a.type = 'tool_call' AND b.arguments LIKE '%via stdio%'")
+          .get() as typeof row
+        if (!row?.client_pid) await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(row).toEqual({ transport: 'stdio', client_pid: process.pid, client_exe: realpathSync(process.execPath) })
     } finally {
+      db.close()
       await client.close()
     }
     const log = readFileSync(join(dataDir, 'logs', 'mcpproxy-stdio.log'), 'utf8')

@@ -5,7 +5,7 @@ import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/t
 import type { ClientInfo } from '../../shared/activity'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
 import { isPlainRequest, lineSplitter, MAX_LINE_BYTES, onLines } from './json-lines'
-import { processExe } from './peer-process'
+import { processExe, STDIO_BRIDGE_HEADER } from './peer-process'
 import type { CallerContext } from './types'
 
 /**
@@ -186,6 +186,7 @@ export async function bridgeStdioToHttp(url: string, apiKey: string | undefined,
   }
 
   const headers = (extra: Record<string, string> = {}): Record<string, string> => ({
+    [STDIO_BRIDGE_HEADER]: 'stdio',
     ...(apiKey ? { 'x-api-key': apiKey } : {}),
     ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
     ...extra,
