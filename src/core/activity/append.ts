@@ -1,7 +1,8 @@
 /**
  * The one place records join the hash chain. Every write (the writer's batches, import, the
  * deletion record) goes through one IMMEDIATE transaction that reads the chain head inside
- * the lock, so several processes appending to one database keep a single valid chain.
+ * the lock, so several processes appending to one database keep a single valid chain, and
+ * moves the chain head anchor (chain_head, which verify compares the chain's end with) once.
  */
 import type Database from 'better-sqlite3'
 import type { ActivityCompletion, ActivityRecord } from '../../shared/activity'
@@ -48,6 +49,8 @@ interface Statements {
   headActivity: Stmt
   headTombstone: Stmt
   headCheckpoint: Stmt
+  headAnchor: Stmt
+  setAnchor: Stmt
   insertActivity: Stmt
   insertBody: Stmt
   insertFts: Stmt
@@ -72,6 +75,8 @@ function statements(db: Db): Statements {
     headActivity: db.prepare('SELECT seq, hash FROM activity WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1'),
     headTombstone: db.prepare('SELECT seq, hash FROM activity_tombstone ORDER BY seq DESC LIMIT 1'),
     headCheckpoint: db.prepare('SELECT first_seq, prev_hash FROM chain_checkpoint ORDER BY id DESC LIMIT 1'),
+    headAnchor: db.prepare('SELECT seq, hash FROM chain_head'),
+    setAnchor: db.prepare('UPDATE chain_head SET seq = ?, hash = ?'),
     insertActivity: db.prepare(
       `INSERT INTO activity (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
     ),
@@ -96,7 +101,11 @@ function statements(db: Db): Statements {
   return s
 }
 
-/** The chain head: the highest seq among live records, tombstones and the latest checkpoint. */
+/**
+ * The chain head: the highest seq among live records, tombstones, the latest checkpoint and the
+ * anchor (after a raw DELETE of the newest records, appends go on after the anchor, so the gap
+ * stays visible to verify instead of being covered by the next record).
+ */
 export function readChainHead(db: Db): ChainHead {
   return headOf(statements(db))
 }
@@ -109,7 +118,14 @@ function headOf(st: Omit<Statements, 'run'>): ChainHead {
   if (t && t.seq > head.seq) head = { seq: t.seq, hash: t.hash }
   const c = st.headCheckpoint.get() as { first_seq: number; prev_hash: string } | undefined
   if (c && c.first_seq - 1 > head.seq) head = { seq: c.first_seq - 1, hash: c.prev_hash }
+  const anchor = st.headAnchor.get() as ChainHead | undefined
+  if (anchor && anchor.seq > head.seq) head = { seq: anchor.seq, hash: anchor.hash }
   return head
+}
+
+/** Moves the anchor to `head` when records joined the chain after `before`. */
+function moveAnchor(st: Omit<Statements, 'run'>, before: ChainHead, head: ChainHead): void {
+  if (head.seq !== before.seq) st.setAnchor.run(head.seq, head.hash)
 }
 
 /** The text the full-text index holds for a record. */
@@ -263,7 +279,8 @@ function insertPrepared(st: Omit<Statements, 'run'>, p: PreparedRecord, head: Ch
 }
 
 function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExisting: boolean): BatchResult {
-  let head = headOf(st)
+  const before = headOf(st)
+  let head = before
   const firstSeqBefore = head.seq
   const inserted: ActivityRecord[] = []
   const seqs: Array<number | null> = []
@@ -317,6 +334,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
     }
   }
   counts.apply(st.counts)
+  moveAnchor(st, before, head)
   return { inserted, seqs, skipped, missing, lastSeq: head.seq, firstSeqBefore }
 }
 
@@ -331,7 +349,8 @@ export function appendPrepared(
 ): { inserted: number; skipped: number; lastSeq: number } {
   const st = statements(db)
   const run = (st.runPrepared ??= db.transaction((list: readonly PreparedRecord[], skipExisting: boolean) => {
-    let head = headOf(st)
+    const before = headOf(st)
+    let head = before
     const counts = new CountDeltas()
     let inserted = 0
     let skipped = 0
@@ -345,6 +364,7 @@ export function appendPrepared(
       if (p.row.seq !== null) head = { seq: p.row.seq, hash: p.row.hash! }
     }
     counts.apply(st.counts)
+    moveAnchor(st, before, head)
     return { inserted, skipped, lastSeq: head.seq }
   }))
   return run.immediate(records, options.skipExisting ?? false)

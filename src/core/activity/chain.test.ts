@@ -5,7 +5,7 @@ import { ulid } from 'ulid'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ActivityRecord } from '../../shared/activity'
 import { openDb, type Db } from '../store/db'
-import { appendRecords } from './append'
+import { appendPrepared, appendRecords, finalizePending, prepareRecord, readChainHead } from './append'
 import { verifyChain } from './chain'
 import { deleteById } from './deletion'
 import { chainHash, fromRows, toRows } from './record-codec'
@@ -53,7 +53,7 @@ describe('verifyChain', () => {
 
   it('names a record whose metadata was edited', () => {
     const ids = fill(10)
-    db.prepare(`UPDATE activity SET meta = '{"risk_score":0}' WHERE id = ?`).run(ids[6])
+    db.prepare(`UPDATE activity SET meta = '{"risk_score":99}' WHERE id = ?`).run(ids[6])
     expect(verifyChain(db)).toMatchObject({ ok: false, checked: 6, problem: { kind: 'edited', id: ids[6], seq: 7 } })
   })
 
@@ -123,5 +123,55 @@ describe('verifyChain', () => {
     pruneChainPrefix(db, 2, 'age')
     db.prepare('DELETE FROM activity WHERE id = ?').run(ids[2])
     expect(verifyChain(db).problem).toMatchObject({ kind: 'removed', id: ids[3], seq: 4 })
+  })
+
+  it('names the removal of the newest records, also once more records were appended', () => {
+    fill(8)
+    db.prepare('DELETE FROM activity WHERE seq > 5').run()
+    const result = verifyChain(db)
+    expect(result).toMatchObject({ ok: false, checked: 5, last_seq: 5, problem: { kind: 'removed', seq: 6 } })
+    expect(result.problem!.detail).toMatch(/records after seq 5 were removed: the chain head is seq 8/)
+    const [next] = appendRecords(db, [rec(20)]).inserted
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'removed', id: next!.id, seq: 9 })
+  })
+
+  it('names a log emptied by a raw DELETE', () => {
+    fill(3)
+    db.prepare('DELETE FROM activity').run()
+    expect(verifyChain(db)).toMatchObject({ ok: false, checked: 0, problem: { kind: 'removed', seq: 1 } })
+  })
+
+  it('compares the end of the chain with the head anchor', () => {
+    const ids = fill(4)
+    const anchor = db.prepare('SELECT seq, hash FROM chain_head').get() as { seq: number; hash: string }
+    expect(anchor).toEqual(readChainHead(db))
+    db.prepare('UPDATE chain_head SET seq = 3').run()
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'inserted', id: ids[3], seq: 4 })
+    db.prepare("UPDATE chain_head SET seq = 4, hash = 'rewritten'").run()
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'edited', id: ids[3], seq: 4 })
+    db.prepare('DELETE FROM chain_head').run()
+    expect(verifyChain(db).problem!.detail).toMatch(/chain head anchor .* was removed/)
+  })
+
+  it('keeps the head anchor at the end of the chain through every legitimate change of it', () => {
+    const atEnd = (): void => {
+      expect(verifyChain(db).ok).toBe(true)
+      expect(db.prepare('SELECT seq, hash FROM chain_head').get()).toEqual(readChainHead(db))
+    }
+    const ids = fill(3)
+    atEnd()
+    const [pending, imported] = [rec(10), rec(11)]
+    appendRecords(db, [{ ...pending, status: 'pending' }])
+    expect(finalizePending(db, pending.id, { status: 'success' })).not.toBeNull()
+    atEnd()
+    appendPrepared(db, [prepareRecord(imported).prepared])
+    atEnd()
+    deleteById(db, imported.id)
+    atEnd()
+    deleteById(db, ids[0]!)
+    atEnd()
+    expect(pruneChainPrefix(db, 100, 'count')).toBe(5)
+    atEnd()
+    expect(readChainHead(db).seq).toBe(7)
   })
 })

@@ -1,7 +1,9 @@
 /**
  * Verifies the hash chain: walks finalized records and tombstones in seq order (one streaming
  * query), recomputes every hash and names the first record that was edited, inserted or removed.
- * Retention checkpoints are chained to each other and give the starting point of a pruned log.
+ * Retention checkpoints are chained to each other and give the starting point of a pruned log;
+ * the chain head anchor (chain_head, moved by every append) gives its end, so removing the
+ * newest records shows too. Everything is read from one snapshot (a read transaction).
  */
 import { createHash } from 'node:crypto'
 import type { VerifyResultInfo } from '../../shared/activity'
@@ -49,6 +51,10 @@ const WALK_SQL = `
   ORDER BY 1`
 
 export function verifyChain(db: Db): VerifyResultInfo {
+  return db.transaction(() => verifySnapshot(db))()
+}
+
+function verifySnapshot(db: Db): VerifyResultInfo {
   const pending = (db.prepare('SELECT count(*) AS n FROM activity WHERE seq IS NULL').get() as { n: number }).n
   const base = { ok: false, checked: 0, pending }
 
@@ -89,10 +95,14 @@ export function verifyChain(db: Db): VerifyResultInfo {
     problem,
   })
 
+  const head = db.prepare('SELECT seq, hash FROM chain_head').get() as { seq: number; hash: string } | undefined
   for (const r of db.prepare(WALK_SQL).iterate(start, start) as Iterable<WalkRow>) {
     const seq = r.seq!
     const tomb = r.deleted_by !== null
     const what = tomb ? `deleted record ${r.id} (tombstone)` : `record ${r.id}`
+    if (head && seq > head.seq) {
+      return fail({ kind: 'inserted', id: r.id, seq, detail: `${what} lies after the chain head (seq ${head.seq}): it was not appended by the write path` })
+    }
     if (seq === lastSeq) {
       return fail({ kind: 'inserted', id: r.id, seq, detail: `${what} takes seq ${seq}, already used` })
     }
@@ -134,6 +144,17 @@ export function verifyChain(db: Db): VerifyResultInfo {
     if (!exists.get(by)) {
       return fail({ kind: 'removed', id: by, detail: `record ${by}, which recorded the deletion of ${deleted}, is missing` })
     }
+  }
+  if (!head) return fail({ kind: 'removed', detail: 'the chain head anchor (chain_head) was removed: the end of the chain cannot be checked' })
+  if (lastSeq < head.seq) {
+    return fail({ kind: 'removed', seq: lastSeq + 1, detail: `the records after seq ${lastSeq} were removed: the chain head is seq ${head.seq}` })
+  }
+  if (lastSeq > head.seq || expectedPrev !== head.hash) {
+    return fail(
+      lastId === undefined
+        ? { kind: 'checkpoint', seq: start, detail: `the latest checkpoint continues from seq ${lastSeq}, not from the chain head (seq ${head.seq})` }
+        : { kind: 'edited', id: lastId, seq: lastSeq, detail: `the chain ends with record ${lastId}, not with the record the chain head names: the newest records were rewritten` },
+    )
   }
   return { ok: true, checked, first_seq: first, last_seq: first === undefined ? undefined : lastSeq, pending }
 }

@@ -22,8 +22,8 @@ export interface DeletionResult {
 }
 
 /**
- * Deletes the records matching `where` (a condition over activity's columns). Records of earlier
- * deletions are never deleted: the tombstones name them.
+ * Deletes the records matching `where` (a condition over activity's columns), at most `limit` of
+ * them (-1: all). Records of earlier deletions are never deleted: the tombstones name them.
  */
 export function deleteMatching(
   db: Db,
@@ -31,14 +31,15 @@ export function deleteMatching(
   described: Record<string, unknown>,
   actor?: string,
   now = new Date(),
+  limit = -1,
 ): DeletionResult {
   const run = db.transaction((): DeletionResult => {
     db.exec('CREATE TEMP TABLE IF NOT EXISTS doomed (rid INTEGER PRIMARY KEY)')
     db.exec('DELETE FROM temp.doomed')
     db.prepare(
       `INSERT INTO temp.doomed (rid) SELECT rid FROM activity
-       WHERE (${where.sql}) AND id NOT IN (SELECT deleted_by FROM activity_tombstone)`,
-    ).run(...where.params)
+       WHERE (${where.sql}) AND id NOT IN (SELECT deleted_by FROM activity_tombstone) LIMIT ?`,
+    ).run(...where.params, limit)
     const rids = db.prepare('SELECT rid FROM temp.doomed').pluck().all() as number[]
     if (rids.length === 0) return { deleted: 0 }
     const ids = db

@@ -7,7 +7,9 @@ import type { ActivityRecord } from '../../shared/activity'
 import type { Logger } from '../logger'
 import { openDb, type Db } from '../store/db'
 import { appendRecords } from './append'
+import { recomputedCounts, recomputedHourly, storedCounts, storedHourly } from '../../../test/helpers/activity-counts'
 import { verifyChain } from './chain'
+import { importActivity } from './import'
 import { dbFileBytes, pruneActivity, scheduleRetention } from './retention'
 import { DEFAULT_ACTIVITY_SETTINGS, type ActivitySettings } from './types'
 
@@ -58,6 +60,31 @@ describe('retention', () => {
     expect(db.prepare('SELECT first_seq, pruned, reason FROM chain_checkpoint').all()).toEqual([{ first_seq: 4, pruned: 3, reason: 'age' }])
     expect(verifyChain(db)).toMatchObject({ ok: true, checked: 3, first_seq: 4, last_seq: 6, pending: 0 })
     expect(pruneActivity(db, settings({ retentionDays: 90 }), { now: NOW })).toEqual({ pruned: 0 })
+  })
+
+  it('prunes imported records past the age limit that sit after newer ones, leaving tombstones: the chain verifies, counts stay right', async () => {
+    appendRecords(db, [10, 5, 0].map((d) => rec(d)))
+    const old = [204, 203, 202, 201, 200].map((d) => rec(d, { server_name: 'old', duration_ms: d }))
+    expect((await importActivity(db, old.map((r) => JSON.stringify(r)))).imported).toBe(5)
+    expect(pruneActivity(db, settings({ retentionDays: 90 }), { now: NOW, chunk: 3 })).toEqual({ pruned: 5, reason: 'age' })
+    expect(n("SELECT count(*) FROM activity WHERE server_name = 'old'")).toBe(0)
+    expect(db.prepare('SELECT id FROM activity_tombstone ORDER BY seq').pluck().all()).toEqual(old.map((r) => r.id))
+    // one recorded deletion per chunk
+    const deletions = db.prepare("SELECT meta FROM activity WHERE type = 'config_change' ORDER BY seq").pluck().all() as string[]
+    expect(deletions.map((m) => JSON.parse(m) as unknown)).toEqual([
+      expect.objectContaining({ metadata: expect.objectContaining({ action: 'activity_deleted', count: 3, reason: 'age', actor: 'retention' }) }),
+      expect.objectContaining({ metadata: expect.objectContaining({ count: 2 }) }),
+    ])
+    expect(n('SELECT count(*) FROM activity_body')).toBe(n('SELECT count(*) FROM activity'))
+    expect(n("SELECT count(*) FROM activity_fts WHERE activity_fts MATCH 'searchable_tool'")).toBe(3)
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 10, first_seq: 1, last_seq: 10 })
+    expect(storedCounts(db)).toEqual(recomputedCounts(db))
+    expect(storedHourly(db)).toEqual(recomputedHourly(db))
+    expect(pruneActivity(db, settings({ retentionDays: 90 }), { now: NOW })).toEqual({ pruned: 0 })
+    // once the rest is old too, the prefix takes it, tombstones included
+    expect(pruneActivity(db, settings({ retentionDays: 90 }), { now: new Date(NOW.getTime() + 100 * DAY) }).pruned).toBe(5)
+    expect(n('SELECT count(*) FROM activity_tombstone')).toBe(0)
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 0 })
   })
 
   it('prunes by count in chunks, one chained checkpoint per chunk', () => {

@@ -1,15 +1,19 @@
 /**
- * Retention: prunes the oldest records by age, count and database size. Pruning always removes
- * a prefix of the hash chain (in seq order) and writes a chained checkpoint, in chunks so that
- * other processes' writers are never locked out for long. Freed pages go back to the file
- * system with incremental_vacuum (the database is created with auto_vacuum=INCREMENTAL):
- * a full VACUUM would rewrite the whole file under the write lock.
+ * Retention: prunes the oldest records by age, count and database size. Pruning removes a prefix
+ * of the hash chain (in seq order) and writes a chained checkpoint, in chunks so that other
+ * processes' writers are never locked out for long. Records past the age limit that sit after
+ * the chain's start (import appends old records at its end) are deleted as a deletion on request
+ * deletes them: tombstones keep their place in the chain, and a record names the deletion.
+ * Freed pages go back to the file system with incremental_vacuum (the database is created with
+ * auto_vacuum=INCREMENTAL): a full VACUUM would rewrite the whole file under the write lock.
  */
 import { statSync } from 'node:fs'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import { subtractCounts } from './activity-counts'
 import { checkpointHash } from './chain'
+import { deleteMatching } from './deletion'
+import { idBounds } from './filter-sql'
 import type { ActivitySettings } from './types'
 
 export type PruneReason = 'age' | 'count' | 'size'
@@ -82,6 +86,16 @@ export function pruneChainPrefix(db: Db, limit: number, reason: PruneReason, old
   return run.immediate()
 }
 
+/**
+ * Deletes up to `limit` finalized records older than `olderThan` that the chain's prefix could not
+ * take (newer records come before them), leaving tombstones and the record of the deletion; one
+ * IMMEDIATE transaction.
+ */
+export function pruneAgedAfterStart(db: Db, limit: number, olderThan: number, now = new Date()): number {
+  const where = { sql: 'seq IS NOT NULL AND id < ? AND ts < ?', params: [idBounds(olderThan).low, olderThan] }
+  return deleteMatching(db, where, { reason: 'age', older_than: new Date(olderThan).toISOString() }, 'retention', now, limit).deleted
+}
+
 /** Pending records never completed (their process died) leave once they are older than retention. */
 function pruneStalePending(db: Db, olderThan: number): number {
   const run = db.transaction((): number => {
@@ -141,20 +155,23 @@ export function pruneActivity(db: Db, settings: ActivitySettings, options: Prune
   const chunk = options.chunk ?? DEFAULT_CHUNK
   const reasons: PruneReason[] = []
   let pruned = 0
-  const prefix = (limit: number, reason: PruneReason, olderThan?: number): void => {
+  const inChunks = (limit: number, reason: PruneReason, step: (n: number) => number): void => {
     let left = limit
     while (left > 0) {
-      const n = pruneChainPrefix(db, Math.min(chunk, left), reason, olderThan, now)
+      const n = step(Math.min(chunk, left))
       if (n === 0) break
       if (!reasons.includes(reason)) reasons.push(reason)
       pruned += n
       left -= n
     }
   }
+  const prefix = (limit: number, reason: PruneReason, olderThan?: number): void =>
+    inChunks(limit, reason, (n) => pruneChainPrefix(db, n, reason, olderThan, now))
 
   if (settings.retentionDays > 0) {
     const cutoff = now.getTime() - settings.retentionDays * DAY_MS
     prefix(Infinity, 'age', cutoff)
+    inChunks(Infinity, 'age', (n) => pruneAgedAfterStart(db, n, cutoff, now))
     const stale = pruneStalePending(db, cutoff)
     if (stale && !reasons.includes('age')) reasons.push('age')
     pruned += stale

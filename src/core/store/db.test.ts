@@ -4,9 +4,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { migrate, openDb } from './db'
+import type { ActivityRecord } from '../../shared/activity'
+import { migrate, openDb, type Db } from './db'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations'
 import { appendRecords } from '../activity/append'
+import { verifyChain } from '../activity/chain'
+import { deleteById } from '../activity/deletion'
+import { pruneChainPrefix } from '../activity/retention'
 import { recomputedCounts, recomputedHourly, storedCounts, storedHourly } from '../../../test/helpers/activity-counts'
 
 let dir: string
@@ -115,7 +119,7 @@ describe('openDb and migrations', () => {
     }
   })
 
-  it('migrates a version 2 database with rows to version 3: hourly rollups built from the rows, then kept by the write path', () => {
+  it('migrates a version 2 database with rows through version 3: hourly rollups built from the rows, then kept by the write path', () => {
     const file = join(dir, 'v2.db')
     const v2 = openDb(file, { migrations: MIGRATIONS.slice(0, 2) })
     const insert = v2.prepare('INSERT INTO activity (id, ts, type, status, server_name, tool_name, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -127,13 +131,41 @@ describe('openDb and migrations', () => {
 
     const db = openDb(file)
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(3)
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
       const hourly = storedHourly(db)
       expect(hourly).toEqual(recomputedHourly(db))
       expect(hourly.status.length).toBeGreaterThan(10)
       expect(hourly.tool.some((t) => (t as { nulls: number }).nulls === 3)).toBe(true)
       appendRecords(db, [{ id: '01KAAAAAAAAAAAAAAAAAAAAAAA', type: 'tool_call', timestamp: new Date(0).toISOString(), status: 'success', server_name: 'srv0', duration_ms: 3 }])
       expect(storedHourly(db)).toEqual(recomputedHourly(db))
+    } finally {
+      db.close()
+    }
+  })
+
+  const record = (i: number): ActivityRecord => ({ id: `01KAAAAAAAAAAAAAAAAAAAAAA${i}`, type: 'tool_call', timestamp: new Date(i).toISOString(), status: 'success' })
+  // each chain and the seq of its end: a record, the record of a deletion, a checkpoint, none
+  it.each<[string, number, (d: Db) => void]>([
+    ['empty', 0, () => {}],
+    ['records', 3, (d) => appendRecords(d, [1, 2, 3].map(record))],
+    ['newest deleted', 4, (d) => deleteById(d, appendRecords(d, [1, 2, 3].map(record)).inserted[2]!.id)],
+    ['all pruned', 2, (d) => pruneChainPrefix(d, appendRecords(d, [1, 2].map(record)).inserted.length, 'count')],
+  ])('migrates a version 3 database to version 4: the chain head anchor starts at the end of the chain (%s)', (_name, endSeq, build) => {
+    const file = join(dir, 'v3.db')
+    const v4 = openDb(file)
+    build(v4)
+    const head = v4.prepare('SELECT seq, hash FROM chain_head').get() as { seq: number }
+    expect(head.seq).toBe(endSeq)
+    // what version 3 was: the same schema without chain_head
+    v4.exec('DROP TABLE chain_head')
+    v4.pragma('user_version = 3')
+    v4.close()
+
+    const db = openDb(file)
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+      expect(db.prepare('SELECT seq, hash FROM chain_head').get()).toEqual(head)
+      expect(verifyChain(db).ok).toBe(true)
     } finally {
       db.close()
     }

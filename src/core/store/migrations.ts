@@ -182,6 +182,28 @@ ${ADD_NEW}
         FROM activity WHERE type = 'tool_call' GROUP BY 1, 2, 3, 4;
     `,
   },
+  {
+    version: 4,
+    name: 'chain head anchor',
+    // The seq and hash of the newest chained record (or tombstone, or what the latest checkpoint
+    // continues from), kept by the write path in the transaction that moves the chain's end:
+    // verify compares the end it walks to with it, so removing the newest records shows. One row,
+    // always there (64 zeros = GENESIS_HASH, an empty chain's head).
+    sql: `
+      CREATE TABLE chain_head (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        seq   INTEGER NOT NULL,
+        hash  TEXT    NOT NULL
+      ) STRICT;
+      INSERT INTO chain_head (id, seq, hash)
+        SELECT 1, seq, hash FROM (
+          SELECT 0 AS seq, '${'0'.repeat(64)}' AS hash
+          UNION ALL SELECT * FROM (SELECT seq, hash FROM activity WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1)
+          UNION ALL SELECT * FROM (SELECT seq, hash FROM activity_tombstone ORDER BY seq DESC LIMIT 1)
+          UNION ALL SELECT * FROM (SELECT first_seq - 1, prev_hash FROM chain_checkpoint ORDER BY id DESC LIMIT 1)
+        ) ORDER BY seq DESC LIMIT 1;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
