@@ -245,6 +245,28 @@ describe('activity writer', () => {
     expect(JSON.parse(row(id).meta as string).detection_types).toContain('github_token')
   })
 
+  it('scores each tool call once its final state is known: a secret in the response of a slow call raises it', async () => {
+    const w = make()
+    const token = 'ghp_' + 'a1B2c3D4e5'.repeat(3) + 'XyZ123'
+    const meta = (id: string): { risk_score?: number } => JSON.parse(row(id).meta as string) as { risk_score?: number }
+    const plain = w.record(call())
+    const destructive = w.record(call({ flags: ['destructive'], arguments: { email: 'jane.doe@example.com' } }))
+    const slow = w.record(call({ status: 'pending', response: undefined, flags: ['write'] }))
+    await w.flush()
+    expect(meta(plain).risk_score).toBe(0)
+    expect(meta(destructive).risk_score).toBe(25 + 20)
+    w.complete(slow, { status: 'success', response: { content: [{ type: 'text', text: `here: ${token}` }] } })
+    await w.flush()
+    expect(meta(slow).risk_score).toBe(10 + 40)
+    // a score given by the recorder is kept; records of other types have none
+    const given = w.record(call({ risk_score: 77 }))
+    const change = w.record({ type: 'server_change', status: 'success', server_name: 'srv' })
+    await w.flush()
+    expect(meta(given).risk_score).toBe(77)
+    expect(meta(change).risk_score).toBeUndefined()
+    expect(verifyChain(db)).toMatchObject({ ok: true })
+  })
+
   it('drops only a record that cannot be stored, keeping the rest of its batch', async () => {
     const w = make()
     const good = w.record(call())
