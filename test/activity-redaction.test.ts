@@ -6,8 +6,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ulid } from 'ulid'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createActivityStore } from '../src/core/activity/store'
+import { bundleFixture } from './fixtures/bundle-fixture'
 
 const SECRETS = {
   github: 'ghp_' + 'Zq8Lm2Rt5Vx9Kp3Nw7Hd4Jf6Bc1Gs0Ty2Ua8',
@@ -73,6 +76,34 @@ describe('redaction before anything reaches disk', () => {
     expect(leaks(rawBytes(file), needles)).toEqual([])
     await store.close()
     expect(leaks(rawBytes(file), needles)).toEqual([])
+  })
+
+  it.each([
+    ['on the inserting thread', false],
+    ['on the import worker', true],
+  ])('masks the secrets of imported lines too (parsing %s), and cuts their responses to the limit', async (_label, useWorker) => {
+    const file = join(dir, 'imported.db')
+    const workerUrl = useWorker ? pathToFileURL(await bundleFixture('src/core/activity/import-worker.ts', 'import-worker-redaction')) : undefined
+    const store = createActivityStore({ file, retention: false, settings: { maxResponseSize: 300 }, importWorkerUrl: workerUrl })
+    try {
+      const at = Date.now() - 60_000
+      const lines = [
+        { id: ulid(at), type: 'tool_call', timestamp: new Date(at).toISOString(), status: 'success', tool_name: 'leaky', arguments: { token: SECRETS.github, url: DB_URL }, error: `Bearer ${SECRETS.jwt}` },
+        { id: ulid(at + 1), type: 'tool_call', timestamp: new Date(at + 1).toISOString(), status: 'success', tool_name: 'long', response: 'y'.repeat(280) + SECRETS.anthropic },
+      ].map((l) => JSON.stringify(l))
+      expect(await store.import(lines)).toMatchObject({ imported: 2, errors: [] })
+      const [long, leaky] = store.list({}, { limit: 10, offset: 0 }).activities.map((r) => store.get(r.id)!)
+      expect(leaky!.detection_types).toEqual(expect.arrayContaining(['github_token', 'url_password', 'jwt']))
+      expect(long).toMatchObject({ tool_name: 'long', response_truncated: true })
+      expect(Buffer.byteLength(long!.response as string)).toBeLessThanOrEqual(300)
+      expect(store.verify()).toMatchObject({ ok: true })
+      await store.flush()
+      expect(leaks(rawBytes(file), Object.values(SECRETS))).toEqual([])
+    } finally {
+      await store.close()
+      if (workerUrl) rmSync(workerUrl, { force: true })
+    }
+    expect(leaks(rawBytes(file), Object.values(SECRETS))).toEqual([])
   })
 
   it('lists PII always and masks it on disk when redact_pii is on', async () => {

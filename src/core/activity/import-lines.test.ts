@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { wholeLines } from './import-lines'
 import { parseItems } from './import-parse'
+import { DEFAULT_ACTIVITY_SETTINGS } from './types'
 
 async function collect(source: AsyncIterable<Buffer | string> | Iterable<string>): Promise<string[]> {
   const out: string[] = []
@@ -40,8 +41,8 @@ describe('wholeLines', () => {
   it('gives parseItems the same lines and line numbers as one line per item', async () => {
     const lines = ['{"not json', '', '   ', '{"id":"x"}', 'also bad']
     const input = lines.join('\r\n') + '\r\n'
-    const perLine = parseItems(lines, 0)
-    const whole = parseItems(await collect(chunks(input, 5)), 0)
+    const perLine = parseItems(lines, 0, DEFAULT_ACTIVITY_SETTINGS)
+    const whole = parseItems(await collect(chunks(input, 5)), 0, DEFAULT_ACTIVITY_SETTINGS)
     expect(whole.lines).toBe(perLine.lines)
     expect(whole.read).toBe(perLine.read)
     expect(whole.errors).toEqual(perLine.errors)

@@ -2,6 +2,7 @@ import { ulid } from 'ulid'
 import { describe, expect, it } from 'vitest'
 import { ActivityRecordSchema, ClientSchema, IntentSchema, PolicyDecisionSchema } from '../../shared/activity'
 import { checkRecord, parseItems, RECORD_CHECKS } from './import-parse'
+import { DEFAULT_ACTIVITY_SETTINGS } from './types'
 
 const T0 = Date.UTC(2026, 5, 1)
 const base = {
@@ -95,7 +96,7 @@ describe('checkRecord', () => {
 describe('parseItems', () => {
   it("names a bad line's problem as zod does", () => {
     const lines = [{ ...base, status: 'bogus' }, { ...base, intent: { reason: 'x'.repeat(2001) } }, { ...base, metadata: [] }].map((r) => JSON.stringify(r))
-    const { errors, records } = parseItems(lines, 10)
+    const { errors, records } = parseItems(lines, 10, DEFAULT_ACTIVITY_SETTINGS)
     expect(records).toHaveLength(0)
     expect(errors.map((e) => e.line)).toEqual([11, 12, 13])
     expect(errors[0]!.error).toMatch(/^status: /)

@@ -13,6 +13,7 @@ import {
   type ActivityRecord,
 } from '../../shared/activity'
 import { prepareRecordDirect, type PreparedRecord } from './append'
+import { toDiskForm, type DiskFormSettings } from './disk-form'
 
 /** What one group of input items gave. */
 export interface ParsedItems {
@@ -136,9 +137,11 @@ const LINE_END = /\r?\n/
 
 /**
  * Parses input items (each one or more whole lines; blank lines are skipped), numbering lines
- * from `lineBefore + 1`. A bad line becomes an error naming its number; the rest go on.
+ * from `lineBefore + 1`, and puts each record in the form it may take on disk (`disk`: the
+ * store's size limit and redaction settings). A bad line becomes an error naming its number;
+ * the rest go on.
  */
-export function parseItems(items: readonly string[], lineBefore: number): ParsedItems {
+export function parseItems(items: readonly string[], lineBefore: number, disk: DiskFormSettings): ParsedItems {
   const out: ParsedItems = { lines: 0, read: 0, records: [], errors: [] }
   for (const item of items) {
     const texts = item.indexOf('\n') < 0 ? [item] : item.replace(/\r?\n$/, '').split(LINE_END)
@@ -152,7 +155,9 @@ export function parseItems(items: readonly string[], lineBefore: number): Parsed
         continue
       }
       try {
-        out.records.push(prepareRecordDirect(parsed).prepared)
+        // measured, cut and redacted as the writer does: an export from elsewhere may hold secrets
+        // (a record redaction fails on is kept without bodies, flagged redaction_failed)
+        out.records.push(prepareRecordDirect(toDiskForm(parsed, disk, { measure: false })).prepared)
       } catch (err) {
         out.errors.push({ line: lineBefore + out.lines, error: (err as Error).message })
       }

@@ -1,5 +1,6 @@
 /** Messages between importActivity and its worker thread (import-worker.ts). */
 import type { ChainHead, PreparedRecord } from './append'
+import type { DiskFormSettings } from './disk-form'
 import type { ParsedItems } from './import-parse'
 
 /** Input items, numbered from 1 in the order they are posted. */
@@ -8,6 +9,8 @@ export interface ImportWorkerRequest {
   items: string[]
   /** the chain head as last seen: the worker links records after it ahead of their insert */
   head?: ChainHead
+  /** with the first request: the store's size limit and redaction settings */
+  disk?: DiskFormSettings
 }
 
 export interface ImportWorkerReply {

@@ -5,14 +5,17 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { linkAhead, type ChainHead } from './append'
+import type { DiskFormSettings } from './disk-form'
 import { parseItems } from './import-parse'
 import { packRecords, type ImportWorkerReply, type ImportWorkerRequest } from './import-protocol'
 
 const port = parentPort!
 let lineBefore = 0
 let head: ChainHead | undefined
+let disk: DiskFormSettings | undefined
 port.on('message', (m: ImportWorkerRequest) => {
-  const parsed = parseItems(m.items, lineBefore)
+  if (m.disk) disk = m.disk
+  const parsed = parseItems(m.items, lineBefore, disk!)
   lineBefore += parsed.lines
   // hashing is most of an insert's JavaScript: done here, the insert keeps it if the head is the same
   if (m.head) head = m.head

@@ -16,8 +16,10 @@ import type { ImportResultInfo } from '../../shared/activity'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import { appendPrepared, readChainHead, type ChainHead, type PreparedRecord } from './append'
+import type { DiskFormSettings } from './disk-form'
 import { parseItems, type ParsedItems } from './import-parse'
 import { unpackRecords, type ImportWorkerReply, type ImportWorkerRequest } from './import-protocol'
+import { DEFAULT_ACTIVITY_SETTINGS } from './types'
 
 /**
  * Records appended per IMMEDIATE transaction: each commit costs about as much as inserting a few
@@ -43,6 +45,8 @@ export interface ImportOptions {
   logger?: Logger
   /** records per transaction (IMPORT_CHUNK; tests choose fewer) */
   chunkRecords?: number
+  /** the size limit and redaction settings records get, as the writer's (default: DEFAULT_ACTIVITY_SETTINGS') */
+  disk?: DiskFormSettings
 }
 
 interface Group {
@@ -52,7 +56,7 @@ interface Group {
 }
 
 /** The worker side: posts groups in order and resolves each with its reply; rejects all if the worker dies. */
-function startWorker(url: string | URL, head: ChainHead): { parse(items: string[]): Promise<ImportWorkerReply>; stop(): Promise<void> } {
+function startWorker(url: string | URL, head: ChainHead, disk: DiskFormSettings): { parse(items: string[]): Promise<ImportWorkerReply>; stop(): Promise<void> } {
   const worker = new Worker(typeof url === 'string' && url.startsWith('file:') ? new URL(url) : url)
   const waiting = new Map<number, { resolve: (reply: ImportWorkerReply) => void; reject: (e: Error) => void }>()
   let posted = 0
@@ -73,7 +77,7 @@ function startWorker(url: string | URL, head: ChainHead): { parse(items: string[
       if (failure) return Promise.reject(failure)
       const n = ++posted
       const done = new Promise<ImportWorkerReply>((resolve, reject) => waiting.set(n, { resolve, reject }))
-      const request: ImportWorkerRequest = n === 1 ? { n, items, head } : { n, items }
+      const request: ImportWorkerRequest = n === 1 ? { n, items, head, disk } : { n, items }
       worker.postMessage(request)
       return done
     },
@@ -95,12 +99,14 @@ export async function importActivity(
   options: ImportOptions = {},
 ): Promise<ImportResultInfo> {
   const result: ImportResultInfo = { read: 0, imported: 0, skipped_existing: 0, errors: [] }
+  const { maxResponseSize, metadataOnly, redactPii } = options.disk ?? DEFAULT_ACTIVITY_SETTINGS
+  const disk: DiskFormSettings = { maxResponseSize, metadataOnly, redactPii }
   let chunk: PreparedRecord[] = []
   let linesDone = 0
   let worker: ReturnType<typeof startWorker> | null = null
   if (options.workerUrl) {
     try {
-      worker = startWorker(options.workerUrl, readChainHead(db))
+      worker = startWorker(options.workerUrl, readChainHead(db), disk)
     } catch (err) {
       options.logger?.warn('the import worker did not start; parsing on this thread', { error: (err as Error).message })
     }
@@ -159,7 +165,7 @@ export async function importActivity(
       }
     }
     if (stopped) return
-    parsed ??= parseItems(group.items, linesDone)
+    parsed ??= parseItems(group.items, linesDone, disk)
     queue.shift()
     queuedChars -= group.chars
     linesDone += parsed.lines

@@ -140,7 +140,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
   return {
     ...queries,
     ...maintenance,
-    import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger }),
+    import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger, disk: settings }),
     record: (input) => writer.record(input),
     complete: (id, completion) => writer.complete(id, completion),
     flush: () => writer.flush(),

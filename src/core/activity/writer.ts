@@ -1,7 +1,7 @@
 /**
  * The activity writer: `record()` hands back an id at once and queues; a group commit writes
- * the queue in one transaction within the commit window. Redaction and truncation happen here,
- * off the call path and before anything reaches disk. Audit-critical records are never dropped,
+ * the queue in one transaction within the commit window. Redaction and truncation happen here
+ * (disk-form.ts), off the call path and before anything reaches disk. Audit-critical records are never dropped,
  * and a failing write keeps its batch queued and retries.
  */
 import { randomFillSync } from 'node:crypto'
@@ -9,11 +9,10 @@ import { monotonicFactory, ulid } from 'ulid'
 import { ACTIVITY_TYPES, type ActivityCompletion, type ActivityInput, type ActivityRecord, type ActivityType, type WriterStatsInfo } from '../../shared/activity'
 import { isCoreError } from '../errors'
 import type { Logger } from '../logger'
-import { extractEntities } from '../security/entities'
 import { redactRecordFields } from '../security/redact'
-import { estimateTokens } from '../security/tokens'
 import type { Db } from '../store/db'
 import { applyBatch, type BatchCompletion, type BatchOp, type BatchResult } from './append'
+import { toDiskForm, type RedactFn } from './disk-form'
 import type { ActivityRecorder, ActivitySettings } from './types'
 
 /** Never dropped on queue overflow: the audit trail of what was allowed, blocked or changed. */
@@ -27,8 +26,6 @@ export const NEVER_DROPPED: ReadonlySet<ActivityType> = new Set<ActivityType>([
 export const WRITER_BATCH_SIZE = 512
 const RETRY_MIN_MS = 100
 const RETRY_MAX_MS = 5_000
-
-export type RedactFn = (record: ActivityRecord, options: { redactPii: boolean }) => ActivityRecord
 
 export interface WriterHooks {
   /** after each committed batch (inside the writer's timer, never on the caller's path) */
@@ -83,49 +80,6 @@ function isRecordFault(err: unknown): boolean {
   const code = (err as { code?: unknown }).code
   if (typeof code === 'string' && code.startsWith('SQLITE_')) return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code)
   return err instanceof TypeError || err instanceof RangeError
-}
-
-/**
- * Characters kept beyond the size limit before redaction: more than any secret is long, so one
- * cut there lies past the preview's end (serialized text is never shorter than its strings).
- */
-const PRETRIM_MARGIN = 64 * 1024
-
-/** A copy of a JSON value holding about `budget.left` characters of content, cut in document order. */
-function pretrim(value: unknown, budget: { left: number }): unknown {
-  if (typeof value === 'string') {
-    const v = value.length > budget.left ? value.slice(0, Math.max(0, budget.left)) : value
-    budget.left -= v.length + 2
-    return v
-  }
-  if (Array.isArray(value)) {
-    const out: unknown[] = []
-    for (const v of value) {
-      if (budget.left <= 0) break
-      out.push(pretrim(v, budget))
-    }
-    return out
-  }
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) {
-      if (budget.left <= 0) break
-      budget.left -= k.length + 4
-      out[k] = pretrim(v, budget)
-    }
-    return out
-  }
-  budget.left -= 8
-  return value
-}
-
-/** Cuts a UTF-8 string to at most maxBytes without splitting a character. */
-function cutUtf8(text: string, maxBytes: number): string {
-  const buf = Buffer.from(text, 'utf8')
-  if (buf.length <= maxBytes) return text
-  let end = maxBytes
-  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--
-  return buf.subarray(0, end).toString('utf8')
 }
 
 let isoSecond = NaN
@@ -197,23 +151,6 @@ export function admitRecord(input: ActivityInput, newId: (time: number) => strin
   return { id, record }
 }
 
-/**
- * What a recorder may leave to the writer (which runs off the call path): a tool call's request
- * size in bytes of its JSON, its token estimate, and the entities its arguments touch (the
- * response's size and tokens are measured where it is truncated). Values given are kept.
- */
-export function measureRequest(r: ActivityRecord): ActivityRecord {
-  if (r.type !== 'tool_call' || r.arguments === undefined) return r
-  const out = { ...r }
-  out.request_bytes ??= Buffer.byteLength(JSON.stringify(r.arguments) ?? 'null', 'utf8')
-  out.request_tokens ??= estimateTokens(out.request_bytes)
-  if (r.entities === undefined) {
-    const found = extractEntities(r.arguments)
-    if (found.length) out.entities = found
-  }
-  return out
-}
-
 export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
   const redact = hooks.redact ?? redactRecordFields
   const newId = createIdSource()
@@ -263,50 +200,8 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     }
   }
 
-  const safeRedact = (r: ActivityRecord): ActivityRecord => {
-    try {
-      return redact(r, { redactPii: settings.redactPii })
-    } catch (err) {
-      // never store what could not be scanned: keep the record, drop its bodies and error text
-      logger.error('activity redaction failed; bodies dropped', { id: r.id, error: (err as Error).message })
-      const { arguments: _a, response: _r, ...rest } = r
-      return {
-        ...rest,
-        error: r.error === undefined ? undefined : '[REDACTED:redaction_failed]',
-        flags: [...(r.flags ?? []), 'redaction_failed'],
-      }
-    }
-  }
-
-  const prepareRecord = (r: ActivityRecord): ActivityRecord => {
-    let out = measureRequest(r)
-    let truncated = false
-    if (out.response !== undefined) {
-      const bytes = Buffer.byteLength(JSON.stringify(out.response) ?? 'null', 'utf8')
-      if (out.response_bytes === undefined || out.response_tokens === undefined) {
-        const responseBytes = out.response_bytes ?? bytes
-        out = { ...out, response_bytes: responseBytes, response_tokens: out.response_tokens ?? (out.type === 'tool_call' ? estimateTokens(responseBytes) : undefined) }
-      }
-      if (settings.metadataOnly) {
-        const { response: _r, ...rest } = out
-        out = rest
-      } else if (bytes > settings.maxResponseSize) {
-        // only what can reach the preview is scanned: a 50 MB response costs no more than a small one
-        truncated = true
-        out = { ...out, response: pretrim(out.response, { left: settings.maxResponseSize + PRETRIM_MARGIN }) }
-      }
-    }
-    if (settings.metadataOnly && out.arguments !== undefined) {
-      const { arguments: _a, ...rest } = out
-      out = rest
-    }
-    out = safeRedact(out)
-    if (truncated && out.response !== undefined) {
-      // cut after redaction, so a secret straddling the cut was masked whole
-      out = { ...out, response: cutUtf8(JSON.stringify(out.response) ?? 'null', settings.maxResponseSize), response_truncated: true }
-    }
-    return out
-  }
+  const prepareRecord = (r: ActivityRecord): ActivityRecord =>
+    toDiskForm(r, settings, { redact, onRedactionFailed: (id, err) => logger.error('activity redaction failed; bodies dropped', { id, error: err.message }) })
 
   const prepareCompletion = (id: string, c: BatchCompletion): BatchCompletion => {
     // redact the completion's texts as a stand-in record and keep what the scan found
