@@ -31,4 +31,14 @@ describe('StderrRing', () => {
     const [line] = ring.tail()
     expect(line!.length).toBeLessThanOrEqual(65_537)
   })
+
+  it('masks secrets a server prints, in whole lines and in the partial line', () => {
+    const token = 'ghp_' + 'Zq8Lm2Rt5Vx9Kp3Nw7Hd4Jf6Bc1Gs0Ty2Ua8'
+    const ring = new StderrRing(10)
+    ring.write(`debug: using token ${token}\nauth: Bearer ${token}`)
+    const lines = ring.tail()
+    expect(lines).toHaveLength(2)
+    expect(lines.join('\n')).not.toContain(token)
+    expect(lines[0]).toMatch(/^debug: using token \[REDACTED/)
+  })
 })

@@ -1,4 +1,12 @@
-/** The last N lines a server wrote to stderr (and our own notes about it), for `logs()`. */
+import { redactText } from '../security/redact'
+
+/** A line as it may be shown: secrets a server prints (a token in a debug line) are masked. */
+const masked = (line: string): string => redactText(line, { redactPii: false }).text
+
+/**
+ * The last N lines a server wrote to stderr (and our own notes about it), for `logs()`, which
+ * REST, the CLI and the UI show: each line is redacted as it is kept.
+ */
 export class StderrRing {
   private readonly lines: string[] = []
   private partial = ''
@@ -29,7 +37,7 @@ export class StderrRing {
 
   /** The last `count` lines, oldest first (the partial line included). */
   tail(count = this.max): string[] {
-    const all = this.partial ? [...this.lines, this.partial] : this.lines
+    const all = this.partial ? [...this.lines, masked(this.partial)] : this.lines
     return count >= all.length ? [...all] : all.slice(all.length - count)
   }
 
@@ -38,7 +46,9 @@ export class StderrRing {
   }
 
   private push(line: string): void {
-    this.lines.push(line.length > 65_536 ? line.slice(0, 65_536) + '…' : line)
+    // masked before the cut, so a secret across the cut is masked whole
+    const safe = masked(line)
+    this.lines.push(safe.length > 65_536 ? safe.slice(0, 65_536) + '…' : safe)
     if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max)
   }
 }
