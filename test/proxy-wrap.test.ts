@@ -7,6 +7,7 @@ import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_ACTIVITY_SETTINGS } from '../src/core/activity/types'
 import { silentLogger, type Logger } from '../src/core/logger'
+import { MAX_LINE_BYTES } from '../src/core/proxy/json-lines'
 import { runWrap, type InThreadRecording, type WorkerRecording, type WrapOptions } from '../src/core/proxy/wrap'
 import { EVERYTHING, tempStore } from './proxy-helpers'
 
@@ -171,6 +172,41 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     expect((await store.records('tool_call'))[0]).toMatchObject({ status: 'error', error: 'the server exited (code 3) before answering' })
     await store.close()
   })
+
+  it('relays garbage and a line over the recording limit unchanged both ways, says so in the log, and records the calls around them', async () => {
+    const store = tempStore()
+    const warnings: string[] = []
+    const logger: Logger = { ...silentLogger, warn: (msg) => void warnings.push(msg), child: () => logger }
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    // a server that writes a line of garbage before each answer, and answers every request with its id
+    const script =
+      'require("readline").createInterface({ input: process.stdin }).on("line", (l) => { let id; try { id = JSON.parse(l).id } catch { return } ' +
+      'process.stdout.write("garbage from the server\\n" + JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "ok " + id }] } }) + "\\n") })'
+    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], recording: recordingFor(store, undefined, logger).recording, logger, stdin, stdout })
+    let received = ''
+    stdout.setEncoding('utf8').on('data', (d: string) => (received += d))
+    const huge = JSON.stringify({ jsonrpc: '2.0', id: 'huge', method: 'tools/call', params: { name: 'big', arguments: { pad: 'p'.repeat(MAX_LINE_BYTES) } } })
+    const call = (id: number): string => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: `t${id}`, arguments: {} } }) + '\n'
+    stdin.write('not json from the client\n' + call(1))
+    stdin.write(huge + '\n')
+    stdin.write(call(2))
+    const until = async (text: string): Promise<void> => {
+      while (!received.includes(text)) await new Promise((r) => setTimeout(r, 20))
+    }
+    await until('"ok 2"')
+    stdin.end()
+    expect(await exit).toBe(0)
+    // the server's garbage reached the client as it was, three times (once per answered line)
+    expect(received.split('\n').filter((l) => l === 'garbage from the server')).toHaveLength(3)
+    expect(received).toContain('"ok huge"')
+    expect(warnings).toEqual(expect.arrayContaining(['client sent a line that is not JSON', 'server wrote a line that is not JSON', 'a line too long to record']))
+    // the calls on either side of the long line are recorded; the long one is not
+    const calls = await store.records('tool_call')
+    expect(calls.map((c) => c.tool_name).sort()).toEqual(['t1', 't2'])
+    expect(calls.every((c) => c.status === 'success')).toBe(true)
+    await store.close()
+  }, 30_000)
 
   it('records a call unanswered within callTimeoutMs as timeout, and relays its late answer unchanged', async () => {
     const store = tempStore()

@@ -236,7 +236,11 @@ if (!app.requestSingleInstanceLock()) {
     quitting = true
     const c = core
     core = null
-    void c.stop().finally(() => app.quit())
+    // a failed stop (records the full disk kept out) was logged by the core: quit all the same
+    void c
+      .stop()
+      .catch(() => undefined)
+      .finally(() => app.quit())
   })
   void app.whenReady().then(start)
 }

@@ -4,7 +4,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
 import { lookupPeerProcess, parentProcess, STDIO_BRIDGE_HEADER } from './peer-process'
-import { isPlainRequest } from './json-lines'
+import { isJsonRpcMessage, isPlainRequest } from './json-lines'
 import type { CallerContext } from './types'
 
 const SESSION_HEADER = 'mcp-session-id'
@@ -21,14 +21,6 @@ function jsonRpcError(res: ServerResponse, status: number, code: number, message
   const body = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
   res.end(body)
-}
-
-function isMessage(v: unknown): v is Message {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return false
-  const m = v as Record<string, unknown>
-  if (m.jsonrpc !== '2.0') return false
-  if (typeof m.method === 'string') return true
-  return (typeof m.id === 'string' || typeof m.id === 'number') && ('result' in m || 'error' in m)
 }
 
 const isRequest = (m: Message): boolean => typeof m.method === 'string' && m.id !== undefined && m.id !== null
@@ -353,7 +345,7 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
     }
     const batch = Array.isArray(body)
     const messages = (batch ? body : [body]) as unknown[]
-    if (messages.length === 0 || !messages.every(isMessage)) {
+    if (messages.length === 0 || !messages.every(isJsonRpcMessage)) {
       return jsonRpcError(res, 400, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message or a batch of them')
     }
     const sessionId = req.headers[SESSION_HEADER]

@@ -15,13 +15,24 @@ describe('lineSplitter', () => {
     expect(split(['x\ny\n', 'z\n'])).toEqual(['x', 'y', 'z'])
   })
 
-  it('throws past the size limit and starts afresh after it', () => {
+  it('throws past the size limit, then skips the rest of that line and goes on after it', () => {
     const lines: string[] = []
     const push = lineSplitter((l) => lines.push(l.toString()), 8)
     push(Buffer.from('12345'))
     expect(() => push(Buffer.from('67890'))).toThrow('a line longer than 8 bytes')
-    push(Buffer.from('ok\n'))
+    push(Buffer.from('rest of it\nok\n'))
     expect(lines).toEqual(['ok'])
+  })
+
+  it('with onTooLong, drops each line over the limit, whole in a chunk or across chunks, and keeps the others', () => {
+    const lines: string[] = []
+    const tooLong: number[] = []
+    const push = lineSplitter((l) => lines.push(l.toString()), 8, (bytes) => tooLong.push(bytes))
+    push(Buffer.from('a\n0123456789\nb\n123'))
+    push(Buffer.from('456789'))
+    push(Buffer.from('more\nc\r\n'))
+    expect(lines).toEqual(['a', 'b', 'c'])
+    expect(tooLong).toEqual([10, 9])
   })
 })
 

@@ -13,33 +13,48 @@ const isIdLike = (v: unknown): boolean => typeof v === 'string' || Number.isSafe
 
 /**
  * Splits a byte stream into lines (without the newline, a trailing CR dropped), across chunk
- * boundaries: the function returned takes each chunk. A line longer than maxLineBytes makes it
- * throw (the partial line is dropped).
+ * boundaries: the function returned takes each chunk. A line longer than maxLineBytes is dropped:
+ * with `onTooLong`, it is told its size so far and the lines after it go on; without, the
+ * function throws (the partial line is dropped).
  */
-export function lineSplitter(onLine: (line: Buffer) => void, maxLineBytes = Infinity): (chunk: Buffer) => void {
+export function lineSplitter(onLine: (line: Buffer) => void, maxLineBytes = Infinity, onTooLong?: (bytes: number) => void): (chunk: Buffer) => void {
   let pending: Buffer[] = []
   let pendingBytes = 0
+  // the rest of a line already found too long is skipped up to its end
+  let skipping = false
+  const tooLong = (bytes: number): void => {
+    if (!onTooLong) throw new Error(`a line longer than ${maxLineBytes} bytes`)
+    onTooLong(bytes)
+  }
   return (chunk) => {
     let start = 0
     let nl = chunk.indexOf(10)
     while (nl !== -1) {
       let line = chunk.subarray(start, nl)
+      start = nl + 1
+      nl = chunk.indexOf(10, start)
+      if (skipping) {
+        skipping = false
+        continue
+      }
       if (pending.length) {
         line = Buffer.concat([...pending, line])
         pending = []
         pendingBytes = 0
       }
       if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1)
-      if (line.length > 0) onLine(line)
-      start = nl + 1
-      nl = chunk.indexOf(10, start)
+      if (line.length > maxLineBytes) tooLong(line.length)
+      else if (line.length > 0) onLine(line)
     }
-    if (start < chunk.length) {
+    if (start < chunk.length && !skipping) {
       pendingBytes += chunk.length - start
       if (pendingBytes > maxLineBytes) {
+        const bytes = pendingBytes
         pending = []
         pendingBytes = 0
-        throw new Error(`a line longer than ${maxLineBytes} bytes`)
+        skipping = true
+        tooLong(bytes)
+        return
       }
       pending.push(chunk.subarray(start))
     }
@@ -96,4 +111,13 @@ export function isPlainTextToolResult(result: unknown): boolean {
     for (const k in block) if (k !== 'type' && k !== 'text') return false
   }
   return true
+}
+
+/** A JSON-RPC 2.0 request, notification or response, by its shape (what either front end lets in). */
+export function isJsonRpcMessage(v: unknown): v is { jsonrpc: '2.0'; id?: string | number | null; method?: string } {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false
+  const m = v as Record<string, unknown>
+  if (m.jsonrpc !== '2.0') return false
+  if (typeof m.method === 'string') return true
+  return (typeof m.id === 'string' || typeof m.id === 'number') && ('result' in m || 'error' in m)
 }

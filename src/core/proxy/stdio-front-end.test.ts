@@ -36,16 +36,26 @@ describe('StdioLineTransport', () => {
     expect(writes).toHaveLength(2)
   })
 
-  it('dispatches plain requests directly, hands anything else to onmessage, and reports a line that is not JSON', async () => {
-    const { input, transport, got } = setup()
+  it('dispatches plain requests directly, hands other messages to onmessage, and answers what is not JSON-RPC', async () => {
+    const { input, writes, transport, got } = setup()
     await transport.start()
     input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}\nnot json\n')
     input.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"x","odd":1}\n')
+    input.write('{"jsonrpc":"2.0","id":3}\n[1,2]\n{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{}}\n"just a string"\n')
     await tick()
-    expect(got.requests.map((r) => r.id)).toEqual([1])
-    expect(got.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, method: 'x', odd: 1 }])
-    expect(got.errors).toHaveLength(1)
-    expect(got.errors[0]).toBeInstanceOf(SyntaxError)
+    expect(got.requests.map((r) => r.id)).toEqual([1, 4])
+    expect(got.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/initialized' }])
+    // each refused message is answered (with its id when it has one) and reported; the session goes on
+    const answers = writes.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: unknown; error: { code: number; message: string } })
+    expect(answers.map((a) => [a.id, a.error.code])).toEqual([
+      [null, -32700],
+      [2, -32600],
+      [3, -32600],
+      [null, -32600],
+      [null, -32600],
+    ])
+    expect(answers[0]!.error.message).toMatch(/^Parse error: /)
+    expect(got.errors).toHaveLength(5)
     expect(got.closed).toBe(0)
   })
 

@@ -1,10 +1,10 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js'
+import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { ClientInfo } from '../../shared/activity'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
-import { isPlainRequest, lineSplitter, MAX_LINE_BYTES, onLines } from './json-lines'
+import { isJsonRpcMessage, isPlainRequest, lineSplitter, MAX_LINE_BYTES, onLines } from './json-lines'
 import { processExe, STDIO_BRIDGE_HEADER } from './peer-process'
 import type { CallerContext } from './types'
 
@@ -28,6 +28,8 @@ export async function serveStdio(ctx: ProxyContext, input: NodeJS.ReadableStream
     }
   })
   await server.connect(transport)
+  // what the client sent wrong was answered (-32700, -32600); the log says so too
+  server.onerror = (err) => ctx.logger.warn('stdio: a message from the client was refused', { error: err.message })
   // the same dispatch as the HTTP front end: plain tools/call straight to the handler
   transport.dispatchRequest = requestDispatcher(server)
   const end = (): void => void server.close()
@@ -42,8 +44,9 @@ export async function serveStdio(ctx: ProxyContext, input: NodeJS.ReadableStream
  * The server side of MCP over a pair of streams, lighter than the SDK's StdioServerTransport:
  * well-formed requests go straight to `dispatchRequest` (no zod passes over every message), and
  * the answers finished in one turn of the event loop leave in one write (one wake-up of the
- * client, not one per answer), ahead of the work deferred to setImmediate. Anything else takes `onmessage` and the SDK's own classification. A line that is not
- * JSON is reported through onerror, as the SDK does.
+ * client, not one per answer), ahead of the work deferred to setImmediate. Anything else takes
+ * `onmessage` and the SDK's own classification. A line that is not JSON is answered with -32700
+ * and a message that is not JSON-RPC with -32600 (both also reported through onerror).
  */
 export class StdioLineTransport implements Transport {
   onclose?: () => void
@@ -77,11 +80,25 @@ export class StdioLineTransport implements Transport {
     try {
       message = JSON.parse(line.toString('utf8'))
     } catch (err) {
-      this.onerror?.(err as Error)
+      this.refuse(null, -32700, `Parse error: ${(err as Error).message}`)
       return
     }
-    if (this.dispatchRequest && isPlainRequest(message)) this.dispatchRequest(message)
-    else this.onmessage?.(message as JSONRPCMessage)
+    if (this.dispatchRequest && isPlainRequest(message)) return this.dispatchRequest(message)
+    // the SDK drops what it cannot classify without a word: answer it, so the client never waits
+    const m = message as { id?: unknown; method?: unknown }
+    const id = m && typeof m === 'object' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : null
+    if (Array.isArray(message)) return this.refuse(null, -32600, 'Invalid Request: batches are not taken over stdio; send one message per line')
+    if (!isJsonRpcMessage(message)) return this.refuse(id, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message')
+    if (typeof m.method === 'string' && id !== null && !isJSONRPCRequest(message)) {
+      return this.refuse(id, -32600, `Invalid Request: request ${String(id)} is not a valid JSON-RPC 2.0 request`)
+    }
+    this.onmessage?.(message as JSONRPCMessage)
+  }
+
+  /** Answers a message that cannot be served with a JSON-RPC error, and reports it. */
+  private refuse(id: string | number | null, code: number, text: string): void {
+    void this.send({ jsonrpc: '2.0', id, error: { code, message: text } } as unknown as JSONRPCMessage)
+    this.onerror?.(new Error(text))
   }
 
   async start(): Promise<void> {

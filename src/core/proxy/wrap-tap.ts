@@ -176,16 +176,11 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         }
       }
     }
-    let split = lineSplitter(onLine, MAX_LINE_BYTES)
+    // a line past the limit is relayed but not recorded; the lines after it are read as usual
+    const split = lineSplitter(onLine, MAX_LINE_BYTES, (bytes) => logger.warn('a line too long to record', { bytes, limit: MAX_LINE_BYTES }))
     return (chunk, chunkAt) => {
       at = chunkAt
-      try {
-        split(chunk)
-      } catch (err) {
-        // a line past the limit is relayed but not recorded; the next one is read afresh
-        logger.warn('a line too long to record', { error: (err as Error).message })
-        split = lineSplitter(onLine, MAX_LINE_BYTES)
-      }
+      split(chunk)
     }
   }
 

@@ -43,10 +43,14 @@ port.on('message', (m: ToWrapWorker) => {
       tap.end(m.code, m.at)
       session.end()
       sessions.close()
-      void writer.close().finally(() => {
-        post({ k: 'done', stats: writer.stats() })
-        db.close()
-      })
+      // records that could not be written by then were counted and logged by the writer
+      void writer
+        .close()
+        .catch(() => undefined)
+        .finally(() => {
+          post({ k: 'done', stats: writer.stats() })
+          db.close()
+        })
       break
   }
 })
