@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -301,6 +301,25 @@ describe('config', () => {
     expect(rejected.status).toBe(400)
     expect((await json(rejected)).code).toBe('CONFIG_INVALID')
     expect(s.core.config.current().redact_pii).toBe(true)
+  })
+
+  // the config's temp file is made /dev/full, whose every write fails with ENOSPC (Linux)
+  it.runIf(existsSync('/dev/full'))('a full disk is 507 DISK_FULL saying nothing changed, not a 500; the file and the running config stay', async () => {
+    const file = s.core.paths.config
+    const before = readFileSync(file, 'utf8')
+    const tmp = `${file}.${process.pid}.tmp`
+    symlinkSync('/dev/full', tmp)
+    try {
+      const current = s.core.config.current()
+      const r = await api('/config/apply', { method: 'POST', body: JSON.stringify({ ...current, approval_timeout_s: 77 }) })
+      expect(r.status).toBe(507)
+      expect(await json(r)).toEqual({ code: 'DISK_FULL', error: `the disk is full (ENOSPC): ${file} was left as it was and no setting changed; free some disk space and try again` })
+      expect(existsSync(tmp)).toBe(false)
+      expect(readFileSync(file, 'utf8')).toBe(before)
+      expect(s.core.config.current().approval_timeout_s).toBe(current.approval_timeout_s)
+    } finally {
+      rmSync(tmp, { force: true })
+    }
   })
 })
 

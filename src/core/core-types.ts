@@ -58,6 +58,6 @@ export interface Core {
   status(): StatusInfo
   /** connects upstreams and starts the HTTP server when asked */
   start(): Promise<void>
-  /** stops accepting calls, closes upstreams, flushes the activity log */
+  /** stops accepting calls, closes upstreams, flushes the activity log (rejects when records were lost: a full disk) */
   stop(): Promise<void>
 }

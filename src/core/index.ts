@@ -149,8 +149,12 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       offOtel?.()
       await otel?.shutdown()
       activity.record({ type: 'system_stop', status: 'success', metadata: { version, pid: process.pid, uptime_s: Math.round((Date.now() - startedAt) / 1000) } })
-      await activity.close()
-      proxyDb.close()
+      try {
+        // rejects when records could not be written (a full disk), after saying how many on the logger
+        await activity.close()
+      } finally {
+        proxyDb.close()
+      }
     },
   }
   return core

@@ -7,13 +7,28 @@ import { createLogger, type Logger } from '../../core/logger'
 import type { UpstreamManager } from '../../core/proxy/types'
 import type { InThreadRecording } from '../../core/proxy/wrap'
 import type { CliContext } from '../context'
-import { usageError } from '../errors'
+import { EXIT_ERROR, EXIT_OK, usageError } from '../errors'
 import { printJson, printLine, renderFields } from '../output'
 import { removeRuntimeFile, writeRuntimeFile } from '../runtime-file'
 
 // the core (fastify, the MCP SDK, OpenTelemetry) is imported only by the commands that run it,
 // so REST-only commands start fast
 const loadCore = () => import('../../core/index')
+
+/**
+ * Stops the core and gives the exit code: 1 when stopping failed, which includes activity
+ * records the writer could not write before closing (a full disk; the logger said how many on
+ * stderr), so a lost record never ends in a clean exit.
+ */
+async function stopCore(core: { stop(): Promise<void> }, logger: Logger): Promise<number> {
+  try {
+    await core.stop()
+    return EXIT_OK
+  } catch (err) {
+    logger.error('stopping failed', { error: (err as Error).message })
+    return EXIT_ERROR
+  }
+}
 
 function onShutdown(handler: (signal: string) => Promise<void>): void {
   let stopping = false
@@ -40,12 +55,9 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
       const { createCore, VERSION } = await loadCore()
       const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import })
       onShutdown(async () => {
-        try {
-          await core.stop()
-        } finally {
-          removeRuntimeFile(ctx.dataDir)
-          process.exit(0)
-        }
+        const code = await stopCore(core, logger)
+        removeRuntimeFile(ctx.dataDir)
+        process.exit(code)
       })
       try {
         await core.start()
@@ -122,10 +134,7 @@ export function stdioCommand(getCtx: () => CliContext): Command {
       }
       const { createCore, VERSION } = await loadCore()
       const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import })
-      onShutdown(async () => {
-        await core.stop().catch(() => {})
-        process.exit(0)
-      })
+      onShutdown(async () => process.exit(await stopCore(core, logger)))
       await core.start()
       await settled(core.upstreams, STDIO_CONNECT_WAIT_MS)
       try {

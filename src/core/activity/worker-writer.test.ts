@@ -2,13 +2,16 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { build } from 'esbuild'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { bundleFixture } from '../../../test/fixtures/bundle-fixture'
 import type { ActivityInput } from '../../shared/activity'
 import type { Logger } from '../logger'
 import { RECORDING_NICE } from './recording-thread'
 import { createActivityStore, type ActivityStoreHandle } from './store'
+import { CLOSE_RETRY_MS } from './writer'
 import type { AppendedBatch } from './types'
 
 let buildDir: string
@@ -216,5 +219,68 @@ describe('activity writer on a worker thread', () => {
     const late = s.record(call('late'))
     expect(rawRows().map((r) => r.id)).toEqual([id])
     expect(late).not.toBe(id)
+  })
+})
+
+describe('activity writer on a worker thread, on a full disk', () => {
+  // the worker with a switch for a full disk on its own connection (test/fixtures/full-disk-writer-worker.ts)
+  const channelName = `mcpproxy-test-disk-${process.pid}-${Math.random().toString(36).slice(2)}`
+  let fullDiskUrl: URL
+  let channel: BroadcastChannel
+  beforeAll(async () => {
+    // the worker reads it from its copy of the environment
+    process.env.MCPPROXY_TEST_DISK_CHANNEL = channelName
+    fullDiskUrl = pathToFileURL(await bundleFixture('test/fixtures/full-disk-writer-worker.ts'))
+    channel = new BroadcastChannel(channelName)
+  }, 60_000)
+  afterAll(() => channel.close())
+  const disk = (full: boolean): Promise<void> =>
+    new Promise((resolve) => {
+      channel.onmessage = () => resolve()
+      channel.postMessage({ full })
+    })
+  const big = 'x'.repeat(6000)
+  /** a store whose worker is up, then a full disk */
+  const openFull = async (): Promise<ActivityStoreHandle> => {
+    const s = open({ url: fullDiskUrl })
+    s.record(call('before'))
+    await s.flush()
+    await disk(true)
+    return s
+  }
+
+  it('status follows the writer: a retry that succeeds on its own timer is reported, with no call or flush after it', async () => {
+    const s = await openFull()
+    for (let i = 0; i < 30; i++) s.record(call(`t${i}`, { arguments: { big, i } }))
+    await expect(s.flush()).rejects.toThrow(/database or disk is full/)
+    expect(s.stats()).toMatchObject({ queued: 30, written: 1 })
+    expect(s.stats().last_error).toMatch(/^SQLITE_FULL/)
+    await disk(false)
+    // nothing else happens here: before the fix, status said queued 30 and SQLITE_FULL until the next call
+    await vi.waitFor(() => expect(s.stats()).toMatchObject({ queued: 0, written: 31 }), { timeout: 10_000, interval: 20 })
+    expect(s.stats().last_error).toBeUndefined()
+    expect(rawRows()).toHaveLength(31)
+  })
+
+  it(`close retries for CLOSE_RETRY_MS, then rejects with DISK_FULL counting the records lost (logged by the worker)`, async () => {
+    const s = await openFull()
+    opened.splice(opened.indexOf(s), 1)
+    for (let i = 0; i < 10; i++) s.record(call(`t${i}`, { arguments: { big, i } }))
+    const started = Date.now()
+    const err = await s.close().catch((e: unknown) => e)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CLOSE_RETRY_MS - 50)
+    expect(err).toMatchObject({ code: 'DISK_FULL', details: { lost: 10 } })
+    const message = '10 activity records could not be written before closing and are lost (SQLITE_FULL: database or disk is full)'
+    expect((err as Error).message).toBe(message)
+    expect(logged).toContainEqual({ level: 'error', msg: message })
+    expect(rawRows()).toHaveLength(1)
+  })
+
+  it('close writes everything when space returns within the bound', async () => {
+    const s = await openFull()
+    const ids = Array.from({ length: 10 }, (_, i) => s.record(call(`t${i}`, { arguments: { big, i } })))
+    setTimeout(() => void disk(false), 500)
+    await s.close()
+    expect(rawRows().map((r) => r.id).slice(1)).toEqual(ids)
   })
 })

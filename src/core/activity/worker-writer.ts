@@ -9,6 +9,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { ActivityCompletion, ActivityInput, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import { CoreError } from '../errors'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import type { ActivitySettings } from './types'
@@ -68,9 +69,11 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let immediate: NodeJS.Immediate | null = null
   let flushN = 0
   const flushWaiters = new Map<number, FlushWaiter>()
-  let closeWaiter: (() => void) | null = null
+  let closeWaiter: ((lost?: Extract<FromWorker, { k: 'closed' }>['lost']) => void) | null = null
   let fallback: ActivityWriter | null = null
   let closed = false
+  /** set when this thread ends the worker: its exit is no failure then */
+  let terminating = false
   let refed = true
 
   const setRef = (on: boolean): void => {
@@ -202,14 +205,14 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
         logger[m.level](m.msg, m.fields)
         break
       case 'closed':
-        closeWaiter?.()
+        closeWaiter?.(m.lost)
         break
     }
   }
   reports.on('message', onReport)
   worker.on('error', failOver)
   worker.on('exit', (code) => {
-    if (!closed) failOver(new Error(`the writer worker exited with code ${code}`))
+    if (!terminating) failOver(new Error(`the writer worker exited with code ${code}`))
   })
 
   return {
@@ -285,23 +288,28 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
       if (!fallback) send({ k: 'settings', settings: { ...next } })
     },
 
+    /**
+     * Posts what is queued and closes the worker's writer, which retries a refused batch as the
+     * in-thread writer does; rejects with its lostRecordsError when records were given up.
+     */
     async close(): Promise<void> {
-      try {
-        await this.flush()
-      } finally {
-        closed = true
-        if (fallback) {
-          await fallback.close()
-        } else {
-          await new Promise<void>((resolve) => {
-            closeWaiter = resolve
-            setRef(true)
-            send({ k: 'close' })
-          })
-          reports.close()
-          await worker.terminate()
-        }
+      if (closed) return
+      if (!fallback) post()
+      closed = true
+      let lost: Extract<FromWorker, { k: 'closed' }>['lost']
+      if (!fallback) {
+        lost = await new Promise((resolve) => {
+          closeWaiter = resolve
+          setRef(true)
+          send({ k: 'close' })
+        })
+        terminating = true
+        reports.close()
+        await worker.terminate()
       }
+      // the worker failed (before or while closing): its unconfirmed batches were replayed here
+      if (fallback) return fallback.close()
+      if (lost) throw new CoreError(lost.code, lost.message, { lost: lost.count })
     },
   }
 }

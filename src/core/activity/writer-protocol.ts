@@ -2,6 +2,7 @@
 import type { ActivityCompletion, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
 import type { MessagePort } from 'node:worker_threads'
 import type { LogMessage } from './recording-thread'
+import type { CoreErrorCode } from '../errors'
 import type { BatchResult } from './append'
 import type { ActivitySettings } from './types'
 
@@ -32,4 +33,5 @@ export type FromWorker =
   | { k: 'stats'; stats: WriterStatsInfo; acked: number }
   | { k: 'flushed'; n: number; error?: string }
   | LogMessage
-  | { k: 'closed' }
+  /** `lost`: the worker's writer gave records up on closing (lostRecordsError, logged there) */
+  | { k: 'closed'; lost?: { count: number; code: CoreErrorCode; message: string } }

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { openDb } from '../store/db'
 import type { FromWorker, ToWorker, WriterWorkerData } from './writer-protocol'
 import { forwardingLogger, yieldToRelaying } from './recording-thread'
+import { isCoreError } from '../errors'
 import { createActivityWriter } from './writer'
 
 const port = parentPort!
@@ -21,8 +22,12 @@ const settings = { ...data.settings }
 const db = openDb(data.file, { nativeBinding: data.nativeBinding })
 let received = 0
 let acked = 0
+/** a report due after commits no message asked for (the writer's own retry): one per turn, not one per batch */
+let reportSoon: NodeJS.Immediate | null = null
 /** Acknowledges the batches received once nothing of them waits in the writer's queue (a retry). */
 const report = (): void => {
+  if (reportSoon) clearImmediate(reportSoon)
+  reportSoon = null
   const stats = writer.stats()
   if (!stats.queued) acked = received
   post({ k: 'stats', stats, acked })
@@ -31,6 +36,8 @@ let reportCommits = data.reportCommits
 const writer = createActivityWriter(db, settings, logger, {
   onCommitted: (result) => {
     if (reportCommits) post({ k: 'committed', result })
+    // a retry that succeeds on its timer is reported too, so status does not keep the failure
+    reportSoon ??= setImmediate(report)
   },
 })
 
@@ -52,7 +59,10 @@ port.on('message', (m: ToWorker) => {
           report()
           post({ k: 'flushed', n: m.n })
         },
-        (err: Error) => post({ k: 'flushed', n: m.n, error: err.message }),
+        (err: Error) => {
+          report()
+          post({ k: 'flushed', n: m.n, error: err.message })
+        },
       )
       break
     case 'writeNow':
@@ -71,10 +81,17 @@ port.on('message', (m: ToWorker) => {
       reportCommits = m.on
       break
     case 'close':
-      void writer.close().finally(() => {
-        db.close()
-        post({ k: 'closed' })
-      })
+      void writer
+        .close()
+        .then(
+          () => undefined,
+          (err: Error) => ({ count: writer.stats().queued, code: isCoreError(err) ? err.code : ('DB_ERROR' as const), message: err.message }),
+        )
+        .then((lost) => {
+          report()
+          db.close()
+          post({ k: 'closed', lost })
+        })
       break
   }
 })

@@ -4,12 +4,13 @@ import { join } from 'node:path'
 import { decodeTime } from 'ulid'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ActivityInput } from '../../shared/activity'
-import { silentLogger } from '../logger'
+import { CoreError } from '../errors'
+import { silentLogger, type Logger } from '../logger'
 import { openDb, type Db } from '../store/db'
 import type { BatchResult } from './append'
 import { verifyChain } from './chain'
 import { DEFAULT_ACTIVITY_SETTINGS, type ActivitySettings } from './types'
-import { createActivityWriter, isoTime, type ActivityWriter } from './writer'
+import { CLOSE_RETRY_MS, createActivityWriter, isoTime, type ActivityWriter } from './writer'
 
 let dir: string
 let db: Db
@@ -173,6 +174,49 @@ describe('activity writer', () => {
     expect(w.stats().last_error).toBeUndefined()
     expect((db.prepare('SELECT id FROM activity ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id)).toEqual(ids)
     expect(verifyChain(db).ok).toBe(true)
+  })
+
+  describe('closing on a full disk', () => {
+    const errors: Array<{ msg: string; fields?: Record<string, unknown> }> = []
+    const logger: Logger = { ...silentLogger, error: (msg, fields) => void errors.push({ msg, fields }), child: () => logger }
+    const fill = (): void => {
+      db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 2}`)
+    }
+    const big = 'x'.repeat(6000)
+    beforeEach(() => void errors.splice(0))
+
+    it(`retries for CLOSE_RETRY_MS (${CLOSE_RETRY_MS} ms), then rejects with DISK_FULL counting the records lost, and says so on the logger`, async () => {
+      writer = createActivityWriter(db, { ...DEFAULT_ACTIVITY_SETTINGS, commitWindowMs: 60_000 }, logger)
+      const w = writer
+      fill()
+      for (let i = 0; i < 30; i++) w.record(call({ arguments: { big, i } }))
+      const started = Date.now()
+      const err = await w.close().catch((e: unknown) => e)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(CLOSE_RETRY_MS - 50)
+      expect(Date.now() - started).toBeLessThan(CLOSE_RETRY_MS + 2_000)
+      expect(err).toBeInstanceOf(CoreError)
+      expect(err).toMatchObject({ code: 'DISK_FULL', status: 507, details: { lost: 30 } })
+      expect((err as Error).message).toBe('30 activity records could not be written before closing and are lost (SQLITE_FULL: database or disk is full)')
+      // the logger's error level is the one a CLI shell copies to stderr
+      expect(errors.at(-1)).toEqual({ msg: (err as Error).message, fields: { lost: 30, error: 'SQLITE_FULL: database or disk is full' } })
+      expect(count()).toBe(0)
+      expect(w.stats()).toMatchObject({ queued: 30, written: 0 })
+      w.record(call())
+      expect(w.stats().queued).toBe(30)
+    })
+
+    it('writes everything when space returns within the bound, and closes cleanly', async () => {
+      writer = createActivityWriter(db, { ...DEFAULT_ACTIVITY_SETTINGS, commitWindowMs: 60_000 }, logger)
+      const w = writer
+      fill()
+      const ids = Array.from({ length: 30 }, (_, i) => w.record(call({ arguments: { big, i } })))
+      setTimeout(() => db.pragma('max_page_count = 1073741823'), 500)
+      await w.close()
+      expect(w.stats()).toMatchObject({ queued: 0, written: 30 })
+      expect((db.prepare('SELECT id FROM activity ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id)).toEqual(ids)
+      expect(verifyChain(db).ok).toBe(true)
+      expect(errors.map((e) => e.msg)).not.toContainEqual(expect.stringMatching(/lost/))
+    })
   })
 
   it('truncates a large response to a preview, keeping its original size', async () => {

@@ -7,7 +7,7 @@
 import { randomFillSync } from 'node:crypto'
 import { monotonicFactory, ulid } from 'ulid'
 import { ACTIVITY_TYPES, type ActivityCompletion, type ActivityInput, type ActivityRecord, type ActivityType, type WriterStatsInfo } from '../../shared/activity'
-import { isCoreError } from '../errors'
+import { CoreError, isCoreError, isDiskFull } from '../errors'
 import type { Logger } from '../logger'
 import { redactRecordFields } from '../security/redact'
 import type { Db } from '../store/db'
@@ -26,6 +26,29 @@ export const NEVER_DROPPED: ReadonlySet<ActivityType> = new Set<ActivityType>([
 export const WRITER_BATCH_SIZE = 512
 const RETRY_MIN_MS = 100
 const RETRY_MAX_MS = 5_000
+/**
+ * How long close() keeps retrying what the database refuses (a full disk) before it gives the
+ * records up: space freed meanwhile still saves them, and a stop is held up a few seconds at most.
+ */
+export const CLOSE_RETRY_MS = 3_000
+const CLOSE_RETRY_INTERVAL_MS = 200
+
+/** What close() gave up: how many records, and the write error that kept them out. */
+export interface LostRecords {
+  count: number
+  code: string
+  message: string
+}
+
+/** The error close() ends with when records were lost (DISK_FULL when the disk was full). */
+export function lostRecordsError(lost: LostRecords): CoreError {
+  const n = lost.count
+  return new CoreError(
+    isDiskFull(lost) ? 'DISK_FULL' : 'DB_ERROR',
+    `${n} activity record${n === 1 ? '' : 's'} could not be written before closing and ${n === 1 ? 'is' : 'are'} lost (${lost.code}: ${lost.message})`,
+    { lost: n },
+  )
+}
 
 export interface WriterHooks {
   /** after each committed batch (inside the writer's timer, never on the caller's path) */
@@ -367,17 +390,33 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
       }
     },
 
+    /** Writes what is queued, retrying a refused batch for CLOSE_RETRY_MS; rejects with lostRecordsError if records are left. */
     async close(): Promise<void> {
-      try {
-        await this.flush()
-      } finally {
-        closed = true
-        if (queue.length) logger.error('activity writer closed with records it could not write', { lost: queue.length, error: lastError })
-        if (commitTimer) clearTimeout(commitTimer)
-        if (immediate) clearImmediate(immediate)
-        if (retryTimer) clearTimeout(retryTimer)
-        commitTimer = immediate = retryTimer = null
+      if (closed) return
+      const deadline = Date.now() + CLOSE_RETRY_MS
+      let failure: unknown
+      for (;;) {
+        let failed = false
+        try {
+          await this.flush()
+        } catch (err) {
+          failure = err
+          failed = true
+        }
+        if (!queue.length || !db.open || Date.now() >= deadline) break
+        // a timer that holds the process: a stop must not end before the records are written or counted
+        if (failed) await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_RETRY_INTERVAL_MS, deadline - Date.now())))
       }
+      closed = true
+      if (commitTimer) clearTimeout(commitTimer)
+      if (immediate) clearImmediate(immediate)
+      if (retryTimer) clearTimeout(retryTimer)
+      commitTimer = immediate = retryTimer = null
+      if (!queue.length) return
+      const { code, message } = (failure ?? {}) as { code?: unknown; message?: unknown }
+      const err = lostRecordsError({ count: queue.length, code: typeof code === 'string' ? code : 'ERROR', message: String(message ?? lastError) })
+      logger.error(err.message, { lost: queue.length, error: lastError })
+      throw err
     },
   }
 }

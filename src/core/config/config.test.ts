@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -131,6 +131,25 @@ describe('config store', () => {
     await expect(store.update((raw) => void (raw.call_timeout_ms = -5))).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
     expect(readFileSync(file, 'utf8')).toBe(before)
     expect(store.current().call_timeout_ms).toBe(120000)
+  })
+
+  // the atomic write's temp file is made /dev/full, whose every write fails with ENOSPC (Linux)
+  it.runIf(existsSync('/dev/full'))('on a full disk: DISK_FULL, no temp file left behind, the file and the running config stay', async () => {
+    const file = dataDirPaths(dir).config
+    const store = createConfigStore(file, loadConfig(dir, {}), new EventBus(), silentLogger)
+    const before = readFileSync(file, 'utf8')
+    const tmp = `${file}.${process.pid}.tmp`
+    symlinkSync('/dev/full', tmp)
+    const err = await store.update((raw) => void (raw.call_timeout_ms = 5000)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CoreError)
+    expect(err).toMatchObject({ code: 'DISK_FULL', status: 507 })
+    expect((err as Error).message).toBe(`the disk is full (ENOSPC): ${file} was left as it was and no setting changed; free some disk space and try again`)
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    expect(store.current().call_timeout_ms).toBe(120000)
+    // with space again, the same edit goes through
+    await store.update((raw) => void (raw.call_timeout_ms = 5000))
+    expect(store.current().call_timeout_ms).toBe(5000)
   })
 
   it('serializes concurrent updates so none is lost', async () => {

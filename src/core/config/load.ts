@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { z } from 'zod'
-import { CoreError } from '../errors'
+import { CoreError, diskFullError, isDiskFull } from '../errors'
 import { ConfigSchema, type Config } from './schema'
 
 export const CONFIG_FILE = 'mcp_config.json'
@@ -83,12 +83,24 @@ export function defaultConfigFile(): Record<string, unknown> {
   }
 }
 
-/** Writes JSON atomically (temp file + rename) with mode 0600. */
+/**
+ * Writes JSON atomically (temp file + rename) with mode 0600. A failed write removes its temp
+ * file and leaves the file as it was; a full disk is DISK_FULL.
+ */
 export function writeConfigFile(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, path)
+  try {
+    writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
+    chmodSync(tmp, 0o600)
+    renameSync(tmp, path)
+  } catch (err) {
+    try {
+      rmSync(tmp, { force: true })
+    } catch {
+      // the write's own error is the one to report
+    }
+    throw isDiskFull(err) ? diskFullError(err, `${path} was left as it was and no setting changed`) : err
+  }
 }
 
 export interface LoadedConfig {

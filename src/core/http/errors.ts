@@ -1,10 +1,11 @@
 /**
  * One error envelope for every HTTP answer: `{ "error": "...", "code": "..." }` with the right
- * status. Bad input is always a 4xx naming the parameter; only our own bugs become a 500.
+ * status. Bad input is always a 4xx naming the parameter; a full disk is a 507 (DISK_FULL, saying
+ * what was not written); only our own bugs become a 500.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { isCoreError } from '../errors'
+import { diskFullError, isCoreError, isDiskFull } from '../errors'
 import type { Logger } from '../logger'
 
 export interface ErrorBody {
@@ -77,6 +78,11 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger): void
       return sendError(reply, 400, 'INVALID_PARAMETER', describeValidationIssue(first, err.validationContext))
     }
     if (err instanceof HttpError) return sendError(reply, err.status, err.code, err.message)
+    if (isDiskFull(err) && !isCoreError(err)) {
+      logger.error('request failed: the disk is full', { method: req.method, url: redactUrl(req.url), error: err.message })
+      const full = diskFullError(err)
+      return sendError(reply, full.status, full.code, full.message)
+    }
     if (isCoreError(err)) {
       if (err.status >= 500) logger.error('request failed', { method: req.method, url: redactUrl(req.url), code: err.code, error: err.message })
       return sendError(reply, err.status, err.code, err.message)

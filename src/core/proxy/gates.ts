@@ -124,6 +124,15 @@ export function createGates(deps: GateDeps): Gates {
           'pinned_tool',
         )
       }
+      if (tool.pinState === 'new') {
+        // a trusted server's tools are pinned as they are listed: one without a pin is one whose pin could not be written
+        return block(
+          input,
+          'pinned_tool',
+          `tool '${input.server}:${input.tool}' has no pinned definition (pinning it failed); it stays blocked until it is pinned`,
+          'pinned_tool',
+        )
+      }
       const classification = classifyTool(input.server, input.tool, tool.tool.annotations, {
         sensitive_tools: config.sensitive_tools,
         write_tools: config.write_tools,

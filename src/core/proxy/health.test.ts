@@ -31,6 +31,19 @@ describe('computeHealth', () => {
     expect(h({ quarantined: true, state: 'backoff', failures: 1, lastError: 'boom' })).toMatchObject({ level: 'unhealthy', admin_state: 'quarantined', action: 'view_logs' })
   })
 
+  it('tools that could not be pinned make the server unhealthy, saying whether the disk is full, until a listing is pinned', () => {
+    const down = { state: 'backoff' as const, failures: 1, lastError: 'the tools could not be pinned: database or disk is full (SQLITE_FULL)', retryInMs: 1500 }
+    expect(h({ ...down, pinsFailed: 'disk_full' })).toEqual({
+      level: 'unhealthy',
+      admin_state: 'enabled',
+      summary: 'Disk full: tools cannot be pinned',
+      detail: 'the tools could not be pinned: database or disk is full (SQLITE_FULL); retrying in 2 s',
+      action: 'restart',
+    })
+    expect(h({ ...down, pinsFailed: 'error' }).summary).toBe('Tools cannot be pinned')
+    expect(h({ pinsFailed: 'disk_full' }).level).toBe('healthy')
+  })
+
   it('changed tools make a connected server degraded until approved', () => {
     expect(h({ changedTools: ['a', 'b'] })).toMatchObject({ level: 'degraded', summary: '2 tools changed since approval', detail: 'blocked until re-approved: a, b', action: 'approve' })
   })

@@ -15,6 +15,8 @@ export interface HealthInput {
   findingCount: number
   /** stdio servers keep stderr lines the user can look at */
   hasLogs: boolean
+  /** the connection was dropped because its tools could not be pinned (a full disk, or another database failure) */
+  pinsFailed?: 'disk_full' | 'error'
 }
 
 /** Failed reconnects after which a server that was up is reported unhealthy rather than degraded. */
@@ -43,6 +45,16 @@ export function computeHealth(h: HealthInput): HealthInfo {
     }
     if (h.state !== 'ready') return { level: 'degraded', admin_state: 'quarantined', summary: 'Quarantined; connecting…', action: '' }
     return { level: 'degraded', admin_state: 'quarantined', summary: `Quarantined: ${what}`, action: 'approve' }
+  }
+
+  if (h.pinsFailed && h.state !== 'ready') {
+    return {
+      level: 'unhealthy',
+      admin_state: 'enabled',
+      summary: h.pinsFailed === 'disk_full' ? 'Disk full: tools cannot be pinned' : 'Tools cannot be pinned',
+      detail: (h.lastError ?? '') + retry,
+      action: 'restart',
+    }
   }
 
   switch (h.state) {

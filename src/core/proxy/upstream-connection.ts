@@ -34,7 +34,10 @@ export type ListKind = 'tools' | 'prompts' | 'resources'
 export interface ConnectionHooks {
   /** every state change, after the fields (lastError, failures, retryInMs) are updated */
   onState(conn: UpstreamConnection, previous: ConnectionState): void
-  /** a list was (re)read after connecting or a list_changed notification */
+  /**
+   * a list was (re)read after connecting or a list_changed notification; throwing (the tools
+   * could not be pinned) drops the connection, which is retried with the backoff
+   */
   onLists(conn: UpstreamConnection, kinds: ListKind[]): void
 }
 
@@ -80,6 +83,8 @@ export class UpstreamConnection {
   resources: Resource[] = []
   /** listed with the resources (the same capability and list_changed notification) */
   resourceTemplates: ResourceTemplate[] = []
+  /** what onLists threw when the connection was last dropped for it; cleared by the next other failure or by ready */
+  reviewError: unknown
   readonly ring: StderrRing
 
   private live: Live | null = null
@@ -130,8 +135,9 @@ export class UpstreamConnection {
     this.readyAt = undefined
     this.everConnected = false
     this.lastError = undefined
+    this.reviewError = undefined
     const gen = ++this.generation
-    void this.attempt(gen)
+    this.run(gen)
   }
 
   /** Closes the client and ends the process; no reconnect follows. */
@@ -147,6 +153,7 @@ export class UpstreamConnection {
     this.resources = []
     this.resourceTemplates = []
     this.activeProtocol = undefined
+    this.reviewError = undefined
     this.setState('stopped')
     await Promise.all([live && closeTransport(live.transport), pending && closeTransport(pending)])
   }
@@ -252,6 +259,18 @@ export class UpstreamConnection {
     this.timer = null
   }
 
+  /** Runs an attempt; whatever it throws unexpectedly is logged and retried, never left an unhandled rejection. */
+  private run(gen: number): void {
+    this.attempt(gen).catch((err: unknown) => {
+      this.opts.logger.error('upstream connection attempt failed unexpectedly', { server: this.name, error: errorMessage(err) })
+      try {
+        if (gen === this.generation && this.state !== 'backoff') this.drop(gen, errorMessage(err))
+      } catch {
+        // logged above; the next start or restart tries again
+      }
+    })
+  }
+
   private async attempt(gen: number): Promise<void> {
     this.clearTimer()
     this.setState('connecting')
@@ -276,8 +295,26 @@ export class UpstreamConnection {
     this.readyAt = Date.now()
     this.ring.note(`[mcpproxy] connected over ${live.protocol}`)
     // pins and the poisoning scan settle before anyone sees the server as ready
-    this.hooks.onLists(this, ['tools', 'prompts', 'resources'])
+    if (!this.reviewed(gen, ['tools', 'prompts', 'resources'])) return
+    this.reviewError = undefined
     this.setState('ready')
+  }
+
+  /**
+   * Hands new lists to the manager (pins, the poisoning scan). When that throws (the pins cannot
+   * be written: a full disk), the tools cannot be trusted: the connection is dropped and retried
+   * with the backoff like a failed connect, so none of its tools is callable until a review
+   * succeeds (fail closed). Never throws.
+   */
+  private reviewed(gen: number, kinds: ListKind[]): boolean {
+    try {
+      this.hooks.onLists(this, kinds)
+      return true
+    } catch (err) {
+      // the manager logged why; the ring notes the failure (fail)
+      if (gen === this.generation) this.drop(gen, err instanceof Error ? err.message : String(err), err)
+      return false
+    }
   }
 
   /** Tries each transport the config allows (auto: streamable HTTP, then SSE). */
@@ -404,21 +441,27 @@ export class UpstreamConnection {
         this.resourceTemplates = templates
       }
     }
-    if (notify) this.hooks.onLists(this, kinds)
+    if (notify) this.reviewed(gen, kinds)
   }
 
   /** The live connection went away (process exit, HTTP stream closed). */
   private lost(gen: number): void {
-    const live = this.live
-    this.live = null
     const what = this.protocol === 'stdio' ? 'process exited' : 'connection closed'
     this.ring.note(`[mcpproxy] ${what}`)
-    this.fail(gen, this.lastStderr ? `${what}; last stderr: ${this.lastStderr}` : what)
+    this.drop(gen, this.lastStderr ? `${what}; last stderr: ${this.lastStderr}` : what)
+  }
+
+  /** Gives up the live connection (if any) as failed, to be retried with the backoff. */
+  private drop(gen: number, message: string, reviewError?: unknown): void {
+    const live = this.live
+    this.live = null
+    this.fail(gen, message, reviewError)
     if (live) void closeTransport(live.transport)
   }
 
-  private fail(gen: number, message: string): void {
+  private fail(gen: number, message: string, reviewError?: unknown): void {
     if (gen !== this.generation) return
+    this.reviewError = reviewError
     this.failures++
     if (this.readyAt !== undefined && Date.now() - this.readyAt >= STABLE_MS) this.streak = 0
     this.readyAt = undefined
@@ -432,7 +475,7 @@ export class UpstreamConnection {
     this.setState('backoff')
     this.clearTimer()
     this.timer = setTimeout(() => {
-      if (gen === this.generation) void this.attempt(gen)
+      if (gen === this.generation) this.run(gen)
     }, delay)
     this.timer.unref()
   }

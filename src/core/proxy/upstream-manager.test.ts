@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ActivityFilter, ActivitySummaryRow } from '../../shared/activity'
+import type { ServerInfo } from '../../shared/servers'
 import type { CoreEventMap, CoreEventName } from '../../shared/events'
 import { createActivityStore } from '../activity/store'
 import type { ActivityStore } from '../activity/types'
@@ -13,6 +14,9 @@ import { isCoreError } from '../errors'
 import { EventBus } from '../events/bus'
 import { silentLogger } from '../logger'
 import { openDb, type Db } from '../store/db'
+import { createApprovalRegistry } from './approvals'
+import { createGates } from './gates'
+import type { UpstreamTool } from './types'
 import { createUpstreamManager, type ScanTools } from './upstream-manager'
 
 const ROOT = resolve(__dirname, '../../..')
@@ -42,7 +46,8 @@ interface Harness {
 
 const harnesses: Harness[] = []
 
-async function harness(servers: Record<string, unknown>, scanTools?: ScanTools): Promise<Harness> {
+/** `beforeStart` gets the proxy's own connection (the pins') before any server connects. */
+async function harness(servers: Record<string, unknown>, scanTools?: ScanTools, beforeStart?: (db: Db) => void): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'upstreams-'))
   const configFile = join(dir, 'mcp_config.json')
   const raw = { mcpServers: servers }
@@ -79,6 +84,7 @@ async function harness(servers: Record<string, unknown>, scanTools?: ScanTools):
     fileServers: () => (JSON.parse(readFileSync(configFile, 'utf8')) as { mcpServers: Record<string, Record<string, unknown>> }).mcpServers,
   }
   harnesses.push(h)
+  beforeStart?.(db)
   await manager.start()
   return h
 }
@@ -470,5 +476,97 @@ describe('admin actions and config', () => {
     await vi.waitFor(() => expect(h.manager.get('live')).toBeUndefined(), WAIT)
     const last = (await h.records({ server: 'live' })).pop()!
     expect(last.metadata).toMatchObject({ action: 'removed', actor: 'config' })
+  })
+})
+
+describe('a full disk when tools are pinned', () => {
+  /**
+   * The pins' connection can no longer grow the file (SQLite's SQLITE_FULL, as on a full disk):
+   * its page limit is the file's size, and the room left in those pages is taken by filler pins.
+   */
+  const fillDisk = (db: Db): void => {
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`)
+    const filler = db.prepare("INSERT INTO tool_pin (server_name, tool_name, hash, definition, approved_at) VALUES ('~filler', ?, '', '{}', '')")
+    try {
+      for (let i = 0; i < 1_000_000; i++) filler.run(`f${i}`)
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_FULL') throw err
+    }
+  }
+  const freeDisk = (db: Db): void => void db.pragma('max_page_count = 1073741823')
+  const caller = { sessionId: 's1', transport: 'http' as const, client: { name: 'test' } }
+  const gatesOf = (h: Harness): ReturnType<typeof createGates> =>
+    createGates({ config: () => h.config.current(), upstreams: h.manager, recorder: h.activity, bus: h.bus, approvals: createApprovalRegistry(h.activity, h.bus) })
+  const PIN_FAILED = /^the tools could not be pinned: database or disk is full \(SQLITE_FULL\); they stay blocked until they are/
+
+  it('first listing of a trusted server: no crash, nothing callable, unhealthy saying so, retried; pinned and usable once space returns', async () => {
+    const h = await harness({ everything: { ...EVERYTHING, quarantined: false } }, undefined, fillDisk)
+    // before the fix, the pin's SQLITE_FULL was an unhandled rejection that ended the process
+    await vi.waitFor(() => expect(h.manager.get('everything')!.health.summary).toBe('Disk full: tools cannot be pinned'), WAIT)
+    const info = h.manager.get('everything')!
+    expect(info).toMatchObject({ connected: false, health: { level: 'unhealthy', admin_state: 'enabled', action: 'restart' } })
+    expect(info.health.detail).toMatch(PIN_FAILED)
+    expect(h.manager.pendingToolChanges('everything')).toEqual([])
+    expect(h.db.prepare("SELECT count(*) AS n FROM tool_pin WHERE server_name = 'everything'").get()).toEqual({ n: 0 })
+    // fail closed: the server is not used, and a tool it listed is blocked by the pin gate
+    const err = await rejection(h.manager.callTool('everything', 'echo', { message: 'hi' }, opts(3_000)))
+    expect(err.message).toMatch(/^server everything (is not connected|did not finish connecting)/)
+    const echo = h.manager.tools('everything').find((t) => t.tool.name === 'echo')!
+    expect(echo.pinState).toBe('new')
+    expect(await gatesOf(h).check({ caller, server: 'everything', tool: 'echo', args: {} }, echo)).toMatchObject({ ok: false, gate: 'pinned_tool' })
+    const failed = await h.records({ server: 'everything', type: ['server_change'] })
+    expect(failed[0]!).toMatchObject({ status: 'error', metadata: { action: 'connect_failed' } })
+    expect(failed[0]!.error).toMatch(PIN_FAILED)
+
+    freeDisk(h.db)
+    await waitReady(h, 'everything')
+    expect(h.manager.get('everything')!.health.level).toBe('healthy')
+    expect(new Set(h.manager.tools('everything').map((t) => t.pinState))).toEqual(new Set(['approved']))
+    expect(text(await h.manager.callTool('everything', 'echo', { message: 'hi' }, opts()))).toBe('Echo: hi')
+  })
+
+  it('a re-listing (tools/list_changed) whose new tool cannot be pinned drops the connection: the new tool is never callable', async () => {
+    const h = await harness({ weather: fixtureServer('rugpull-server', { quarantined: false }) })
+    await waitReady(h, 'weather')
+    // what the server looked like the moment it was dropped
+    const dropped: Array<{ info: ServerInfo; tools: UpstreamTool[] }> = []
+    h.bus.on('servers.changed', (e) => {
+      if (e.server === 'weather' && e.reason === 'state:backoff') dropped.push({ info: h.manager.get('weather')!, tools: h.manager.tools('weather') })
+    })
+    fillDisk(h.db)
+    // the first call makes the server change get_weather, add get_forecast and announce the new list
+    await h.manager.callTool('weather', 'get_weather', { city: 'Oslo' }, opts())
+    await vi.waitFor(() => expect(dropped.length).toBeGreaterThan(0), WAIT)
+    const { info, tools } = dropped[0]!
+    expect(info).toMatchObject({ connected: false, health: { level: 'unhealthy', summary: 'Disk full: tools cannot be pinned' } })
+    expect(info.health.detail).toMatch(PIN_FAILED)
+    const forecast = tools.find((t) => t.tool.name === 'get_forecast')!
+    expect(forecast.pinState).toBe('new')
+    expect(await gatesOf(h).check({ caller, server: 'weather', tool: 'get_forecast', args: {} }, forecast)).toMatchObject({
+      ok: false,
+      gate: 'pinned_tool',
+      reason: "tool 'weather:get_forecast' has no pinned definition (pinning it failed); it stays blocked until it is pinned",
+    })
+
+    // the reconnect's new process lists the original tools, all pinned: usable even before space returns
+    await waitReady(h, 'weather')
+    expect(h.manager.get('weather')!.health.level).toBe('healthy')
+    expect(text(await h.manager.callTool('weather', 'ping', {}, opts()))).toBe('pong')
+    const changes = await h.records({ server: 'weather', type: ['server_change'] })
+    expect(changes.map((r) => r.metadata?.action)).toEqual(['connected', 'disconnected', 'connected'])
+    expect(changes[1]!.error).toMatch(PIN_FAILED)
+  })
+
+  it('releasing a server from quarantine while the pins cannot be written fails and leaves it quarantined', async () => {
+    const h = await harness({ calc: fixtureServer('crash-server') })
+    await waitReady(h, 'calc')
+    fillDisk(h.db)
+    const err = await rejection(h.manager.setQuarantined('calc', false, 'tester'))
+    expect(err).toMatchObject({ code: 'SQLITE_FULL' })
+    expect(h.manager.quarantined('calc')).toBe(true)
+    expect(h.fileServers().calc!.quarantined).toBeUndefined()
+    freeDisk(h.db)
+    await h.manager.setQuarantined('calc', false, 'tester')
+    expect(new Set(h.manager.tools('calc').map((t) => t.pinState))).toEqual(new Set(['approved']))
   })
 })

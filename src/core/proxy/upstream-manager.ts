@@ -13,7 +13,7 @@ import { AddServerSchema, type AddServerInput, type ServerInfo, type ToolChangeI
 import type { ActivityRecorder } from '../activity/types'
 import { isStdioServer, ServerConfigSchema, type ServerConfig } from '../config/schema'
 import type { ConfigStore } from '../config/store'
-import { CoreError } from '../errors'
+import { CoreError, isDiskFull } from '../errors'
 import type { EventBus } from '../events/bus'
 import type { Logger } from '../logger'
 import { scanTools } from '../security/poisoning'
@@ -186,7 +186,13 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
   const onLists = (entry: Entry, conn: UpstreamConnection, kinds: ListKind[]): void => {
     if (entries.get(entry.name) !== entry || entry.conn !== conn) return
     if (kinds.includes('tools')) {
-      reviewTools(entry, conn)
+      try {
+        reviewTools(entry, conn)
+      } catch (err) {
+        // the connection drops itself on this and retries with the backoff: unpinned tools are never used
+        log.error('cannot pin the listed tools; the server is not used until they are pinned', { server: entry.name, error: errorMessage(err) })
+        throw new CoreError(isDiskFull(err) ? 'DISK_FULL' : 'DB_ERROR', `the tools could not be pinned: ${errorMessage(err)}; they stay blocked until they are`)
+      }
       indexed()
     }
     changed(entry.name, `listed:${kinds.join(',')}`)
@@ -328,16 +334,17 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
     findings?: ToolFindingInfo[],
   ): void => {
     if (isQuarantined(entry.config) === quarantined) return
-    entry.config = { ...entry.config, quarantined }
-    if (entry.conn) entry.conn.config = entry.config
     let pinned: string[] = []
     if (!quarantined) {
+      // pinned first: when the pins cannot be written (disk full), the server stays quarantined
       const tools = entry.conn?.tools ?? []
       pinStore.pin(entry.name, tools)
       entry.pins = pinStore.forServer(entry.name)
       entry.recordedChanges.clear()
       pinned = tools.map((t) => t.name)
     }
+    entry.config = { ...entry.config, quarantined }
+    if (entry.conn) entry.conn.config = entry.config
     const id = record({
       type: 'quarantine_change',
       status: 'success',
@@ -457,6 +464,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
         changedTools,
         findingCount: entry.findings.length,
         hasLogs: entry.ring.size > 0 && isStdioServer(cfg),
+        pinsFailed: conn?.reviewError === undefined ? undefined : isDiskFull(conn.reviewError) ? 'disk_full' : 'error',
       }),
     }
     if (isStdioServer(cfg)) {
