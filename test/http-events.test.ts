@@ -185,6 +185,56 @@ describe('GET /events', () => {
     s = undefined
   })
 
+  it('refuses a request without the right key (401) and one with a foreign Host or Origin (403), and takes none of them as a client', async () => {
+    s = await startTestServer()
+    const port = new URL(s.base).port
+    // resolves at the response headers; a refusal's body is read to its end, a stream is cut
+    const events = (headers: Record<string, string>, query = '') =>
+      new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>((resolve, reject) => {
+        httpGet(`${s!.base}/events${query}`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+          if (res.statusCode === 200) {
+            res.destroy()
+            return resolve({ status: 200, headers: res.headers, body: '' })
+          }
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (c: string) => (body += c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+        }).on('error', reject)
+      })
+    const refused = async (r: ReturnType<typeof events>, status: number, code: string, error: RegExp) => {
+      const res = await r
+      expect(res.status).toBe(status)
+      expect(String(res.headers['content-type'])).toMatch(/^application\/json/)
+      expect(JSON.parse(res.body)).toEqual({ error: expect.stringMatching(error), code })
+    }
+    const noKey = /^missing or wrong API key/
+    await refused(events({}), 401, 'UNAUTHORIZED', noKey)
+    await refused(events({ 'x-api-key': 'wrong' }), 401, 'UNAUTHORIZED', noKey)
+    await refused(events({ authorization: 'Bearer wrong' }), 401, 'UNAUTHORIZED', noKey)
+    await refused(events({}, '?apikey=wrong'), 401, 'UNAUTHORIZED', noKey)
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1, even one holding the key
+    await refused(events({ 'x-api-key': s.key, origin: 'http://evil.example' }), 403, 'FORBIDDEN', /^origin not allowed: http:\/\/evil\.example$/)
+    await refused(events({ 'x-api-key': s.key, origin: `http://evil.example:${port}` }), 403, 'FORBIDDEN', /^origin not allowed/)
+    await refused(events({ 'x-api-key': s.key, host: `evil.example:${port}` }), 403, 'FORBIDDEN', /^host not allowed: evil\.example:\d+$/)
+    await refused(events({ 'x-api-key': s.key, host: `127.0.0.1:${Number(port) + 1}` }), 403, 'FORBIDDEN', /^host not allowed/)
+    // Host and Origin are checked before the key: a foreign page learns nothing about it
+    await refused(events({ origin: 'http://evil.example' }), 403, 'FORBIDDEN', /^origin not allowed/)
+    expect((await diagnostics()).clients).toBe(0)
+    // each way of presenting the key, with the server's own Host and Origin, streams
+    for (const [headers, query] of [
+      [{ 'x-api-key': s.key }, ''],
+      [{ authorization: `Bearer ${s.key}` }, ''],
+      [{}, `?apikey=${encodeURIComponent(s.key)}`],
+      [{ 'x-api-key': s.key, origin: `http://127.0.0.1:${port}`, host: `localhost:${port}` }, ''],
+    ] as Array<[Record<string, string>, string]>) {
+      const st = await openSse(`${s.base}/events${query}`, headers)
+      streams.push(st)
+      expect(st.status, JSON.stringify(headers) + query).toBe(200)
+    }
+    expect((await diagnostics()).clients).toBe(4)
+  })
+
   it('streams on the Unix socket without a key', async () => {
     s = await startTestServer()
     const res = await new Promise<IncomingMessage>((resolve, reject) => {

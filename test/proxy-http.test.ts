@@ -180,8 +180,12 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     const send = (id: number, params: unknown) =>
       post(h.url, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }), { 'mcp-session-id': sid }).then((r) => r.json())
     const calls = () => h.services.sessions.get(sid)?.call_count
-    expect(await send(30, { name: 'call_tool', arguments: 'not an object' })).toMatchObject({ id: 30, error: { code: -32603, message: expect.stringContaining('"arguments"') } })
-    expect(await send(31, { name: 42 })).toMatchObject({ id: 31, error: { code: -32603, message: expect.stringContaining('"name"') } })
+    // -32602 Invalid params, one line naming the field (not -32603 with the schema's issues as JSON)
+    const invalid = (id: number, message: string) => ({ jsonrpc: '2.0', id, error: { code: -32602, message: `MCP error -32602: invalid tools/call params: ${message}` } })
+    expect(await send(30, { name: 'call_tool', arguments: 'not an object' })).toEqual(invalid(30, 'arguments: expected object, received string'))
+    expect(await send(31, { name: 42 })).toEqual(invalid(31, 'name: expected string, received number'))
+    expect(await send(32, { name: 'call_tool', task: { ttl: 'soon' } })).toEqual(invalid(32, 'task.ttl: expected number, received string'))
+    expect(await send(36, undefined)).toEqual(invalid(36, 'params: expected object, received undefined'))
     expect(calls()).toBe(0)
     // well-formed, with _meta (a progress token and a traceparent): answered and recorded
     const ok = await send(33, {

@@ -20,7 +20,7 @@ import { wholeLines } from '../core/activity/import-lines'
 import type { ApiClient } from './api-client'
 import type { CliContext, ConfigOnDisk } from './context'
 import { CliError } from './errors'
-import { filterQuery } from './filters'
+import { filterQuery, listQuery } from './filters'
 import { openLocalReader, openLocalWriter, type LocalActivityReader } from './local-store'
 
 export interface ActivityBackend {
@@ -51,7 +51,7 @@ export function coreActivity(client: ApiClient): ActivityBackend {
   }
   return {
     kind: 'core',
-    list: (q) => client.get<ActivityPage>('/activity', filterQuery(q)),
+    list: (q) => client.get<ActivityPage>('/activity', listQuery(q)),
     async get(id) {
       try {
         return await client.get<ActivityRecord>(`/activity/${encodeURIComponent(id)}`)

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { filterQuery, parseFilter, parseListQuery, resolveTime } from './filters'
+import { filterQuery, listQuery, parseFilter, parseListQuery, resolveTime } from './filters'
 
 describe('filter flags', () => {
   it('maps the flags to the REST parameters', () => {
     const q = parseListQuery({ type: ['tool_call', 'policy_decision'], server: 'gh', session: 's1', status: ['error'], intentType: 'write', sensitive: true, search: 'foo', limit: '10', offset: '5' })
-    expect(filterQuery(q)).toMatchObject({ type: ['tool_call', 'policy_decision'], server: 'gh', session_id: 's1', status: ['error'], intent_type: 'write', sensitive: 'true', q: 'foo', limit: 10, offset: 5 })
+    expect(listQuery(q)).toMatchObject({ type: ['tool_call', 'policy_decision'], server: 'gh', session_id: 's1', status: ['error'], intent_type: 'write', sensitive: 'true', q: 'foo', limit: 10, offset: 5 })
+    // the filter routes (count, export, report, delete) declare no paging parameters: a list query's are left out
+    expect(Object.keys(filterQuery(q)).filter((k) => filterQuery(q)[k] !== undefined).sort()).toEqual(['intent_type', 'q', 'sensitive', 'server', 'session_id', 'status', 'type'])
   })
   it('rejects bad values as usage errors naming the flag', () => {
     expect(() => parseListQuery({ limit: '500' })).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--limit/) }))

@@ -106,8 +106,8 @@ export function hasFilter(filter: ActivityFilter): boolean {
   return Object.values(filter).some((v) => v !== undefined)
 }
 
-/** The REST query parameters for a filter (and page), as the seed names them. */
-export function filterQuery(filter: ActivityFilter & Partial<Pick<ActivityListQuery, 'limit' | 'offset' | 'cursor'>>): Query {
+/** The REST query parameters of a filter, as the seed names them (the filter routes take nothing else). */
+export function filterQuery(filter: ActivityFilter): Query {
   return {
     type: filter.type,
     server: filter.server,
@@ -119,8 +119,10 @@ export function filterQuery(filter: ActivityFilter & Partial<Pick<ActivityListQu
     intent_type: filter.intent_type,
     sensitive: filter.sensitive === undefined ? undefined : String(filter.sensitive),
     q: filter.q,
-    limit: filter.limit,
-    offset: filter.offset,
-    cursor: filter.cursor,
   }
+}
+
+/** The REST query parameters of `GET /activity`: the filter and the page. */
+export function listQuery(query: ActivityListQuery): Query {
+  return { ...filterQuery(query), limit: query.limit, offset: query.offset, cursor: query.cursor }
 }

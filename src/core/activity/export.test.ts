@@ -264,6 +264,80 @@ describe('exportActivity as JSON Lines', () => {
   })
 })
 
+describe('exportActivity filters', () => {
+  /** 120 records spread over every filtered field, a minute apart. */
+  function filterableRecords(): ActivityRecord[] {
+    const servers = ['github', 'fs', 'memory']
+    const tools = ['read', 'write', 'delete', 'search']
+    const intents = ['read', 'write', 'destructive'] as const
+    return Array.from({ length: 120 }, (_, i) => {
+      const at = T0 + i * 60_000
+      const type = i % 10 === 9 ? 'policy_decision' : i % 10 === 8 ? 'server_change' : 'tool_call'
+      const status = type === 'policy_decision' ? 'blocked' : (['success', 'success', 'error', 'timeout', 'pending'] as const)[i % 5]!
+      return rec(i, {
+        id: ulid(at),
+        timestamp: new Date(at).toISOString(),
+        type,
+        status,
+        server_name: servers[i % 3],
+        tool_name: tools[i % 4],
+        session_id: `sess-${i % 5}`,
+        intent: i % 6 < 3 ? { operation_type: intents[i % 6]!, reason: i % 12 === 1 ? 'rotate the keys' : 'routine' } : undefined,
+        detection_types: i % 7 === 0 ? ['jwt'] : undefined,
+        pii_detected: i % 11 === 0 ? ['email'] : undefined,
+        arguments: { n: i, note: i % 8 === 0 ? 'the needle is here' : 'hay' },
+        duration_ms: status === 'pending' ? undefined : i,
+        response: status === 'pending' ? undefined : { content: [{ type: 'text', text: `result ${i}` }] },
+      })
+    })
+  }
+  const at = (minute: number): string => new Date(T0 + minute * 60_000).toISOString()
+  // each alone, and together with others: export builds its own WHERE (q as a temp table, type
+  // and status scanned) and must select exactly what list selects
+  const FILTERS: Array<[string, ActivityFilter]> = [
+    ['type', { type: ['tool_call'] }],
+    ['type (several)', { type: ['policy_decision', 'server_change'] }],
+    ['server', { server: 'fs' }],
+    ['tool', { tool: 'write' }],
+    ['session_id', { session_id: 'sess-2' }],
+    ['status', { status: ['error'] }],
+    ['status (several, with pending)', { status: ['blocked', 'pending'] }],
+    ['start_time', { start_time: at(70) }],
+    ['end_time', { end_time: at(30) }],
+    ['start_time and end_time', { start_time: at(20), end_time: at(50) }],
+    ['start_time between records', { start_time: new Date(T0 + 40 * 60_000 + 1).toISOString(), end_time: new Date(T0 + 60 * 60_000 - 1).toISOString() }],
+    ['intent_type', { intent_type: 'destructive' }],
+    ['sensitive', { sensitive: true }],
+    ['not sensitive', { sensitive: false }],
+    ['q (arguments)', { q: 'needle' }],
+    ['q (intent reason)', { q: 'rotate' }],
+    ['server, status and intent_type', { server: 'github', status: ['success', 'error'], intent_type: 'read' }],
+    ['tool, session_id and sensitive', { tool: 'read', session_id: 'sess-0', sensitive: true }],
+    ['q, type and time', { q: 'needle', type: ['tool_call', 'server_change'], start_time: at(10) }],
+  ]
+
+  it.each(FILTERS)('%s: JSON Lines and CSV export the ids list returns', async (_name, filter) => {
+    appendRecords(db, filterableRecords())
+    const queries = createActivityQueries(db)
+    const listed: string[] = []
+    for (let offset = 0; ; offset += 100) {
+      const page = queries.list(filter, { limit: 100, offset })
+      listed.push(...page.activities.map((r) => r.id))
+      if (page.activities.length < 100) break
+    }
+    expect(listed.length, 'the filter selects some records').toBeGreaterThan(0)
+    expect(listed.length, 'the filter leaves some out').toBeLessThan(120)
+    const expected = [...listed].reverse() // list is newest first, export oldest first
+    for (const includeBodies of [false, true]) {
+      const json = (await collect(filter, { format: 'json', includeBodies })).join('')
+      expect(json.trimEnd().split('\n').map((l) => (JSON.parse(l) as ActivityRecord).id)).toEqual(expected)
+      const csv = parse((await collect(filter, { format: 'csv', includeBodies })).join(''), { columns: true }) as Array<{ id: string }>
+      expect(csv.map((r) => r.id)).toEqual(expected)
+    }
+    expect(queries.count(filter)).toBe(listed.length)
+  })
+})
+
 describe('exportActivity as CSV', () => {
   it('writes the documented header and escapes commas, quotes and newlines', async () => {
     appendRecords(db, [

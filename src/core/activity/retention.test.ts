@@ -94,6 +94,12 @@ describe('retention', () => {
     expect(verifyChain(db)).toMatchObject({ ok: true, checked: 5, first_seq: 8, last_seq: 12 })
   })
 
+  it('keeps everything by age when the limit reaches back before 1970 (the config allows 36,500 days), and still prunes by count', () => {
+    appendRecords(db, Array.from({ length: 12 }, (_, i) => rec(12 - i)))
+    expect(pruneActivity(db, settings({ retentionDays: 36_500, maxRecords: 5 }), { now: NOW })).toEqual({ pruned: 7, reason: 'count' })
+    expect(verifyChain(db)).toMatchObject({ ok: true, checked: 5 })
+  })
+
   it('keeps the chain going after everything was pruned', () => {
     appendRecords(db, [rec(200), rec(150)])
     expect(pruneActivity(db, settings({ retentionDays: 30 }), { now: NOW }).pruned).toBe(2)

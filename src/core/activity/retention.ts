@@ -168,8 +168,9 @@ export function pruneActivity(db: Db, settings: ActivitySettings, options: Prune
   const prefix = (limit: number, reason: PruneReason, olderThan?: number): void =>
     inChunks(limit, reason, (n) => pruneChainPrefix(db, n, reason, olderThan, now))
 
-  if (settings.retentionDays > 0) {
-    const cutoff = now.getTime() - settings.retentionDays * DAY_MS
+  const cutoff = now.getTime() - settings.retentionDays * DAY_MS
+  // a limit reaching back before 1970 (the config allows 36,500 days) keeps every record: ids cannot encode such a time
+  if (settings.retentionDays > 0 && cutoff > 0) {
     prefix(Infinity, 'age', cutoff)
     inChunks(Infinity, 'age', (n) => pruneAgedAfterStart(db, n, cutoff, now))
     const stale = pruneStalePending(db, cutoff)

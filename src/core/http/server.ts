@@ -17,6 +17,7 @@ import { installErrorHandlers, sendError } from './errors'
 import { createHostGuard, type HostGuard } from './host-origin'
 import { createMcpRoute, isMcpUrl, MCP_PATH } from './mcp-route'
 import { registerOpenApi } from './openapi'
+import { refuseUnknownQueryKeys } from './query-keys'
 import { registerActivityRoutes } from './routes/activity'
 import { registerConfigRoutes } from './routes/config'
 import { registerServerRoutes } from './routes/servers'
@@ -113,6 +114,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   await app.register(
     async (api) => {
       api.addHook('onRequest', requireKey)
+      refuseUnknownQueryKeys(api)
       const zapi = api as unknown as ZodApp
       registerStatusRoutes(zapi, ctx)
       registerServerRoutes(zapi, ctx)
@@ -126,6 +128,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireKey)
+    refuseUnknownQueryKeys(scope)
     ;(scope as unknown as ZodApp).get(
       '/events',
       { schema: { tags: ['events'], summary: 'Live events (text/event-stream); Last-Event-ID header or last_event_id replays', querystring: EventsQuery } },

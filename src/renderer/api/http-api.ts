@@ -9,7 +9,7 @@ import type {
   SummaryPeriod,
   VerifyResultInfo,
 } from '../../shared/activity'
-import { CORE_EVENT_NAMES, type CoreEventName } from '../../shared/events'
+import type { CoreEventName } from '../../shared/events'
 import type {
   AddServerInput,
   ApprovalDecision,
@@ -20,7 +20,7 @@ import type {
   ToolInfo,
 } from '../../shared/servers'
 import { type Api, ApiError, type AppInfo, type CoreEvent, type ExportKind, type Download } from './api'
-import { filterToParams } from './query-string'
+import { downloadParams, eventsParams, filterToParams, listParams } from './query-string'
 
 type Json = Record<string, unknown>
 
@@ -104,11 +104,7 @@ export class HttpApi implements Api {
   }
 
   async listActivity(p: { filter: ActivityFilter; limit: number; offset: number; cursor?: string }): Promise<ActivityPage> {
-    const params = filterToParams(p.filter)
-    params.set('limit', String(p.limit))
-    params.set('offset', String(p.offset))
-    if (p.cursor) params.set('cursor', p.cursor)
-    return (await this.get('/api/v1/activity', params)) as ActivityPage
+    return (await this.get('/api/v1/activity', listParams(p))) as ActivityPage
   }
 
   async getActivity(id: string): Promise<ActivityRecord> {
@@ -144,10 +140,7 @@ export class HttpApi implements Api {
   }
 
   exportDownload(filter: ActivityFilter, kind: ExportKind): Download {
-    const params = filterToParams(filter)
-    if (kind !== 'report') params.set('format', kind)
-    // a plain link cannot send headers: the key goes in the query, as the seed's export does
-    if (this.apiKey) params.set('apikey', this.apiKey)
+    const params = downloadParams(filter, kind, this.apiKey)
     const path = kind === 'report' ? '/api/v1/activity/report' : '/api/v1/activity/export'
     const ext = kind === 'report' ? 'html' : kind === 'json' ? 'jsonl' : 'csv'
     return { kind: 'url', url: this.url(path, params), filename: `mcpproxy-activity.${ext}` }
@@ -207,9 +200,7 @@ export class HttpApi implements Api {
     onEvent: (event: CoreEvent) => void,
     onConnection?: (state: 'connecting' | 'open' | 'closed') => void,
   ): () => void {
-    const params = new URLSearchParams()
-    if (this.apiKey) params.set('apikey', this.apiKey)
-    if (types.length > 0 && types.length < CORE_EVENT_NAMES.length) params.set('types', types.join(','))
+    const params = eventsParams(types, this.apiKey)
     onConnection?.('connecting')
     // EventSource reconnects by itself and sends Last-Event-ID, so the core replays what we missed
     const source = new EventSource(this.url('/events', params))
