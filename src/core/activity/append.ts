@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3'
 import type { ActivityCompletion, ActivityRecord } from '../../shared/activity'
 import { CoreError } from '../errors'
-import { riskScore } from '../security/risk'
+import { withRiskScore } from '../security/risk'
 import type { Db } from '../store/db'
 import { CountDeltas, countStatements, type CountStatements } from './activity-counts'
 import { canonicalJson, canonicalJsonIfPlain, fromRows, GENESIS_HASH, linkHash, STORED_KEYS, toRows, type ActivityRow, type BodyRow } from './record-codec'
@@ -279,12 +279,6 @@ function insertPrepared(st: Omit<Statements, 'run'>, p: PreparedRecord, head: Ch
   return rid
 }
 
-/** The record with its risk score (security/risk.ts), when it is of a type that has one. */
-function withRisk(r: ActivityRecord): ActivityRecord {
-  const score = riskScore(r)
-  return score === undefined ? r : { ...r, risk_score: score }
-}
-
 function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExisting: boolean): BatchResult {
   const before = headOf(st)
   let head = before
@@ -296,8 +290,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
   const counts = new CountDeltas()
   for (const op of ops) {
     if (op.kind === 'insert') {
-      const record = op.record.risk_score === undefined ? withRisk(op.record) : op.record
-      const { prepared, stored } = prepareRecordDirect(record)
+      const { prepared, stored } = prepareRecordDirect(op.record)
       if (insertPrepared(st, prepared, head, counts) === null) {
         if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${op.record.id} already exists`)
         skipped++
@@ -326,8 +319,9 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
         const all = [...new Set([...(current[k] ?? []), ...(completion[k] ?? [])])]
         merged[k] = all.length ? all : undefined
       }
-      // scored again now that the response was scanned and the status is known
-      const { prepared, stored } = prepareRecordDirect(completion.risk_score === undefined ? withRisk(merged) : merged)
+      // a call written pending is scored now that its response was scanned and its status is known
+      // (the writer scores the others before the transaction); a score given is kept
+      const { prepared, stored } = prepareRecordDirect(withRiskScore(merged))
       head = link(prepared, head)
       const p = rowParams(prepared.row)
       st.finalize.run(...p.slice(1), found.rid)

@@ -302,11 +302,15 @@ describe('activity writer', () => {
     w.complete(slow, { status: 'success', response: { content: [{ type: 'text', text: `here: ${token}` }] } })
     await w.flush()
     expect(meta(slow).risk_score).toBe(10 + 40)
-    // a score given by the recorder is kept; records of other types have none
+    // a score given by the recorder is kept, on a pending call too; records of other types have none
     const given = w.record(call({ risk_score: 77 }))
+    const givenPending = w.record(call({ status: 'pending', response: undefined, risk_score: 55 }))
     const change = w.record({ type: 'server_change', status: 'success', server_name: 'srv' })
     await w.flush()
+    w.complete(givenPending, { status: 'success', response: { content: [{ type: 'text', text: `again ${token}` }] } })
+    await w.flush()
     expect(meta(given).risk_score).toBe(77)
+    expect(meta(givenPending).risk_score).toBe(55)
     expect(meta(change).risk_score).toBeUndefined()
     expect(verifyChain(db)).toMatchObject({ ok: true })
   })

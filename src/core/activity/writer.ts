@@ -10,6 +10,7 @@ import { ACTIVITY_TYPES, type ActivityCompletion, type ActivityInput, type Activ
 import { CoreError, isCoreError, isDiskFull } from '../errors'
 import type { Logger } from '../logger'
 import { redactRecordFields } from '../security/redact'
+import { withRiskScore } from '../security/risk'
 import type { Db } from '../store/db'
 import { applyBatch, type BatchCompletion, type BatchOp, type BatchResult } from './append'
 import { toDiskForm, type RedactFn } from './disk-form'
@@ -223,6 +224,9 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     }
   }
 
+  // final records are scored here, outside the write transaction; a pending one when it completes (append.ts)
+  const scored = (r: ActivityRecord): ActivityRecord => (r.status === 'pending' ? r : withRiskScore(r))
+
   const prepareRecord = (r: ActivityRecord): ActivityRecord =>
     toDiskForm(r, settings, { redact, onRedactionFailed: (id, err) => logger.error('activity redaction failed; bodies dropped', { id, error: err.message }) })
 
@@ -247,7 +251,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     if (!e.prepared) {
       e.prepared =
         e.op.kind === 'insert'
-          ? { kind: 'insert', record: prepareRecord(e.op.record) }
+          ? { kind: 'insert', record: scored(prepareRecord(e.op.record)) }
           : { kind: 'complete', id: e.op.id, completion: prepareCompletion(e.op.id, e.op.completion) }
     }
     return e.prepared

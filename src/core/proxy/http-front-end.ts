@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
-import { lookupPeerProcess, parentProcess, STDIO_BRIDGE_HEADER } from './peer-process'
+import { isStdioBridge, lookupPeerProcess, parentProcess, STDIO_BRIDGE_HEADER } from './peer-process'
 import { isJsonRpcMessage, isPlainRequest } from './json-lines'
 import type { CallerContext } from './types'
 
@@ -315,7 +315,8 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
       // asked once per session, after the initialize answer is on its way
       setImmediate(() => {
         lookupPeerProcess(remotePort, localPort)
-          .then(async (peer) => (peer && bridged ? ((await parentProcess(peer.pid)) ?? peer) : peer))
+          // the header alone moves nothing: the peer must be an `mcpproxy stdio` process
+          .then(async (peer) => (peer && bridged && (await isStdioBridge(peer.pid)) ? ((await parentProcess(peer.pid)) ?? peer) : peer))
           .then((peer) => {
             if (!peer) return
             caller.client = { ...caller.client, pid: peer.pid, exe: peer.exe }

@@ -1,14 +1,17 @@
 import { redactText } from '../security/redact'
 
-/** A line as it may be shown: secrets a server prints (a token in a debug line) are masked. */
-const masked = (line: string): string => redactText(line, { redactPii: false }).text
+/** A server's line as it may be shown: secrets it prints (a token in a debug line) are masked. */
+export const maskLine = (line: string): string => redactText(line, { redactPii: false }).text
 
 /**
  * The last N lines a server wrote to stderr (and our own notes about it), for `logs()`, which
- * REST, the CLI and the UI show: each line is redacted as it is kept.
+ * REST, the CLI and the UI show. Lines are masked when read (rarely), not as they are written
+ * (on the proxy's own thread, as often as a server likes); each line is masked once.
  */
 export class StderrRing {
   private readonly lines: string[] = []
+  /** how many of the oldest lines are masked already */
+  private maskedUpTo = 0
   private partial = ''
 
   constructor(private readonly max = 500) {}
@@ -37,7 +40,12 @@ export class StderrRing {
 
   /** The last `count` lines, oldest first (the partial line included). */
   tail(count = this.max): string[] {
-    const all = this.partial ? [...this.lines, masked(this.partial)] : this.lines
+    for (; this.maskedUpTo < this.lines.length; this.maskedUpTo++) {
+      // masked before the cut, so a secret across the cut is masked whole
+      const safe = maskLine(this.lines[this.maskedUpTo]!)
+      this.lines[this.maskedUpTo] = safe.length > 65_536 ? safe.slice(0, 65_536) + '…' : safe
+    }
+    const all = this.partial ? [...this.lines, maskLine(this.partial)] : this.lines
     return count >= all.length ? [...all] : all.slice(all.length - count)
   }
 
@@ -46,9 +54,12 @@ export class StderrRing {
   }
 
   private push(line: string): void {
-    // masked before the cut, so a secret across the cut is masked whole
-    const safe = masked(line)
-    this.lines.push(safe.length > 65_536 ? safe.slice(0, 65_536) + '…' : safe)
-    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max)
+    // kept a little past the shown length, so that a secret across the cut is still masked whole
+    this.lines.push(line.length > 65_536 + 4096 ? line.slice(0, 65_536 + 4096) : line)
+    if (this.lines.length > this.max) {
+      const dropped = this.lines.length - this.max
+      this.lines.splice(0, dropped)
+      this.maskedUpTo = Math.max(0, this.maskedUpTo - dropped)
+    }
   }
 }

@@ -42,6 +42,8 @@ describe('StdioLineTransport', () => {
     input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}\nnot json\n')
     input.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"x","odd":1}\n')
     input.write('{"jsonrpc":"2.0","id":3}\n[1,2]\n{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{}}\n"just a string"\n')
+    // responses are never answered, even odd ones (no id): reported only
+    input.write('{"jsonrpc":"2.0","error":{"code":-1,"message":"x"}}\n{"jsonrpc":"2.0","id":null,"result":{}}\n')
     await tick()
     expect(got.requests.map((r) => r.id)).toEqual([1, 4])
     expect(got.messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/initialized' }])
@@ -55,7 +57,7 @@ describe('StdioLineTransport', () => {
       [null, -32600],
     ])
     expect(answers[0]!.error.message).toMatch(/^Parse error: /)
-    expect(got.errors).toHaveLength(5)
+    expect(got.errors).toHaveLength(7)
     expect(got.closed).toBe(0)
   })
 

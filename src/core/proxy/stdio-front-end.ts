@@ -88,7 +88,11 @@ export class StdioLineTransport implements Transport {
     const m = message as { id?: unknown; method?: unknown }
     const id = m && typeof m === 'object' && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : null
     if (Array.isArray(message)) return this.refuse(null, -32600, 'Invalid Request: batches are not taken over stdio; send one message per line')
-    if (!isJsonRpcMessage(message)) return this.refuse(id, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message')
+    if (!isJsonRpcMessage(message)) {
+      // a response is never answered (JSON-RPC), however odd: reported only
+      if (m && typeof m === 'object' && m.method === undefined && ('result' in m || 'error' in m)) return void this.onerror?.(new Error('a response that matches no request'))
+      return this.refuse(id, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message')
+    }
     if (typeof m.method === 'string' && id !== null && !isJSONRPCRequest(message)) {
       return this.refuse(id, -32600, `Invalid Request: request ${String(id)} is not a valid JSON-RPC 2.0 request`)
     }

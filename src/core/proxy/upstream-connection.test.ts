@@ -291,4 +291,18 @@ describe('UpstreamConnection over stdio', () => {
       await conn.stop()
     }
   })
+
+  it('masks a secret in the last stderr line it reports (health detail and last_error show it)', async () => {
+    const token = 'ghp_' + 'Zq8Lm2Rt5Vx9Kp3Nw7Hd4Jf6Bc1Gs0Ty2Ua8'
+    const { conn } = connection({ command: process.execPath, args: ['-e', `process.stderr.write("invalid token ${token}\\n", () => process.exit(1))`] })
+    conn.start()
+    try {
+      await vi.waitFor(() => expect(conn.failures).toBeGreaterThanOrEqual(1), WAIT)
+      expect(conn.lastError).toMatch(/last stderr: invalid token \[REDACTED/)
+      expect(conn.lastError).not.toContain(token)
+      expect(conn.ring.tail().join('\n')).not.toContain(token)
+    } finally {
+      await conn.stop()
+    }
+  })
 })

@@ -25,7 +25,7 @@ import { isStdioServer } from '../config/schema'
 import { CoreError } from '../errors'
 import type { Logger } from '../logger'
 import type { ConnectionState, ServerProtocol } from '../../shared/servers'
-import { StderrRing } from './stderr-ring'
+import { maskLine, StderrRing } from './stderr-ring'
 import { isPlainResultResponse, isPlainTextToolResult, lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { CallOptions } from './types'
 
@@ -280,7 +280,7 @@ export class UpstreamConnection {
     } catch (err) {
       if (gen !== this.generation) return
       const message = errorMessage(err)
-      this.fail(gen, this.lastStderr ? `${message}; last stderr: ${this.lastStderr}` : message)
+      this.fail(gen, this.lastStderr ? `${message}; last stderr: ${maskLine(this.lastStderr)}` : message)
       return
     }
     if (gen !== this.generation) {
@@ -448,7 +448,7 @@ export class UpstreamConnection {
   private lost(gen: number): void {
     const what = this.protocol === 'stdio' ? 'process exited' : 'connection closed'
     this.ring.note(`[mcpproxy] ${what}`)
-    this.drop(gen, this.lastStderr ? `${what}; last stderr: ${this.lastStderr}` : what)
+    this.drop(gen, this.lastStderr ? `${what}; last stderr: ${maskLine(this.lastStderr)}` : what)
   }
 
   /** Gives up the live connection (if any) as failed, to be retried with the backoff. */

@@ -43,6 +43,12 @@ export interface WrapTap {
   end(code: number, at: number): void
 }
 
+/**
+ * How late a copy may reach the tap after the relay read it: copies go every
+ * WRAP_POST_INTERVAL_MS (10 ms) to a thread that runs below the relay's priority.
+ */
+const TAP_LAG_MS = 100
+
 /** Wall-clock time in ms, fractional (the relay's reading times and the tap's clock). */
 export const now = (): number => performance.timeOrigin + performance.now()
 
@@ -72,11 +78,12 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
   let initializeId: string | undefined
   const timeoutMs = options.callTimeoutMs
 
-  // one timer, for the oldest call in flight (calls are in the order they were made)
+  // one timer, for the oldest call in flight (calls are in the order they were made); it waits
+  // TAP_LAG_MS past the limit, for an answer relayed in time whose copy is still on its way here
   let timer: NodeJS.Timeout | null = null
   const expire = (): void => {
     timer = null
-    const limit = now() - timeoutMs!
+    const limit = now() - timeoutMs! - TAP_LAG_MS
     for (const [k, call] of calls) {
       if (call.at > limit) break
       calls.delete(k)
@@ -88,7 +95,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     if (timer || timeoutMs === undefined) return
     const oldest = calls.values().next().value as Inflight | undefined
     if (!oldest) return
-    timer = setTimeout(expire, Math.max(0, oldest.at + timeoutMs - now()))
+    timer = setTimeout(expire, Math.max(0, oldest.at + timeoutMs + TAP_LAG_MS - now()))
     timer.unref()
   }
 

@@ -26,3 +26,10 @@ export function riskScore(r: Scored): number | undefined {
   if (r.status === 'blocked') score += 10
   return Math.min(100, score)
 }
+
+/** The record with its risk score when it is of a type that has one and none was given. */
+export function withRiskScore<T extends Scored & { risk_score?: number }>(r: T): T {
+  if (r.risk_score !== undefined) return r
+  const score = riskScore(r)
+  return score === undefined ? r : { ...r, risk_score: score }
+}
