@@ -145,12 +145,82 @@ describe('verifyChain', () => {
     const ids = fill(4)
     const anchor = db.prepare('SELECT seq, hash FROM chain_head').get() as { seq: number; hash: string }
     expect(anchor).toEqual(readChainHead(db))
+    // seq 3 with record 4's hash: the record at seq 3 is not the one the anchor names
     db.prepare('UPDATE chain_head SET seq = 3').run()
-    expect(verifyChain(db).problem).toMatchObject({ kind: 'inserted', id: ids[3], seq: 4 })
+    expect(verifyChain(db).problem).toMatchObject({ kind: 'edited', id: ids[2], seq: 3 })
     db.prepare("UPDATE chain_head SET seq = 4, hash = 'rewritten'").run()
     expect(verifyChain(db).problem).toMatchObject({ kind: 'edited', id: ids[3], seq: 4 })
     db.prepare('DELETE FROM chain_head').run()
     expect(verifyChain(db).problem!.detail).toMatch(/chain head anchor .* was removed/)
+  })
+
+  describe('records past the anchor (appended by a process running code from before migration 4)', () => {
+    /** what migration 4 left while an older process went on appending: the anchor at seq `seq` */
+    const anchorAt = (seq: number): void => {
+      db.prepare('UPDATE chain_head SET (seq, hash) = (SELECT seq, hash FROM activity WHERE seq = ?)').run(seq)
+    }
+    /** a raw insert at `seq`, linked to `prev`, with a hash that recomputes */
+    const insertRaw = (r: ActivityRecord, seq: number, prev: string): void => {
+      const { row, body } = toRows(r, seq)
+      row.prev_hash = prev
+      row.hash = chainHash(prev, fromRows(row, body))
+      const cols = Object.keys(row)
+      const rid = db.prepare(`INSERT INTO activity (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...Object.values(row))
+        .lastInsertRowid
+      // a raw DELETE before it leaves the body row, whose rid SQLite gives out again
+      db.prepare('INSERT OR REPLACE INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)').run(rid, body.arguments, body.response)
+    }
+
+    it('accepts them when they link, and the appends of a newer process after them', () => {
+      fill(6)
+      anchorAt(2)
+      expect(verifyChain(db)).toEqual({ ok: true, checked: 6, first_seq: 1, last_seq: 6, pending: 0 })
+      // a newer process goes on after the chain's end and moves the anchor there
+      const [next] = appendRecords(db, [rec(20)]).inserted
+      expect(seqOf(next!.id)).toBe(7)
+      expect(db.prepare('SELECT seq FROM chain_head').pluck().get()).toBe(7)
+      expect(verifyChain(db)).toMatchObject({ ok: true, checked: 7, last_seq: 7 })
+    })
+
+    it('accepts a checkpoint past the anchor (the older process pruned) and checks one that continues from it', () => {
+      fill(6)
+      anchorAt(2)
+      expect(pruneChainPrefix(db, 4, 'count')).toBe(4)
+      expect(verifyChain(db)).toMatchObject({ ok: true, checked: 2, first_seq: 5, last_seq: 6 })
+      db.prepare("UPDATE chain_head SET seq = 4, hash = 'forged'").run()
+      expect(verifyChain(db).problem).toMatchObject({ kind: 'checkpoint', seq: 5 })
+      db.prepare("UPDATE chain_head SET hash = (SELECT prev_hash FROM chain_checkpoint)").run()
+      expect(verifyChain(db).ok).toBe(true)
+    })
+
+    it('still names the removal of records up to the anchor, and records that cover it', () => {
+      fill(6)
+      anchorAt(4)
+      db.prepare('DELETE FROM activity WHERE seq > 3').run()
+      const result = verifyChain(db)
+      expect(result).toMatchObject({ ok: false, checked: 3, last_seq: 3, problem: { kind: 'removed', seq: 4 } })
+      expect(result.problem!.detail).toMatch(/records after seq 3 were removed: the chain head is seq 4/)
+      // records linked to seq 3 in place of the removed ones: the record at the anchor's seq is not the one it names
+      const h3 = db.prepare('SELECT hash FROM activity WHERE seq = 3').pluck().get() as string
+      const cover = { ...rec(30), tool_name: 'cover' }
+      insertRaw(cover, 4, h3)
+      expect(verifyChain(db).problem).toMatchObject({ kind: 'edited', id: cover.id, seq: 4 })
+      expect(verifyChain(db).problem!.detail).toMatch(/the chain head names another record at seq 4/)
+    })
+
+    it('names one that does not link as inserted, and one whose hash does not recompute as edited', () => {
+      const ids = fill(5)
+      anchorAt(2)
+      const forged = { ...rec(40), tool_name: 'forged' }
+      insertRaw(forged, 6, 'f'.repeat(64))
+      const result = verifyChain(db)
+      expect(result).toMatchObject({ ok: false, checked: 5, problem: { kind: 'inserted', id: forged.id, seq: 6 } })
+      expect(result.problem!.detail).toMatch(/lies after the chain head \(seq 2\) and does not link/)
+      db.prepare('DELETE FROM activity WHERE seq = 6').run()
+      expect(verifyChain(db).ok).toBe(true)
+      db.prepare(`UPDATE activity SET meta = '{"risk_score":99}' WHERE id = ?`).run(ids[3])
+      expect(verifyChain(db)).toMatchObject({ ok: false, checked: 3, problem: { kind: 'edited', id: ids[3], seq: 4 } })
+    })
   })
 
   it('keeps the head anchor at the end of the chain through every legitimate change of it', () => {

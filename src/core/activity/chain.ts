@@ -2,8 +2,12 @@
  * Verifies the hash chain: walks finalized records and tombstones in seq order (one streaming
  * query), recomputes every hash and names the first record that was edited, inserted or removed.
  * Retention checkpoints are chained to each other and give the starting point of a pruned log;
- * the chain head anchor (chain_head, moved by every append) gives its end, so removing the
- * newest records shows too. Everything is read from one snapshot (a read transaction).
+ * the chain head anchor (chain_head, moved by every append) names a seq the chain must reach and
+ * the hash it has there, so removing the newest records shows too. Records past the anchor that
+ * link correctly are no problem: a process still running code from before migration 4 appends
+ * without moving it, and a chain with no secret cannot keep anyone from appending well-linked
+ * records anyway (the anchor is there to catch removal). A record past it that does not link is
+ * named as anywhere else. Everything is read from one snapshot (a read transaction).
  */
 import { createHash } from 'node:crypto'
 import type { VerifyResultInfo } from '../../shared/activity'
@@ -96,13 +100,24 @@ function verifySnapshot(db: Db): VerifyResultInfo {
   })
 
   const head = db.prepare('SELECT seq, hash FROM chain_head').get() as { seq: number; hash: string } | undefined
+  // an anchor before the chain's start (with no checkpoint to have pruned it) would check nothing
+  if (head && head.seq < 0) {
+    return fail({ kind: 'edited', seq: head.seq, detail: `the chain head anchor names seq ${head.seq}, before the chain's start: the anchor was edited` })
+  }
+  // the anchor names where the latest checkpoint continues from: its hash must be that one
+  if (head && head.seq === start - 1 && head.hash !== expectedPrev) {
+    return fail(
+      latest
+        ? { kind: 'checkpoint', seq: start, detail: `the latest checkpoint continues from seq ${start - 1}, not from the chain head` }
+        : { kind: 'edited', seq: 0, detail: 'the chain head anchor names seq 0 with a hash other than the empty chain\'s: the anchor was edited' },
+    )
+  }
   for (const r of db.prepare(WALK_SQL).iterate(start, start) as Iterable<WalkRow>) {
     const seq = r.seq!
     const tomb = r.deleted_by !== null
     const what = tomb ? `deleted record ${r.id} (tombstone)` : `record ${r.id}`
-    if (head && seq > head.seq) {
-      return fail({ kind: 'inserted', id: r.id, seq, detail: `${what} lies after the chain head (seq ${head.seq}): it was not appended by the write path` })
-    }
+    // past the anchor (appended by a process that does not move it), a record must link as any other
+    const pastHead = head !== undefined && seq > head.seq
     if (seq === lastSeq) {
       return fail({ kind: 'inserted', id: r.id, seq, detail: `${what} takes seq ${seq}, already used` })
     }
@@ -118,6 +133,14 @@ function verifySnapshot(db: Db): VerifyResultInfo {
       if (beforeLast !== undefined && r.prev_hash === beforeLast && lastId !== undefined) {
         return fail({ kind: 'inserted', id: lastId, seq: seq - 1, detail: `record ${lastId} was inserted into the chain before ${what}` })
       }
+      if (pastHead) {
+        return fail({
+          kind: 'inserted',
+          id: r.id,
+          seq,
+          detail: `${what} lies after the chain head (seq ${head.seq}) and does not link to the record before it: it was not appended by the write path`,
+        })
+      }
       return fail({
         kind: 'removed',
         id: r.id,
@@ -130,6 +153,14 @@ function verifySnapshot(db: Db): VerifyResultInfo {
       if (chainHash(r.prev_hash, record) !== r.hash) {
         return fail({ kind: 'edited', id: r.id, seq, detail: `${what} was changed after it was written (hash mismatch)` })
       }
+    }
+    if (head && seq === head.seq && r.hash !== head.hash) {
+      return fail({
+        kind: 'edited',
+        id: r.id,
+        seq,
+        detail: `the chain head names another record at seq ${seq} than ${what}: the newest records were rewritten`,
+      })
     }
     if (tomb) deletions.set(r.deleted_by!, r.id)
     first ??= seq
@@ -149,12 +180,7 @@ function verifySnapshot(db: Db): VerifyResultInfo {
   if (lastSeq < head.seq) {
     return fail({ kind: 'removed', seq: lastSeq + 1, detail: `the records after seq ${lastSeq} were removed: the chain head is seq ${head.seq}` })
   }
-  if (lastSeq > head.seq || expectedPrev !== head.hash) {
-    return fail(
-      lastId === undefined
-        ? { kind: 'checkpoint', seq: start, detail: `the latest checkpoint continues from seq ${lastSeq}, not from the chain head (seq ${head.seq})` }
-        : { kind: 'edited', id: lastId, seq: lastSeq, detail: `the chain ends with record ${lastId}, not with the record the chain head names: the newest records were rewritten` },
-    )
-  }
+  // lastSeq >= head.seq: the record at the anchor's seq was compared with it in the walk (or the
+  // anchor lies in the pruned prefix); the records after it, if any, link to it
   return { ok: true, checked, first_seq: first, last_seq: first === undefined ? undefined : lastSeq, pending }
 }

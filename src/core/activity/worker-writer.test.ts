@@ -81,6 +81,9 @@ const rawRows = (): Array<{ id: string; seq: number | null; status: string }> =>
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 10))
 }
+/** 'resolved', the rejection's error, or 'still pending' after `ms` */
+const settled = (p: Promise<unknown>, ms = 2_000): Promise<unknown> =>
+  Promise.race([p.then(() => 'resolved', (err: unknown) => err), new Promise((r) => setTimeout(() => r('still pending'), ms).unref())])
 
 describe('activity writer on a worker thread', () => {
   it('returns ids at once and writes redacted, chained records; a completion within the window makes one record', async () => {
@@ -220,6 +223,19 @@ describe('activity writer on a worker thread', () => {
     expect(rawRows().map((r) => r.id)).toEqual([id])
     expect(late).not.toBe(id)
   })
+
+  it('settles a flush still waiting when close ends the worker, and a flush after close at once', async () => {
+    const s = open()
+    const id = s.record(call('last'))
+    const closing = s.close()
+    // the worker answers this one after its close, when this thread no longer listens to it
+    const during = settled(s.flush())
+    await closing
+    expect(await during).toBe('resolved')
+    // nothing more will be written: resolved, as the in-thread writer's flush after a close that wrote everything
+    expect(await settled(s.flush(), 500)).toBe('resolved')
+    expect(rawRows().map((r) => r.id)).toEqual([id])
+  })
 })
 
 describe('activity writer on a worker thread, on a full disk', () => {
@@ -273,6 +289,22 @@ describe('activity writer on a worker thread, on a full disk', () => {
     const message = '10 activity records could not be written before closing and are lost (SQLITE_FULL: database or disk is full)'
     expect((err as Error).message).toBe(message)
     expect(logged).toContainEqual({ level: 'error', msg: message })
+    expect(rawRows()).toHaveLength(1)
+  })
+
+  it('after a close that gave records up, flush rejects at once with its error; a flush during the close is settled', async () => {
+    const s = await openFull()
+    opened.splice(opened.indexOf(s), 1)
+    for (let i = 0; i < 3; i++) s.record(call(`t${i}`, { arguments: { big, i } }))
+    const closing = s.close().catch((e: unknown) => e)
+    const during = settled(s.flush(), CLOSE_RETRY_MS + 5_000)
+    const err = await closing
+    expect(err).toMatchObject({ code: 'DISK_FULL', details: { lost: 3 } })
+    // answered by the worker (the write failed) or settled with the close error when it is ended
+    expect(await during).toBeInstanceOf(Error)
+    // before the fix: posted to the ended worker, never settled
+    expect(await settled(s.flush(), 500)).toBe(err)
+    expect(await settled(s.flush(), 500)).toBe(err)
     expect(rawRows()).toHaveLength(1)
   })
 

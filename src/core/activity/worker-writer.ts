@@ -74,6 +74,8 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let closed = false
   /** set when this thread ends the worker: its exit is no failure then */
   let terminating = false
+  /** what close() ended with once the worker is ended: flush() answers with it at once (no error: all written) */
+  let closeError: CoreError | undefined
   let refed = true
 
   const setRef = (on: boolean): void => {
@@ -250,6 +252,8 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
 
     flush(): Promise<void> {
       if (fallback) return fallback.flush()
+      // the worker is (being) ended: nothing more will be written
+      if (terminating) return closeError ? Promise.reject(closeError) : Promise.resolve()
       post()
       if (acked === posted && !workerStats.queued) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
@@ -290,7 +294,8 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
 
     /**
      * Posts what is queued and closes the worker's writer, which retries a refused batch as the
-     * in-thread writer does; rejects with its lostRecordsError when records were given up.
+     * in-thread writer does; rejects with its lostRecordsError when records were given up. Then
+     * ends the worker: a flush waiting for it, or asked after, is settled as the close was.
      */
     async close(): Promise<void> {
       if (closed) return
@@ -303,13 +308,21 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
           setRef(true)
           send({ k: 'close' })
         })
+        if (lost) closeError = new CoreError(lost.code, lost.message, { lost: lost.count })
         terminating = true
         reports.close()
+        // no answer comes now: a flush still waiting ends as the close did (the worker's writer
+        // wrote everything, or gave up what is left); after a failover the fallback has them
+        for (const [n, w] of flushWaiters) {
+          flushWaiters.delete(n)
+          if (closeError) w.reject(closeError)
+          else w.resolve()
+        }
         await worker.terminate()
       }
       // the worker failed (before or while closing): its unconfirmed batches were replayed here
       if (fallback) return fallback.close()
-      if (lost) throw new CoreError(lost.code, lost.message, { lost: lost.count })
+      if (closeError) throw closeError
     },
   }
 }

@@ -192,8 +192,8 @@ describe('activity writer', () => {
       for (let i = 0; i < 30; i++) w.record(call({ arguments: { big, i } }))
       const started = Date.now()
       const err = await w.close().catch((e: unknown) => e)
+      // it kept trying for the whole bound before giving up
       expect(Date.now() - started).toBeGreaterThanOrEqual(CLOSE_RETRY_MS - 50)
-      expect(Date.now() - started).toBeLessThan(CLOSE_RETRY_MS + 2_000)
       expect(err).toBeInstanceOf(CoreError)
       expect(err).toMatchObject({ code: 'DISK_FULL', status: 507, details: { lost: 30 } })
       expect((err as Error).message).toBe('30 activity records could not be written before closing and are lost (SQLITE_FULL: database or disk is full)')
@@ -203,6 +203,10 @@ describe('activity writer', () => {
       expect(w.stats()).toMatchObject({ queued: 30, written: 0 })
       w.record(call())
       expect(w.stats().queued).toBe(30)
+      // nothing more is written after that: a flush gets the same answer at once, even with space back
+      db.pragma('max_page_count = 1073741823')
+      await expect(w.flush()).rejects.toBe(err)
+      expect(count()).toBe(0)
     })
 
     it('writes everything when space returns within the bound, and closes cleanly', async () => {

@@ -335,7 +335,9 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     if (record.status === 'pending' && queue[queue.length - 1] === e) pendingQueued.set(record.id, e)
   }
 
-  return {
+  let closing: Promise<void> | null = null
+  let closeError: Error | null = null
+  const writer: ActivityWriter = {
     record(input: ActivityInput): string {
       const { id, record } = admitRecord(input, newId, logger, closed)
       if (record) queueRecord(record)
@@ -367,6 +369,8 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     },
 
     flush(): Promise<void> {
+      // after a close that gave records up, nothing more is written: the same answer at once
+      if (closeError) return Promise.reject(closeError)
       if (!queue.length) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
         waiters.push({ upTo: counter, resolve, reject })
@@ -395,32 +399,40 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     },
 
     /** Writes what is queued, retrying a refused batch for CLOSE_RETRY_MS; rejects with lostRecordsError if records are left. */
-    async close(): Promise<void> {
-      if (closed) return
-      const deadline = Date.now() + CLOSE_RETRY_MS
-      let failure: unknown
-      for (;;) {
-        let failed = false
-        try {
-          await this.flush()
-        } catch (err) {
-          failure = err
-          failed = true
-        }
-        if (!queue.length || !db.open || Date.now() >= deadline) break
-        // a timer that holds the process: a stop must not end before the records are written or counted
-        if (failed) await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_RETRY_INTERVAL_MS, deadline - Date.now())))
-      }
-      closed = true
-      if (commitTimer) clearTimeout(commitTimer)
-      if (immediate) clearImmediate(immediate)
-      if (retryTimer) clearTimeout(retryTimer)
-      commitTimer = immediate = retryTimer = null
-      if (!queue.length) return
-      const { code, message } = (failure ?? {}) as { code?: unknown; message?: unknown }
-      const err = lostRecordsError({ count: queue.length, code: typeof code === 'string' ? code : 'ERROR', message: String(message ?? lastError) })
-      logger.error(err.message, { lost: queue.length, error: lastError })
-      throw err
+    close(): Promise<void> {
+      closing ??= closeNow()
+      return closing
     },
   }
+
+  async function closeNow(): Promise<void> {
+    // records and completions that arrive from now on are refused (and logged), not queued
+    closed = true
+    const deadline = Date.now() + CLOSE_RETRY_MS
+    let failure: unknown
+    for (;;) {
+      let failed = false
+      try {
+        await writer.flush()
+        failure = undefined
+      } catch (err) {
+        failure = err
+        failed = true
+      }
+      if (!queue.length || !db.open || Date.now() >= deadline) break
+      // a timer that holds the process: a stop must not end before the records are written or counted
+      if (failed) await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_RETRY_INTERVAL_MS, deadline - Date.now())))
+    }
+    if (commitTimer) clearTimeout(commitTimer)
+    if (immediate) clearImmediate(immediate)
+    if (retryTimer) clearTimeout(retryTimer)
+    commitTimer = immediate = retryTimer = null
+    if (!queue.length) return
+    const { code, message } = (failure ?? {}) as { code?: unknown; message?: unknown }
+    const err = lostRecordsError({ count: queue.length, code: typeof code === 'string' ? code : 'ERROR', message: String(message ?? lastError) })
+    logger.error(err.message, { lost: queue.length, error: lastError })
+    closeError = err
+    throw err
+  }
+  return writer
 }
