@@ -68,8 +68,11 @@ describe('mcpproxy wrap: calls without an answer and signals', () => {
       expect(rows.find((r) => r.request_id === '2')).toMatchObject({ tool_name: 'hang', status: 'timeout', error: 'no answer within 300 ms', duration_ms: 300 })
       expect(rows.find((r) => r.request_id === '3')).toMatchObject({ tool_name: 'echo', status: 'success' })
     } finally {
-      w.child.kill('SIGKILL')
+      // the hang server outlives a closed stdin: it goes with the signal wrap passes on
+      const serverPid = Number(/hang-server: started pid (\d+)/.exec(w.err())?.[1])
+      w.child.kill('SIGTERM')
       await exited(w.child)
+      if (serverPid > 0 && alive(serverPid)) process.kill(serverPid, 'SIGKILL')
     }
   }, 60_000)
 
