@@ -609,41 +609,56 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     const [low, high] = rangeOf(firstDay * DAY_MS, now.getTime())
     const serverSql = server === undefined ? '' : ' AND server_name = ?'
     const serverParams = server === undefined ? [] : [server]
-    type Agg = { calls: number; errors: number; blocked: number; timed: number }
-    const daily = stmt(
-      `SELECT ts / ${DAY_MS} AS day, count(*) AS calls, sum(status IN ('error', 'timeout')) AS errors,
-         sum(status = 'blocked') AS blocked, count(duration_ms) AS timed
-       FROM activity WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} GROUP BY day`,
-    ).all(low, high, ...serverParams) as Array<Agg & { day: number }>
-    const byDay = new Map(daily.map((d) => [d.day, d]))
+    // one pass over the period's tool calls (ts, server, status, duration), counted and sorted
+    // here: a query per day and per server read the same rows a dozen times over
+    const rows = stmt(
+      `SELECT ts, server_name, status, duration_ms FROM activity WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql}`,
+    )
+      .raw()
+      .all(low, high, ...serverParams) as Array<[number, string | null, string, number | null]>
+    type Group = { calls: number; errors: number; blocked: number; durations: number[] }
+    const group = (): Group => ({ calls: 0, errors: 0, blocked: 0, durations: [] })
+    const byDay = new Map<number, Group>()
+    const byServer = new Map<string, Group>()
+    const add = (g: Group, status: string, duration: number | null): void => {
+      g.calls++
+      if (status === 'error' || status === 'timeout') g.errors++
+      else if (status === 'blocked') g.blocked++
+      if (duration !== null) g.durations.push(duration)
+    }
+    for (const [ts, serverName, status, duration] of rows) {
+      const day = Math.floor(ts / DAY_MS)
+      let d = byDay.get(day)
+      if (!d) byDay.set(day, (d = group()))
+      add(d, status, duration)
+      if (serverName !== null) {
+        let g = byServer.get(serverName)
+        if (!g) byServer.set(serverName, (g = group()))
+        add(g, status, duration)
+      }
+    }
+    const p95 = (durations: number[]): number | null => {
+      if (!durations.length) return null
+      const sorted = Float64Array.from(durations).sort()
+      return sorted[nearestRankOffset(sorted.length, 0.95)]!
+    }
     const series: MetricsDayInfo[] = []
     for (let day = firstDay; day < firstDay + days; day++) {
       const d = byDay.get(day)
-      const [dayLow, dayHigh] = rangeOf(day * DAY_MS, day * DAY_MS + DAY_MS - 1)
       series.push({
         date: new Date(day * DAY_MS).toISOString().slice(0, 10),
         calls: d?.calls ?? 0,
         errors: d?.errors ?? 0,
         blocked: d?.blocked ?? 0,
-        p95_duration_ms: d ? percentiles(d.timed, [0.95], dayLow, dayHigh, server)[0]! : null,
+        p95_duration_ms: d ? p95(d.durations) : null,
       })
     }
-    const perServer = stmt(
-      `SELECT server_name AS server, count(*) AS calls, sum(status IN ('error', 'timeout')) AS errors,
-         sum(status = 'blocked') AS blocked, count(duration_ms) AS timed
-       FROM activity WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql} AND server_name IS NOT NULL
-       GROUP BY server_name ORDER BY calls DESC, server_name`,
-    ).all(low, high, ...serverParams) as Array<Agg & { server: string }>
     const result: ActivityMetricsInfo = {
       days,
       series,
-      per_server: perServer.map((s) => ({
-        server: s.server,
-        calls: s.calls,
-        errors: s.errors,
-        blocked: s.blocked,
-        p95_duration_ms: percentiles(s.timed, [0.95], low, high, s.server)[0]!,
-      })),
+      per_server: [...byServer]
+        .sort(([a, x], [b, y]) => y.calls - x.calls || (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, g]) => ({ server: name, calls: g.calls, errors: g.errors, blocked: g.blocked, p95_duration_ms: p95(g.durations) })),
     }
     if (server !== undefined) result.server = server
     return result
