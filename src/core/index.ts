@@ -26,6 +26,8 @@ export const VERSION = '0.1.0'
 export async function createCore(options: CoreOptions): Promise<Core> {
   const paths = dataDirPaths(options.dataDir)
   const loaded = loadConfig(paths.dataDir)
+  // the environment's key overrides the file's for the life of the process (read once: /mcp checks it per request)
+  const envApiKey = process.env.MCPPROXY_API_KEY
   const logger = options.logger ?? createLogger({ file: join(paths.logs, 'mcpproxy.log'), scope: 'core' })
   const version = options.version ?? VERSION
   const bus = new EventBus((err) => logger.error('event listener failed', { error: (err as Error).message }))
@@ -72,7 +74,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     paths,
     // read at every check: a key changed in the file (or through the API) works at once, the old one no longer
     get apiKey() {
-      return process.env.MCPPROXY_API_KEY || configStore.current().api_key || loaded.apiKey
+      return envApiKey || configStore.current().api_key || loaded.apiKey
     },
     bus,
     logger,

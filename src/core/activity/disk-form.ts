@@ -113,17 +113,15 @@ export function toDiskForm(r: ActivityRecord, settings: DiskFormSettings, hooks:
     if (measure && (out.response_bytes === undefined || out.response_tokens === undefined)) {
       const responseBytes = out.response_bytes ?? bytes
       out = { ...out, response_bytes: responseBytes, response_tokens: out.response_tokens ?? (out.type === 'tool_call' ? estimateTokens(responseBytes) : undefined) }
-    } else if (!measure && out.response_bytes === undefined && bytes > settings.maxResponseSize && !settings.metadataOnly) {
-      // a response cut here keeps its original size
-      out = { ...out, response_bytes: bytes }
     }
     if (settings.metadataOnly) {
       const { response: _r, ...rest } = out
       out = rest
     } else if (bytes > settings.maxResponseSize) {
       // only what can reach the preview is scanned: a 50 MB response costs no more than a small one
+      // (a response cut here keeps its original size, measured or not)
       truncated = true
-      out = { ...out, response: pretrim(out.response, { left: settings.maxResponseSize + PRETRIM_MARGIN }) }
+      out = { ...out, response_bytes: out.response_bytes ?? bytes, response: pretrim(out.response, { left: settings.maxResponseSize + PRETRIM_MARGIN }) }
     }
   }
   if (settings.metadataOnly && out.arguments !== undefined) {

@@ -1,20 +1,14 @@
 /** Messages between `wrap`'s relay (wrap.ts) and its recording thread (wrap-worker.ts). */
-import type { ClientInfo, WriterStatsInfo } from '../../shared/activity'
+import type { WriterStatsInfo } from '../../shared/activity'
 import type { LogMessage } from '../activity/recording-thread'
 import type { ActivitySettings } from '../activity/types'
+import type { WrapTapConfig } from './wrap-tap'
 
-export interface WrapWorkerData {
+export interface WrapWorkerData extends WrapTapConfig {
   /** the activity database (the recording thread opens its own connection) */
   file: string
   settings: ActivitySettings
   nativeBinding?: string
-  sessionId: string
-  client: ClientInfo
-  serverName?: string
-  defaultServerName: string
-  sensitiveTools: string[]
-  writeTools: string[]
-  callTimeoutMs?: number
 }
 
 export type ToWrapWorker =

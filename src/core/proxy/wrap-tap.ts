@@ -15,12 +15,9 @@ import { traceFrom } from './call-recorder'
 import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { Session } from './sessions'
 
-export interface WrapTapOptions {
-  recorder: ActivityRecorder
-  logger: Logger
+/** What the tap is told of its session and server: plain data, which crosses to the recording thread as it is. */
+export interface WrapTapConfig {
   sessionId: string
-  /** the persisted session, when there is one */
-  session?: Session
   /** what is known of the client before initialize (its pid) */
   client: ClientInfo
   /** the server name on records; without it, the name the server gives in initialize, else `defaultServerName` */
@@ -30,6 +27,13 @@ export interface WrapTapOptions {
   writeTools: string[]
   /** a call without an answer this long is recorded as timeout (call_timeout_ms); its late answer still passes, unrecorded */
   callTimeoutMs?: number
+}
+
+export interface WrapTapOptions extends WrapTapConfig {
+  recorder: ActivityRecorder
+  logger: Logger
+  /** the persisted session, when there is one */
+  session?: Session
 }
 
 export interface WrapTap {

@@ -14,7 +14,7 @@ import type { Db } from '../store/db'
 import { processExe } from './peer-process'
 import { createSessionRegistry } from './sessions'
 import type { FromWrapWorker, ToWrapWorker, WrapWorkerData } from './wrap-protocol'
-import { createWrapTap, now } from './wrap-tap'
+import { createWrapTap, now, type WrapTapConfig } from './wrap-tap'
 
 /** Recording on the relay's thread. */
 export interface InThreadRecording {
@@ -75,7 +75,7 @@ interface TapSink {
   end(code: number, at: number): Promise<void>
 }
 
-function inThreadSink(recording: InThreadRecording, tap: Omit<WrapWorkerData, 'file' | 'settings' | 'nativeBinding'>, logger: Logger): TapSink {
+function inThreadSink(recording: InThreadRecording, tap: WrapTapConfig, logger: Logger): TapSink {
   const sessions = recording.db ? createSessionRegistry({ db: recording.db, logger }) : undefined
   const session = sessions?.open('wrap', tap.client, tap.sessionId)
   const t = createWrapTap({ ...tap, recorder: recording.recorder, logger, session })
@@ -110,7 +110,7 @@ function inThreadSink(recording: InThreadRecording, tap: Omit<WrapWorkerData, 'f
  * buffer. If the thread fails, recording goes on on this thread (the calls in flight
  * at that moment stay pending in the log).
  */
-function workerSink(recording: WorkerRecording, tap: Omit<WrapWorkerData, 'file' | 'settings' | 'nativeBinding'>, logger: Logger): TapSink {
+function workerSink(recording: WorkerRecording, tap: WrapTapConfig, logger: Logger): TapSink {
   const settings = { ...recording.settings, commitWindowMs: Math.max(1, recording.settings.commitWindowMs - WRAP_POST_INTERVAL_MS) }
   const data: WrapWorkerData = { ...tap, file: recording.file, settings, nativeBinding: recording.nativeBinding }
   let fallback: TapSink | null = null
