@@ -6,7 +6,15 @@ export default defineConfig({
   main: {
     build: {
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve(__dirname, 'src/main/index.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'src/main/index.ts'),
+          // the core's worker threads, each a file of its own beside the entry (src/main/core-workers.ts)
+          'activity-writer-worker': resolve(__dirname, 'src/core/activity/writer-worker.ts'),
+          'activity-import-worker': resolve(__dirname, 'src/core/activity/import-worker.ts'),
+          'activity-read-worker': resolve(__dirname, 'src/core/activity/read-worker.ts'),
+        },
+      },
     },
   },
   preload: {

@@ -19,7 +19,9 @@ import { CSV_COLUMNS, exportActivity } from '../src/core/activity/export'
 import { importActivity } from '../src/core/activity/import'
 import { wholeLines } from '../src/core/activity/import-lines'
 import { createActivityQueries, ROW_COLUMNS } from '../src/core/activity/query'
+import { createHeavyReads } from '../src/core/activity/read-offload'
 import { toRows } from '../src/core/activity/record-codec'
+import { silentLogger } from '../src/core/logger'
 import { openDb } from '../src/core/store/db'
 
 const RUNS = 30
@@ -161,6 +163,29 @@ function writeJsonl(file: string, end: number): void {
   closeSync(fd)
 }
 
+/** Bundles a worker entry as scripts/build-cli.mjs does, into .tmp/ (so its packages resolve). */
+async function buildWorker(entry: string, name: string): Promise<string> {
+  const outfile = join(process.cwd(), '.tmp', `bench-${name}-worker-${process.pid}.mjs`)
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+  return outfile
+}
+
+/** How long `work` took, and the longest this thread's event loop went without a turn meanwhile. */
+async function stallDuring(work: () => Promise<unknown>): Promise<{ ms: number; stall: number }> {
+  let last = performance.now()
+  let worst = 0
+  const timer = setInterval(() => {
+    const t = performance.now()
+    worst = Math.max(worst, t - last)
+    last = t
+  }, 1)
+  const started = performance.now()
+  await work()
+  const ms = performance.now() - started
+  clearInterval(timer)
+  return { ms, stall: Math.max(worst, performance.now() - last) }
+}
+
 const lines = (file: string): AsyncIterable<string> => createInterface({ input: createReadStream(file), crlfDelay: Infinity })
 
 // ---------------------------------------------------------------- measuring
@@ -229,18 +254,15 @@ async function main(): Promise<void> {
     const dbFile = join(dir, 'activity.db')
     const db = openDb(dbFile)
     // the import worker as scripts/build-cli.mjs builds it (BENCH_IMPORT_WORKER=0: parse on the main thread)
-    const workerFile = join(process.cwd(), '.tmp', `bench-import-worker-${process.pid}.mjs`)
     const useWorker = process.env.BENCH_IMPORT_WORKER !== '0'
-    if (useWorker) {
-      await build({ entryPoints: ['src/core/activity/import-worker.ts'], outfile: workerFile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
-    }
+    const workerFile = useWorker ? await buildWorker('src/core/activity/import-worker.ts', 'import') : ''
     say(`importing${useWorker ? ' (parsing on a worker thread)' : ''}`)
     let t = performance.now()
     const cpu0 = process.cpuUsage()
     // the file read as `mcpproxy activity import` reads it: items of whole lines
     const result = await importActivity(db, wholeLines(createReadStream(file)), undefined, useWorker ? { workerUrl: pathToFileURL(workerFile) } : {})
     const importCpu = process.cpuUsage(cpu0)
-    rmSync(workerFile, { force: true })
+    if (workerFile) rmSync(workerFile, { force: true })
     const importMs = performance.now() - t
     if (result.imported !== N || result.errors.length) throw new Error(`import: ${JSON.stringify(result).slice(0, 300)}`)
 
@@ -380,6 +402,33 @@ async function main(): Promise<void> {
     }
     latencyRow('metrics 7 days (1 run)', one(() => q.metrics(7, undefined, new Date(end))), null, null)
     latencyRow('get by id', timeRuns(() => q.get(cursorPage.activities[7]!.id)), null, null)
+
+    // The reads that take long on a large log, as the core runs them: on its read worker, while
+    // its own event loop (MCP calls, REST, the tray) goes on, against the same read on that thread.
+    say('heavy reads: read worker against the core thread')
+    const readWorker = await buildWorker('src/core/activity/read-worker.ts', 'read')
+    const onThread = createHeavyReads(db, q, { file: dbFile, logger: silentLogger })
+    const offThread = createHeavyReads(db, q, { file: dbFile, logger: silentLogger, workerUrl: pathToFileURL(readWorker) })
+    await offThread.verify() // starts the worker (and warms its page cache as the inline runs warm theirs)
+    const heavyCases: Array<[string, (h: typeof onThread) => Promise<unknown>]> = [
+      ['verify (whole chain)', (h) => h.verify()],
+      ['metrics 30 days', (h) => h.metrics(30, undefined, new Date(end))],
+      ['summary 30d', (h) => h.summary('30d', new Date(end))],
+    ]
+    for (const [name, read] of heavyCases) {
+      const inline = await stallDuring(() => read(onThread))
+      const worker = await stallDuring(() => read(offThread))
+      rows.push({
+        name: `${name}: longest stall of the core thread`,
+        ours: `${fmt(worker.stall, 1)} ms (read worker, done in ${fmt(worker.ms / 1000, 2)} s)`,
+        base: `${fmt(inline.stall, 1)} ms (on the core thread, ${fmt(inline.ms / 1000, 2)} s)`,
+        ratio: `${fmt(worker.stall / inline.stall, 4)}x`,
+        target: '',
+        verdict: '',
+      })
+    }
+    await offThread.close()
+    rmSync(readWorker, { force: true })
     db.close()
 
     // Export in child processes so that each peak RSS is the exporter's own.

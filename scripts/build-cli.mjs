@@ -7,12 +7,13 @@ import { chmodSync } from 'node:fs'
 
 const outdir = 'out/cli'
 await build({
-  // each worker thread (the activity writer's, wrap's recording thread, import's parser) needs a file of its own
+  // each worker thread (the activity writer's, wrap's recording thread, import's parser, the heavy reads') needs a file of its own
   entryPoints: {
     mcpproxy: 'src/cli/main.ts',
     'activity-writer-worker': 'src/core/activity/writer-worker.ts',
     'wrap-worker': 'src/core/proxy/wrap-worker.ts',
     'activity-import-worker': 'src/core/activity/import-worker.ts',
+    'activity-read-worker': 'src/core/activity/read-worker.ts',
   },
   outdir,
   splitting: true,

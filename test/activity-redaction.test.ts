@@ -96,7 +96,7 @@ describe('redaction before anything reaches disk', () => {
       expect(leaky!.detection_types).toEqual(expect.arrayContaining(['github_token', 'url_password', 'jwt']))
       expect(long).toMatchObject({ tool_name: 'long', response_truncated: true })
       expect(Buffer.byteLength(long!.response as string)).toBeLessThanOrEqual(300)
-      expect(store.verify()).toMatchObject({ ok: true })
+      expect(await store.verify()).toMatchObject({ ok: true })
       await store.flush()
       expect(leaks(rawBytes(file), Object.values(SECRETS))).toEqual([])
     } finally {

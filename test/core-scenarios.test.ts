@@ -426,7 +426,7 @@ describe('core scenarios', () => {
     expect(rec.detection_types).toContain('github_token')
     expect(JSON.stringify(rec)).not.toContain(GITHUB_TOKEN)
     expect(JSON.stringify(rec.arguments)).toContain('token ')
-    const verify = core.activity.verify()
+    const verify = await core.activity.verify()
     expect(verify.ok, JSON.stringify(verify)).toBe(true)
   })
 
@@ -551,7 +551,7 @@ describe('core scenarios', () => {
       expect(stops.total).toBe(1)
       expect(reopened.list({ type: ['tool_call', 'policy_decision'], status: ['pending'] }, { limit: 5, offset: 0 }).total).toBe(0)
       expect(reopened.get(approvalId)).toMatchObject({ status: 'blocked', policy: { decision: 'denied' } })
-      expect(reopened.verify().ok).toBe(true)
+      expect((await reopened.verify()).ok).toBe(true)
     } finally {
       await reopened.close()
     }
@@ -591,6 +591,6 @@ describe('core scenarios', () => {
     await restarted.activity.flush()
     expect(restarted.activity.list({ type: ['system_start'] }, { limit: 5, offset: 0 }).total).toBe(2)
     expect(restarted.activity.list({ type: ['system_stop'] }, { limit: 5, offset: 0 }).total).toBe(1)
-    expect(restarted.activity.verify().ok).toBe(true)
+    expect((await restarted.activity.verify()).ok).toBe(true)
   })
 })

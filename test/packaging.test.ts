@@ -60,6 +60,8 @@ describe('electron-builder packaging (--dir, stand-in Electron)', () => {
     expect(existsSync(asarFile)).toBe(true)
     const files = asar.listPackage(asarFile, { isPack: false }).map((f) => f.replace(/\\/g, '/'))
     expect(files).toContain('/out/main/index.js')
+    // the core's worker threads (src/main/core-workers.ts)
+    for (const worker of ['activity-writer-worker', 'activity-import-worker', 'activity-read-worker']) expect(files).toContain(`/out/main/${worker}.js`)
     expect(files).toContain('/out/preload/index.cjs')
     expect(files).toContain('/out/renderer/index.html')
     expect(files).toContain('/package.json')

@@ -28,7 +28,7 @@ export interface RunningCore {
   status: StatusInfo
 }
 
-/** Worker-thread entries built beside the CLI (scripts/build-cli.mjs): recording and import run off the main thread. */
+/** Worker-thread entries built beside the CLI (scripts/build-cli.mjs): recording, import and the heavy reads run off the main thread. */
 export interface BuiltWorkers {
   /** the activity writer (createActivityStore's writerWorkerUrl) */
   writer: URL
@@ -36,6 +36,8 @@ export interface BuiltWorkers {
   wrap: URL
   /** import's parsing thread */
   import: URL
+  /** summaries, metrics and verify of a running core */
+  read: URL
 }
 
 export interface CliContext {

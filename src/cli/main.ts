@@ -29,6 +29,7 @@ const code = await runCli(process.argv, {
     writer: new URL('./activity-writer-worker.js', import.meta.url),
     wrap: new URL('./wrap-worker.js', import.meta.url),
     import: new URL('./activity-import-worker.js', import.meta.url),
+    read: new URL('./activity-read-worker.js', import.meta.url),
   },
 })
 // long-running commands (serve, stdio, watch) keep the event loop alive and end the process themselves

@@ -35,6 +35,8 @@ export interface CoreOptions {
   writerWorkerUrl?: string | URL
   /** the built import worker; import then parses off the main thread */
   importWorkerUrl?: string | URL
+  /** the built read worker; summaries, metrics and verify then run off the main thread */
+  readWorkerUrl?: string | URL
   logger?: Logger
   /** watch mcp_config.json and apply edits live (default true) */
   watchConfig?: boolean

@@ -38,6 +38,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     nativeBinding: options.nativeBinding,
     writerWorkerUrl: options.writerWorkerUrl,
     importWorkerUrl: options.importWorkerUrl,
+    readWorkerUrl: options.readWorkerUrl,
   })
   const configStore = createConfigStore(paths.config, loaded, bus, logger.child('config'))
   configStore.onChange((config) => activity.updateSettings(activitySettingsFrom(config)))

@@ -121,7 +121,7 @@ describe('Electron main process (injected Electron API)', () => {
       const types = store.list({}, { limit: 10, offset: 0 }).activities.map((a) => a.type)
       expect(types).toContain('system_stop')
       expect(types).toContain('system_start')
-      expect(store.verify().ok).toBe(true)
+      expect((await store.verify()).ok).toBe(true)
     } finally {
       await store.close()
     }

@@ -11,6 +11,7 @@ import { resolveDataDir } from '../core/config/load'
 import { createCore } from '../core/index'
 import type { Core } from '../core/core-types'
 import type { AppInfo } from '../shared/ipc'
+import { coreWorkerUrls } from './core-workers'
 import { exportToFile } from './export-file'
 import { forwardCoreEvents } from './event-forwarder'
 import { createIpcHandlers, registerIpcHandlers } from './ipc-handlers'
@@ -168,6 +169,7 @@ async function start(): Promise<void> {
       webUiDir: rendererDir,
       nativeBinding: process.env.MCPPROXY_SQLITE_BINDING,
       version: app.getVersion(),
+      ...coreWorkerUrls(here),
     })
     await core.start()
   } catch (err) {

@@ -53,7 +53,7 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
       if (flags.listen && !LISTEN.test(flags.listen)) throw usageError('--listen: must be host:port, e.g. 127.0.0.1:8080')
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy.log'), 'core')
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import })
+      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read })
       onShutdown(async () => {
         const code = await stopCore(core, logger)
         removeRuntimeFile(ctx.dataDir)
@@ -133,7 +133,7 @@ export function stdioCommand(getCtx: () => CliContext): Command {
         return
       }
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import })
+      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read })
       onShutdown(async () => process.exit(await stopCore(core, logger)))
       await core.start()
       await settled(core.upstreams, STDIO_CONNECT_WAIT_MS)

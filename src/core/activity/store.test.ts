@@ -44,7 +44,7 @@ describe('activity store', () => {
     expect(s.get(id)).toMatchObject({ id, tool_name: 'alpha', arguments: { q: 'alpha' }, response: 'result of alpha' })
     expect(s.count({})).toBe(1)
     expect(s.lastSeq()).toBe(1)
-    expect(s.verify()).toMatchObject({ ok: true, checked: 1 })
+    expect(await s.verify()).toMatchObject({ ok: true, checked: 1 })
     expect(s.stats()).toMatchObject({ written: 1, queued: 0 })
   })
 
@@ -86,7 +86,7 @@ describe('activity store', () => {
     expect(s.delete(id, 'test')).toBe(false)
     expect(seen.at(-1)!.records[0]).toMatchObject({ type: 'config_change', metadata: { action: 'activity_deleted', ids: [id] } })
     expect(s.get(id)).toBeNull()
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 
   it('applies changed settings to the records written after the change', async () => {
@@ -108,7 +108,7 @@ describe('activity store', () => {
     await s.close()
     const again = open()
     expect(again.count({})).toBe(30)
-    expect(again.verify()).toMatchObject({ ok: true, checked: 30 })
+    expect(await again.verify()).toMatchObject({ ok: true, checked: 30 })
   })
 
   it('exports and imports back into a fresh database, idempotent on id', async () => {
@@ -122,7 +122,7 @@ describe('activity store', () => {
     opened.push(target)
     expect(await target.import(lines)).toMatchObject({ imported: 5, skipped_existing: 0 })
     expect(await target.import(lines)).toMatchObject({ imported: 0, skipped_existing: 5 })
-    expect(target.verify()).toMatchObject({ ok: true, checked: 5 })
+    expect(await target.verify()).toMatchObject({ ok: true, checked: 5 })
   })
 
   it('opens read-only for CLI reads, which cannot write', async () => {

@@ -13,6 +13,7 @@ import { deleteById, deleteWhere } from './deletion'
 import { exportActivity } from './export'
 import { importActivity } from './import'
 import { createActivityQueries } from './query'
+import { createHeavyReads } from './read-offload'
 import { pruneActivity, scheduleRetention } from './retention'
 import {
   DEFAULT_ACTIVITY_SETTINGS,
@@ -42,6 +43,8 @@ export interface ActivityStoreOptions {
   writerWorkerUrl?: string | URL
   /** The built import worker (out/cli/activity-import-worker.js): import parses on a worker thread while this one inserts. */
   importWorkerUrl?: string | URL
+  /** The built read worker (out/cli/activity-read-worker.js): summary, metrics and verify run there, off this thread. */
+  readWorkerUrl?: string | URL
 }
 
 const DEFAULT_POLL_MS = 250
@@ -113,6 +116,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       ? null
       : scheduleRetention(() => pruneActivity(db, settings, { logger }), settings.cleanupIntervalMin, logger, firstRunMs)
   let retention = startRetention()
+  const heavy = createHeavyReads(db, queries, { workerUrl: options.readWorkerUrl, file: options.file, nativeBinding: options.nativeBinding, logger })
 
   const stopPolling = (): void => {
     if (pollTimer) clearInterval(pollTimer)
@@ -133,13 +137,15 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       return r.deleted
     },
     export: (filter, exportOptions) => exportActivity(db, filter, exportOptions),
-    verify: (): VerifyResultInfo => verifyChain(db),
     prune: (now) => pruneActivity(db, settings, { now, logger }),
   }
 
   return {
     ...queries,
     ...maintenance,
+    summary: heavy.summary,
+    metrics: heavy.metrics,
+    verify: heavy.verify,
     import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger, disk: settings }),
     record: (input) => writer.record(input),
     complete: (id, completion) => writer.complete(id, completion),
@@ -178,6 +184,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
         stopPolling()
         retention?.stop()
         try {
+          await heavy.close().catch(() => undefined)
           await writer.close()
         } finally {
           listeners.clear()
@@ -190,7 +197,8 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
 }
 
 export type ActivityReader = ActivityQueries &
-  Pick<ActivityMaintenance, 'export' | 'verify'> & {
+  Pick<ActivityMaintenance, 'export'> & {
+    verify(): VerifyResultInfo
     close(): void
   }
 

@@ -14,9 +14,9 @@ import type {
   FilterOptionInfo,
   ImportResultInfo,
   SummaryPeriod,
-  VerifyResultInfo,
   WriterStatsInfo,
 } from '../../shared/activity'
+import type { ActivityHeavyReads } from './read-protocol'
 
 /** Settings the store reads from the config (flat keys of mcp_config.json). */
 export interface ActivitySettings {
@@ -98,12 +98,15 @@ export interface ActivityMaintenance {
   export(filter: ActivityFilter, options: ExportOptions): AsyncIterable<string>
   /** Reads our JSON Lines export back; idempotent on id. */
   import(lines: AsyncIterable<string> | Iterable<string>, onProgress?: (read: number) => void): Promise<ImportResultInfo>
-  verify(): VerifyResultInfo
   /** Applies retention by age, count and size; writes a checkpoint when it prunes. */
   prune(now?: Date): { pruned: number; reason?: string }
 }
 
-export interface ActivityStore extends ActivityRecorder, ActivityQueries, ActivityMaintenance {
+/**
+ * The store of a process that writes: summary, metrics and verify are asynchronous here, as they
+ * run on the read worker when the store has one (read-offload.ts).
+ */
+export interface ActivityStore extends ActivityRecorder, Omit<ActivityQueries, 'summary' | 'metrics'>, ActivityMaintenance, ActivityHeavyReads {
   /** Called after each committed batch, and for records other processes appended (polled). */
   onAppended(listener: (batch: AppendedBatch) => void): () => void
   close(): Promise<void>

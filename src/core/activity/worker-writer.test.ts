@@ -102,7 +102,7 @@ describe('activity writer on a worker thread', () => {
     expect(JSON.stringify(stored.arguments)).not.toContain(token)
     expect(stored.detection_types).toContain('github_token')
     expect(stored.response).toEqual({ text: 'ok' })
-    expect(s.verify()).toMatchObject({ ok: true, checked: 2 })
+    expect(await s.verify()).toMatchObject({ ok: true, checked: 2 })
     expect(s.stats()).toMatchObject({ written: 2, queued: 0, dropped: 0 })
   })
 
@@ -115,7 +115,7 @@ describe('activity writer on a worker thread', () => {
     await s.flush()
     expect(rawRows()).toEqual([{ id, seq: 1, status: 'error' }])
     expect(s.get(id)).toMatchObject({ status: 'error', error: 'boom', duration_ms: 900 })
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 
   it('keeps a pending record back one window: a call ending in the next window is written once, finished', async () => {
@@ -138,7 +138,7 @@ describe('activity writer on a worker thread', () => {
     await s.flush()
     expect(rawRows()[2]).toEqual({ id: slow, seq: 3, status: 'error' })
     expect(s.get(quick)).toMatchObject({ status: 'success', response: { text: 'ok' }, duration_ms: 450 })
-    expect(s.verify()).toMatchObject({ ok: true, checked: 3 })
+    expect(await s.verify()).toMatchObject({ ok: true, checked: 3 })
   })
 
   it('writes the queue synchronously before a delete and reports it before the deletion', async () => {
@@ -149,7 +149,7 @@ describe('activity writer on a worker thread', () => {
     expect(s.delete(id, 'test')).toBe(true)
     expect(seen.flatMap((b) => b.records.map((r) => r.tool_name ?? r.type))).toEqual(['doomed', 'config_change'])
     expect(s.get(id)).toBeNull()
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 
   it('emits every record once: its own commits, and another process appending meanwhile', async () => {
@@ -169,7 +169,7 @@ describe('activity writer on a worker thread', () => {
     const emitted = seen.flatMap((b) => b.records.map((r) => r.id))
     expect(emitted.length).toBe(ids.length)
     expect(new Set(emitted)).toEqual(new Set(ids))
-    expect(app.verify()).toMatchObject({ ok: true, checked: ids.length })
+    expect(await app.verify()).toMatchObject({ ok: true, checked: ids.length })
   })
 
   it('falls back to writing on this thread when the worker cannot start, losing nothing', async () => {
@@ -181,7 +181,7 @@ describe('activity writer on a worker thread', () => {
     await s.flush()
     expect(rawRows().map((r) => r.id)).toEqual(ids)
     expect(logged.some((l) => l.level === 'error' && /worker failed/.test(l.msg))).toBe(true)
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 
   it('while the worker is behind, makes room by dropping the oldest tool calls beyond the queue limit, never audit records', async () => {
@@ -197,7 +197,7 @@ describe('activity writer on a worker thread', () => {
     await s.flush()
     expect(rawRows().map((r) => r.id)).toEqual(['p1', 't6', 'p2', 't7', 't8'].map((n) => ids[n]))
     expect(s.stats()).toMatchObject({ written: 5, dropped: 5, queued: 0 })
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 
   it.skipIf(process.platform !== 'linux')('runs at the lowest priority (Linux sets it per thread) and leaves the calling thread as it was', async () => {

@@ -94,7 +94,7 @@ describe('activitySettingsFrom', () => {
     s.updateSettings(activitySettingsFrom(parseConfig(JSON.stringify({ activity_max_records: 100, activity_max_db_mb: 4096 }))))
     expect(s.prune(NOW)).toEqual({ pruned: 50, reason: 'count' })
     expect(s.count({})).toBe(100)
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 
   it('prunes by size to activity_max_db_mb (not activity_max_records)', async () => {
@@ -107,6 +107,6 @@ describe('activitySettingsFrom', () => {
     expect(r.pruned).toBeLessThan(1000)
     expect(s.count({})).toBe(1000 - r.pruned)
     expect(fileBytes()).toBeLessThanOrEqual(2 * MB)
-    expect(s.verify().ok).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
   })
 })

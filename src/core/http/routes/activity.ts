@@ -78,14 +78,14 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
   )
 
   app.get('/activity/summary', { schema: { tags, summary: 'Totals, top servers and tools, latency and error rate for a period', querystring: SummaryQuery } }, async (req) =>
-    ok(store.summary(req.query.period)),
+    ok(await store.summary(req.query.period)),
   )
 
   app.get('/activity/metrics', { schema: { tags, summary: 'Daily call, error and latency series', querystring: MetricsQuery } }, async (req) =>
-    ok(store.metrics(req.query.days, req.query.server)),
+    ok(await store.metrics(req.query.days, req.query.server)),
   )
 
-  app.get('/activity/verify', { schema: { tags, summary: 'Verify the hash chain of the activity log' } }, async () => ok(store.verify()))
+  app.get('/activity/verify', { schema: { tags, summary: 'Verify the hash chain of the activity log' } }, async () => ok(await store.verify()))
 
   app.get(
     '/activity/export',
