@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
+import { SHARED_THREAD_IMPORT_CHUNK } from './activity/import'
 import { createActivityStore } from './activity/store'
 import { activitySettingsFrom } from './config/activity-settings'
 import { dataDirPaths, loadConfig } from './config/load'
@@ -39,6 +40,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     writerWorkerUrl: options.writerWorkerUrl,
     importWorkerUrl: options.importWorkerUrl,
     readWorkerUrl: options.readWorkerUrl,
+    importChunkRecords: SHARED_THREAD_IMPORT_CHUNK,
   })
   const configStore = createConfigStore(paths.config, loaded, bus, logger.child('config'))
   configStore.onChange((config) => activity.updateSettings(activitySettingsFrom(config)))

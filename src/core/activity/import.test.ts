@@ -126,6 +126,24 @@ describe('importActivity', () => {
     expect(db.pragma('cache_size', { simple: true })).toBe(before)
   })
 
+  it('gives the event loop a turn after each chunk it commits (a core serves calls meanwhile)', async () => {
+    // one item of 50 lines parsed on this thread: without the turn the five commits would run
+    // back to back in one synchronous loop
+    const events: string[] = []
+    const item = Array.from({ length: 50 }, (_, i) => line(rec(i))).join('\n')
+    const result = await importActivity(
+      db,
+      [item],
+      () => {
+        events.push('commit')
+        setImmediate(() => events.push('turn'))
+      },
+      { chunkRecords: 10 },
+    )
+    expect(result.imported).toBe(50)
+    expect(events.join(' ')).toBe('commit turn commit turn commit turn commit turn commit turn')
+  })
+
   it('parses on the worker thread with the same result, line numbers and chain as on this thread', async () => {
     const zero = rec(0)
     appendRecords(db, [zero])

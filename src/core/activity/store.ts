@@ -45,6 +45,8 @@ export interface ActivityStoreOptions {
   importWorkerUrl?: string | URL
   /** The built read worker (out/cli/activity-read-worker.js): summary, metrics and verify run there, off this thread. */
   readWorkerUrl?: string | URL
+  /** records per import transaction (IMPORT_CHUNK; a core, whose thread serves calls too, passes SHARED_THREAD_IMPORT_CHUNK) */
+  importChunkRecords?: number
 }
 
 const DEFAULT_POLL_MS = 250
@@ -146,7 +148,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     summary: heavy.summary,
     metrics: heavy.metrics,
     verify: heavy.verify,
-    import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger, disk: settings }),
+    import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger, disk: settings, chunkRecords: options.importChunkRecords }),
     record: (input) => writer.record(input),
     complete: (id, completion) => writer.complete(id, completion),
     flush: () => writer.flush(),
