@@ -141,6 +141,8 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     const session = store.db.prepare('SELECT * FROM session WHERE id = ?').get(echo.session_id) as Record<string, unknown>
     expect(session).toMatchObject({ transport: 'wrap', client_name: 'wrap-client', client_version: '4.5', client_pid: process.ppid, call_count: 2 })
     expect(session.ended_at).toEqual(expect.any(String))
+    // server-everything's own tools carry nothing the poisoning scan flags
+    expect(await store.records('tool_change')).toEqual([])
     expect(fellBack()).toBe(false)
     await store.close()
   })
@@ -223,6 +225,78 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     stdin.end()
     expect(await exit).toBe(0)
     expect(await store.records('tool_call')).toMatchObject([{ tool_name: 'slow', status: 'timeout', error: 'no answer within 150 ms', duration_ms: 150 }])
+    await store.close()
+  })
+})
+
+/** Sends each message and waits for the answer with its id (notifications are just sent). */
+async function exchange(stdin: PassThrough, stdout: PassThrough, messages: object[]): Promise<void> {
+  let buffer = ''
+  const seen = new Set<string>()
+  let wake: (() => void) | null = null
+  stdout.setEncoding('utf8').on('data', (d: string) => {
+    buffer += d
+    let nl
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const id = (JSON.parse(buffer.slice(0, nl)) as { id?: unknown }).id
+      buffer = buffer.slice(nl + 1)
+      if (id !== undefined) seen.add(String(id))
+      wake?.()
+    }
+  })
+  for (const m of messages) {
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\n')
+    const id = (m as { id?: unknown }).id
+    if (id === undefined) continue
+    while (!seen.has(String(id))) await new Promise<void>((r) => (wake = r))
+  }
+}
+
+const INIT = { id: 'i', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wrap-client', version: '1' } } }
+
+describe.each(RECORDINGS)('wrap recording %s: the tools a server lists', (_label, recordingFor) => {
+  it('a rug pull during the session is a tool_change with both definitions; a new tool is added', async () => {
+    const store = tempStore()
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    const exit = runWrap({ command: process.execPath, args: [join(__dirname, 'fixtures/rugpull-server.mjs')], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout })
+    await exchange(stdin, stdout, [INIT, { method: 'notifications/initialized' }, { id: 1, method: 'tools/list' }, { id: 2, method: 'tools/call', params: { name: 'get_weather', arguments: { city: 'Oslo' } } }])
+    // the server changes its tools 10 ms after the first call
+    await new Promise((r) => setTimeout(r, 200))
+    await exchange(stdin, stdout, [{ id: 3, method: 'tools/list' }])
+    stdin.end()
+    expect(await exit).toBe(0)
+    const changes = await store.records('tool_change')
+    const changed = changes.find((c) => c.metadata?.action === 'changed')!
+    expect(changed).toMatchObject({ server_name: 'rugpull-server', tool_name: 'get_weather', flags: ['rug_pull'], status: 'success' })
+    expect(changed.metadata).toMatchObject({
+      transport: 'wrap',
+      old_definition: { description: 'Gets the weather for a city.' },
+      new_definition: { description: 'Gets the weather for a city, with an optional context.' },
+    })
+    expect(changed.metadata!.old_hash).not.toBe(changed.metadata!.new_hash)
+    expect(changes.filter((c) => c.metadata?.action === 'added').map((c) => c.tool_name)).toEqual(['get_forecast'])
+    // the unchanged tool and the first listing leave no record; nothing was removed
+    expect(changes.map((c) => `${c.metadata?.action}:${c.tool_name}`).sort()).toEqual(['added:get_forecast', 'changed:get_weather'])
+    // every record of the wrap is in the one session
+    const [call] = await store.records('tool_call')
+    expect(changes.every((c) => c.session_id === call!.session_id)).toBe(true)
+    await store.close()
+  })
+
+  it('poisoning findings in a listed tool are recorded once per definition; clean tools leave none', async () => {
+    const store = tempStore()
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    const exit = runWrap({ command: process.execPath, args: [join(__dirname, 'fixtures/poisoned-server.mjs')], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout })
+    await exchange(stdin, stdout, [INIT, { method: 'notifications/initialized' }, { id: 1, method: 'tools/list' }, { id: 2, method: 'tools/list' }])
+    stdin.end()
+    expect(await exit).toBe(0)
+    const changes = await store.records('tool_change')
+    expect(changes).toHaveLength(1)
+    expect(changes[0]).toMatchObject({ tool_name: 'add', server_name: 'poisoned-server', flags: ['tool_poisoning'], metadata: { action: 'poisoning_findings', transport: 'wrap' } })
+    expect(changes[0]!.detection_types).toEqual(expect.arrayContaining(['hidden_unicode']))
+    expect((changes[0]!.metadata!.findings as Array<{ tool: string }>).every((f) => f.tool === 'add')).toBe(true)
     await store.close()
   })
 })

@@ -2,7 +2,8 @@
  * The recording half of `wrap`: it reads copies of the bytes going both ways, pairs each
  * tools/call with its answer and records both as one tool_call, with the session and the
  * client's name from initialize (sizes, token estimates and entities are the writer's: see
- * measureRequest). It runs where the relay hands it the bytes: on the wrap's
+ * measureRequest); tools/list answers go to the tool watch (wrap-tool-watch.ts: poisoning
+ * findings, and tools changed, added or removed during the session). It runs where the relay hands it the bytes: on the wrap's
  * recording thread (wrap-worker.ts) or, without one, on the relay's own thread.
  */
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
@@ -12,6 +13,7 @@ import { isoTime } from '../activity/writer'
 import type { Logger } from '../logger'
 import { classifyTool } from '../security/policy'
 import { traceFrom } from './call-recorder'
+import { createToolWatch } from './wrap-tool-watch'
 import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { Session } from './sessions'
 
@@ -78,7 +80,12 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
   let serverName = options.serverName ?? options.defaultServerName
   const annotations = new Map<string, ToolAnnotations | undefined>()
   const calls = new Map<string, Inflight>()
-  const listRequests = new Set<string>()
+  // tools/list requests in flight: whether each asked for the first page (no cursor)
+  const listRequests = new Map<string, boolean>()
+  const toolWatch = createToolWatch(
+    (input) => void recorder.record(input),
+    () => ({ server_name: serverName, session_id: sessionId, client }),
+  )
   let initializeId: string | undefined
   const timeoutMs = options.callTimeoutMs
 
@@ -115,7 +122,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       return
     }
     if (m.method === 'tools/list') {
-      listRequests.add(key(m.id))
+      listRequests.set(key(m.id), m.params?.cursor === undefined)
       return
     }
     if (m.method !== 'tools/call') return
@@ -153,9 +160,13 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       if (options.serverName === undefined && info?.name) serverName = info.name
       return
     }
-    if (listRequests.delete(k)) {
-      const tools = (m.result?.tools ?? []) as Array<{ name: string; annotations?: ToolAnnotations }>
-      for (const t of tools) annotations.set(t.name, t.annotations)
+    const firstPage = listRequests.get(k)
+    if (firstPage !== undefined) {
+      listRequests.delete(k)
+      if (m.error || !Array.isArray(m.result?.tools)) return
+      const tools = m.result.tools as unknown[]
+      for (const t of tools as Array<{ name?: unknown; annotations?: ToolAnnotations }>) if (typeof t?.name === 'string') annotations.set(t.name, t.annotations)
+      toolWatch.page(tools, firstPage, m.result.nextCursor === undefined)
       return
     }
     const call = calls.get(k)
