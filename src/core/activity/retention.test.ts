@@ -10,7 +10,7 @@ import { appendRecords } from './append'
 import { recomputedCounts, recomputedHourly, storedCounts, storedHourly } from '../../../test/helpers/activity-counts'
 import { verifyChain } from './chain'
 import { importActivity } from './import'
-import { dbFileBytes, pruneActivity, scheduleRetention } from './retention'
+import { dbFileBytes, pruneActivity, pruneActivityInTurns, scheduleRetention } from './retention'
 import { DEFAULT_ACTIVITY_SETTINGS, type ActivitySettings } from './types'
 
 let dir: string
@@ -121,6 +121,59 @@ describe('retention', () => {
     expect(n('SELECT count(*) FROM activity')).toBe(1000 - r.pruned)
     expect(n('SELECT count(*) FROM activity')).toBeGreaterThan(0)
     expect(verifyChain(db).ok).toBe(true)
+  })
+
+  it('in turns: the same pruning, with a turn of the event loop after each chunk; cancelling stops it between chunks', async () => {
+    appendRecords(db, Array.from({ length: 20 }, (_, i) => rec(100 + i)).reverse())
+    // a ticker that counts event-loop turns while the pruning runs
+    let turns = 0
+    let ticking = true
+    const tick = (): void => {
+      turns++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    const inTurns = pruneActivityInTurns(db, settings({ maxRecords: 5 }), { now: NOW, chunk: 4 })
+    expect(turns).toBe(0)
+    expect(await inTurns).toEqual({ pruned: 15, reason: 'count' })
+    ticking = false
+    // four chunks of 4 records (the last one short) and the vacuum steps, each followed by a turn
+    expect(turns).toBeGreaterThanOrEqual(4)
+    expect(n('SELECT count(*) FROM activity')).toBe(5)
+    expect(verifyChain(db)).toMatchObject({ ok: true })
+
+    appendRecords(db, Array.from({ length: 10 }, (_, i) => rec(200 + i)))
+    let asked = 0
+    const cancelled = await pruneActivityInTurns(db, settings({ maxRecords: 5 }), { now: NOW, chunk: 2, cancelled: () => ++asked > 2 })
+    // two chunks of 2, then it stopped
+    expect(cancelled).toEqual({ pruned: 4, reason: 'cancelled' })
+    expect(n('SELECT count(*) FROM activity')).toBe(11)
+    expect(verifyChain(db)).toMatchObject({ ok: true })
+  })
+
+  it('does not start a run while the last one is still going, and tells a running one to stop', async () => {
+    const logger = { error: () => {}, info: () => {} } as unknown as Logger
+    let started = 0
+    let stopAsked: (() => boolean) | null = null
+    let finish: (() => void) | null = null
+    const s = scheduleRetention(
+      (cancelled) => {
+        started++
+        stopAsked = cancelled
+        return new Promise((resolve) => (finish = () => resolve({ pruned: 0 })))
+      },
+      0.0005,
+      logger,
+      0,
+    )
+    while (started < 1) await new Promise((r) => setTimeout(r, 5))
+    // several intervals pass while the first run is still going
+    await new Promise((r) => setTimeout(r, 150))
+    expect(started).toBe(1)
+    expect(stopAsked!()).toBe(false)
+    s.stop()
+    expect(stopAsked!()).toBe(true)
+    finish!()
   })
 
   it('runs on its schedule and logs a failing run instead of throwing', async () => {

@@ -14,7 +14,7 @@ import { exportActivity } from './export'
 import { importActivity } from './import'
 import { createActivityQueries } from './query'
 import { createHeavyReads } from './read-offload'
-import { pruneActivity, scheduleRetention } from './retention'
+import { pruneActivity, pruneActivityInTurns, scheduleRetention } from './retention'
 import {
   DEFAULT_ACTIVITY_SETTINGS,
   type ActivityMaintenance,
@@ -116,7 +116,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
   const startRetention = (firstRunMs?: number): { stop(): void } | null =>
     options.retention === false
       ? null
-      : scheduleRetention(() => pruneActivity(db, settings, { logger }), settings.cleanupIntervalMin, logger, firstRunMs)
+      : scheduleRetention((cancelled) => pruneActivityInTurns(db, settings, { logger, cancelled }), settings.cleanupIntervalMin, logger, firstRunMs)
   let retention = startRetention()
   const heavy = createHeavyReads(db, queries, { workerUrl: options.readWorkerUrl, file: options.file, nativeBinding: options.nativeBinding, logger })
 
