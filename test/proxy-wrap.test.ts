@@ -229,8 +229,11 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
   })
 })
 
-/** Sends each message and waits for the answer with its id (notifications are just sent). */
-async function exchange(stdin: PassThrough, stdout: PassThrough, messages: object[]): Promise<void> {
+/**
+ * A client's side of a wrap: `send` writes each message and waits for the answer with its id
+ * (notifications are just sent); `until` waits for a notification from the server.
+ */
+function talk(stdin: PassThrough, stdout: PassThrough): { send(messages: object[]): Promise<void>; until(method: string): Promise<void> } {
   let buffer = ''
   const seen = new Set<string>()
   let wake: (() => void) | null = null
@@ -238,17 +241,25 @@ async function exchange(stdin: PassThrough, stdout: PassThrough, messages: objec
     buffer += d
     let nl
     while ((nl = buffer.indexOf('\n')) >= 0) {
-      const id = (JSON.parse(buffer.slice(0, nl)) as { id?: unknown }).id
+      const m = JSON.parse(buffer.slice(0, nl)) as { id?: unknown; method?: string }
       buffer = buffer.slice(nl + 1)
-      if (id !== undefined) seen.add(String(id))
+      if (m.id !== undefined) seen.add(`id:${String(m.id)}`)
+      else if (m.method) seen.add(`method:${m.method}`)
       wake?.()
     }
   })
-  for (const m of messages) {
-    stdin.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\n')
-    const id = (m as { id?: unknown }).id
-    if (id === undefined) continue
-    while (!seen.has(String(id))) await new Promise<void>((r) => (wake = r))
+  const until = async (key: string): Promise<void> => {
+    while (!seen.has(key)) await new Promise<void>((r) => (wake = r))
+  }
+  return {
+    async send(messages) {
+      for (const m of messages) {
+        stdin.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\n')
+        const id = (m as { id?: unknown }).id
+        if (id !== undefined) await until(`id:${String(id)}`)
+      }
+    },
+    until: (method) => until(`method:${method}`),
   }
 }
 
@@ -260,10 +271,11 @@ describe.each(RECORDINGS)('wrap recording %s: the tools a server lists', (_label
     const stdin = new PassThrough()
     const stdout = new PassThrough()
     const exit = runWrap({ command: process.execPath, args: [join(__dirname, 'fixtures/rugpull-server.mjs')], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout })
-    await exchange(stdin, stdout, [INIT, { method: 'notifications/initialized' }, { id: 1, method: 'tools/list' }, { id: 2, method: 'tools/call', params: { name: 'get_weather', arguments: { city: 'Oslo' } } }])
-    // the server changes its tools 10 ms after the first call
-    await new Promise((r) => setTimeout(r, 200))
-    await exchange(stdin, stdout, [{ id: 3, method: 'tools/list' }])
+    const client = talk(stdin, stdout)
+    await client.send([INIT, { method: 'notifications/initialized' }, { id: 1, method: 'tools/list' }, { id: 2, method: 'tools/call', params: { name: 'get_weather', arguments: { city: 'Oslo' } } }])
+    // the server changes its tools after the first call, and says so
+    await client.until('notifications/tools/list_changed')
+    await client.send([{ id: 3, method: 'tools/list' }])
     stdin.end()
     expect(await exit).toBe(0)
     const changes = await store.records('tool_change')
@@ -289,7 +301,7 @@ describe.each(RECORDINGS)('wrap recording %s: the tools a server lists', (_label
     const stdin = new PassThrough()
     const stdout = new PassThrough()
     const exit = runWrap({ command: process.execPath, args: [join(__dirname, 'fixtures/poisoned-server.mjs')], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout })
-    await exchange(stdin, stdout, [INIT, { method: 'notifications/initialized' }, { id: 1, method: 'tools/list' }, { id: 2, method: 'tools/list' }])
+    await talk(stdin, stdout).send([INIT, { method: 'notifications/initialized' }, { id: 1, method: 'tools/list' }, { id: 2, method: 'tools/list' }])
     stdin.end()
     expect(await exit).toBe(0)
     const changes = await store.records('tool_change')

@@ -3,7 +3,7 @@
  * manager, the gates, the MCP front ends and (optionally) the HTTP server. The Electron main,
  * `mcpproxy serve`, `mcpproxy stdio` and the tests all start the product through it.
  */
-import { statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { SHARED_THREAD_IMPORT_CHUNK } from './activity/import'
 import { createActivityStore } from './activity/store'
@@ -13,7 +13,9 @@ import { createConfigService } from './config/service'
 import { createConfigStore } from './config/store'
 import type { Core, CoreOptions } from './core-types'
 import { EventBus } from './events/bus'
+import { CoreError } from './errors'
 import { createHttpServer, type HttpServerHandle } from './http/server'
+import { socketInUse } from './http/unix-socket'
 import { createLogger } from './logger'
 import { createOtelExporter } from './otel/exporter'
 import { createProxyServices } from './proxy/mcp-front-end'
@@ -72,6 +74,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const startedAt = Date.now()
   let http: HttpServerHandle | null = null
   let stopped = false
+  /** system_stop is recorded only after a system_start (a start refused before it records neither) */
+  let startRecorded = false
 
   const core: Core = {
     paths,
@@ -130,7 +134,15 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       }
     },
     async start() {
+      // one core per data dir: a second would start every upstream again and write the same log
+      if (process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) {
+        throw new CoreError(
+          'CONFLICT',
+          `another mcpproxy core is already running for ${paths.dataDir} (its socket ${paths.socket} answers): stop it first, or use another --data-dir`,
+        )
+      }
       activity.record({ type: 'system_start', status: 'success', metadata: { version, pid: process.pid, data_dir: paths.dataDir } })
+      startRecorded = true
       if (options.watchConfig !== false) configStore.watch()
       if (options.http) {
         http = await createHttpServer(core, {
@@ -153,7 +165,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       await upstreams.stop()
       offOtel?.()
       await otel?.shutdown()
-      activity.record({ type: 'system_stop', status: 'success', metadata: { version, pid: process.pid, uptime_s: Math.round((Date.now() - startedAt) / 1000) } })
+      if (startRecorded) {
+        activity.record({ type: 'system_stop', status: 'success', metadata: { version, pid: process.pid, uptime_s: Math.round((Date.now() - startedAt) / 1000) } })
+      }
       try {
         // rejects when records could not be written (a full disk), after saying how many on the logger
         await activity.close()

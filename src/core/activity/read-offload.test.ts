@@ -128,6 +128,16 @@ describe('heavy reads on the read worker', () => {
     expect(warned.filter((w) => w.includes('read worker failed'))).toHaveLength(1)
   })
 
+  it('a worker that cannot open the database: the reads run on this thread, with one warning', async () => {
+    seed(10)
+    const s = open(workerUrl)
+    // this thread's connection keeps the file it opened; the worker, opening it now, finds none
+    rmSync(file)
+    expect(await s.verify()).toMatchObject({ ok: true, checked: 10 })
+    expect(await s.summary('24h', new Date(NOW))).toMatchObject({ total: 10 })
+    expect(warned.filter((w) => w.includes('read worker failed'))).toHaveLength(1)
+  })
+
   it('a read still running when the store closes is refused, not left hanging', async () => {
     seed(20_000)
     const s = open(workerUrl)

@@ -58,12 +58,14 @@ export function createHeavyReads(db: Db, queries: Pick<ActivityQueries, 'summary
     const data: ReadWorkerData = { file: options.file, nativeBinding: options.nativeBinding }
     const w = new Worker(typeof url === 'string' && url.startsWith('file:') ? new URL(url) : url, { workerData: data })
     w.on('message', (m: ReadReply) => {
+      if (m.n === 0) return options.logger.info('activity read worker started')
       const entry = waiting.get(m.n)
       if (!entry) return
       waiting.delete(m.n)
       if (!waiting.size) w.unref()
       if (m.ok) entry.resolve(m.value)
-      else entry.reject(new CoreError(m.code as CoreErrorCode, m.message))
+      // an error that was no CoreError stays one here (REST answers it as an internal error)
+      else entry.reject(m.code ? new CoreError(m.code as CoreErrorCode, m.message) : new Error(m.message))
     })
     w.on('error', fail)
     w.on('exit', (code) => fail(new Error(`the read worker exited with code ${code}`)))

@@ -33,17 +33,22 @@ export interface ReadRequest {
 
 export type ReadReply =
   | { n: number; ok: true; value: unknown }
-  /** code: a CoreError's code (INTERNAL for anything else) */
-  | { n: number; ok: false; code: string; message: string }
+  /** code: a CoreError's code; none for any other error */
+  | { n: number; ok: false; code?: string; message: string }
 
-/** Runs one heavy read on a connection and its queries (the worker's, or the core's without a worker). */
+/**
+ * Runs one heavy read on a connection and its queries (the worker's, or the core's without a
+ * worker), in one read transaction: its several statements see the same commits.
+ */
 export function runHeavyRead(db: Db, queries: Pick<ActivityQueries, 'summary' | 'metrics'>, op: HeavyRead, args: readonly unknown[]): unknown {
-  switch (op) {
-    case 'summary':
-      return queries.summary(...(args as Parameters<ActivityQueries['summary']>))
-    case 'metrics':
-      return queries.metrics(...(args as Parameters<ActivityQueries['metrics']>))
-    case 'verify':
-      return verifyChain(db)
-  }
+  return db.transaction((): unknown => {
+    switch (op) {
+      case 'summary':
+        return queries.summary(...(args as Parameters<ActivityQueries['summary']>))
+      case 'metrics':
+        return queries.metrics(...(args as Parameters<ActivityQueries['metrics']>))
+      case 'verify':
+        return verifyChain(db)
+    }
+  })()
 }

@@ -79,7 +79,10 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let refed = true
 
   const setRef = (on: boolean): void => {
-    if (on === refed || fallback) return
+    // once closing, the worker keeps the process alive until it answered the close (its last
+    // stats report would otherwise unref it just before the answer, and an event loop with
+    // nothing else to do ends the process mid-close)
+    if (on === refed || fallback || (closed && !on)) return
     refed = on
     if (on) {
       worker.ref()

@@ -11,7 +11,7 @@ export function viaSocket(req: IncomingMessage): boolean {
 }
 
 /** Resolves true when something answers on the socket (another core owns it). */
-function socketInUse(path: string): Promise<boolean> {
+export function socketInUse(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path)
     s.once('connect', () => {

@@ -166,7 +166,13 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       if (m.error || !Array.isArray(m.result?.tools)) return
       const tools = m.result.tools as unknown[]
       for (const t of tools as Array<{ name?: unknown; annotations?: ToolAnnotations }>) if (typeof t?.name === 'string') annotations.set(t.name, t.annotations)
-      toolWatch.page(tools, firstPage, m.result.nextCursor === undefined)
+      // a listing with more pages names a cursor; null or '' as a cursor ends it too
+      const more = typeof m.result.nextCursor === 'string' && m.result.nextCursor !== ''
+      try {
+        toolWatch.page(tools, firstPage, !more)
+      } catch (err) {
+        logger.warn('could not record what the server listed', { error: (err as Error).message })
+      }
       return
     }
     const call = calls.get(k)
@@ -192,9 +198,13 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         return
       }
       for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
-        if (m && typeof m === 'object') {
+        if (!m || typeof m !== 'object') continue
+        // whatever a message holds, recording it never ends the relay
+        try {
           if (fromClient) request(m, at)
           else answer(m, at)
+        } catch (err) {
+          logger.warn(fromClient ? 'could not record a message from the client' : 'could not record a message from the server', { error: (err as Error).message })
         }
       }
     }

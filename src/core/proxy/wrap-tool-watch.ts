@@ -6,7 +6,9 @@
  * - after the first complete listing of the session, a tool whose definition changed (a rug pull:
  *   tool_change `changed` with both definitions, flagged rug_pull), appeared (`added`) or
  *   disappeared (`removed`).
- * A listing in pages (nextCursor) counts once its last page arrived.
+ * A listing in pages (nextCursor) counts once its last page arrived; a page fetched outside a
+ * listing (a cursor without the first page) is left alone. At most MAX_WATCHED_TOOLS tools of a
+ * listing are watched.
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { ActivityInput } from '../../shared/activity'
@@ -18,17 +20,26 @@ export interface ToolWatch {
   page(tools: readonly unknown[], first: boolean, last: boolean): void
 }
 
+/** Tools of one listing the watch compares (a listing beyond it is cut there, for both listings alike). */
+export const MAX_WATCHED_TOOLS = 10_000
+
 interface Listed {
   hash: string
   definition: ToolDefinition
 }
 
-const isTool = (t: unknown): t is Tool => typeof t === 'object' && t !== null && typeof (t as { name?: unknown }).name === 'string'
+/** A tool as the scan and the hash need it: a string name, and a description that is a string if there is one. */
+const isTool = (t: unknown): t is Tool => {
+  if (typeof t !== 'object' || t === null) return false
+  const { name, description } = t as { name?: unknown; description?: unknown }
+  return typeof name === 'string' && (description === undefined || typeof description === 'string')
+}
 
 /** `base` gives the fields every record of this wrap shares (server name, session, client: they can change after initialize). */
 export function createToolWatch(record: (input: ActivityInput) => void, base: () => Pick<ActivityInput, 'server_name' | 'session_id' | 'client'>): ToolWatch {
   let listed: Map<string, Listed> | null = null
-  let collecting: Tool[] = []
+  /** the pages of the listing being read; null outside a listing */
+  let collecting: Tool[] | null = null
   const scanned = new Set<string>()
 
   const change = (tool: string, action: 'added' | 'removed' | 'changed', extra: Partial<ActivityInput> = {}): void =>
@@ -75,10 +86,12 @@ export function createToolWatch(record: (input: ActivityInput) => void, base: ()
   return {
     page(tools, first, last) {
       if (first) collecting = []
-      collecting.push(...tools.filter(isTool))
+      if (!collecting) return
+      for (const t of tools) if (collecting.length < MAX_WATCHED_TOOLS && isTool(t)) collecting.push(t)
       if (last) {
-        complete(collecting)
-        collecting = []
+        const listing = collecting
+        collecting = null
+        complete(listing)
       }
     },
   }
