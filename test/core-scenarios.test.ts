@@ -471,6 +471,12 @@ describe('core scenarios', () => {
     const body = (await bad.json()) as { jsonrpc: string; error: { code: number; message: string } }
     expect(body.jsonrpc).toBe('2.0')
     expect(body.error.code).toBe(-32700)
+    // JSON that is no request (a string, a number) is an invalid request, not a parse error
+    for (const notRequest of ['"abc"', '123']) {
+      const r = await fetch(url, { method: 'POST', headers, body: notRequest })
+      expect(r.status).toBe(400)
+      expect(((await r.json()) as { error: { code: number } }).error.code).toBe(-32600)
+    }
 
     const noKey = await fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': '' }, body: '{}' })
     expect(noKey.status).toBe(401)

@@ -108,8 +108,17 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     expect(textOf(r1)).toContain("unknown server 'nope'")
     const r2 = await client.callTool({ name: 'call_tool', arguments: { tool: 'everything:missing', arguments: {} } })
     expect(textOf(r2)).toContain("unknown tool 'missing'")
-    const r3 = await client.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', intent: { operation_type: 'delete' } } })
+    const r3 = await client.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { refused: 3 }, intent: { operation_type: 'delete' } } })
     expect(textOf(r3)).toContain('invalid intent')
+    const r4 = await client.callTool({ name: 'call_tool', arguments: { server: 'everything', arguments: { refused: 4 } } })
+    expect(textOf(r4)).toContain('call_tool needs "server" and "tool"')
+    // calls refused before they reach a server are in the log too, as errors with the reason
+    const refused = (await h.records('tool_call')).filter((r) => typeof (r.arguments as { refused?: number } | undefined)?.refused === 'number')
+    const byReason = refused.map((r) => [r.server_name, r.tool_name, r.status, r.error?.slice(0, 14)]).sort((a, b) => String(a[3]).localeCompare(String(b[3])))
+    expect(byReason).toEqual([
+      ['everything', undefined, 'error', 'call_tool need'],
+      ['everything', 'echo', 'error', 'invalid intent'],
+    ])
   })
 
   it('records an upstream isError result as error', async () => {
@@ -128,6 +137,13 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     expect(await notRpc.json()).toMatchObject({ error: { code: -32600 } })
     const noSession = await post(h.url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }))
     expect(noSession.status).toBe(400)
+    // the answer names the request (a stdio client behind the bridge matches answers by id)
+    expect(await noSession.json()).toMatchObject({ id: 5, error: { code: -32000, message: expect.stringContaining('send initialize first') } })
+    // initialize without params: invalid params on one line, not an internal error with the schema's issues
+    const noParams = await post(h.url, JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'initialize' }))
+    const noParamsAnswer = JSON.stringify(await noParams.json())
+    expect(JSON.parse(noParamsAnswer)).toMatchObject({ id: 6, error: { code: -32602, message: expect.stringContaining('invalid initialize params: params: expected object') } })
+    expect(noParamsAnswer).not.toContain('"expected"')
     const stale = await post(h.url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }), { 'mcp-session-id': 'gone' })
     expect(stale.status).toBe(404)
     const r = await client.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: 'still here' } } })

@@ -156,6 +156,19 @@ interface CallRequest {
   signal?: AbortSignal
 }
 
+/**
+ * A call refused before it could reach a server (no server or tool named, an unknown tool, an
+ * intent that does not parse): recorded as an error tool_call all the same, so the log holds
+ * every call a client made.
+ */
+function refusedCall(ctx: ProxyContext, caller: CallerContext, session: Session | undefined, req: CallRequest, message: string): CallToolResult {
+  ctx.calls
+    .start({ server: req.server, tool: req.tool, args: req.args, sessionId: caller.sessionId, client: caller.client, requestId: req.requestId, trace: traceFrom(req.meta) })
+    .finish({ status: 'error', error: message })
+  session?.countCall()
+  return errorResult(message)
+}
+
 /** Gates, forwards and records one upstream tool call for a caller. Never throws: failures are tool results. */
 export async function proxyCall(ctx: ProxyContext, caller: CallerContext, session: Session | undefined, req: CallRequest): Promise<CallToolResult> {
   const trace = traceFrom(req.meta)
@@ -276,11 +289,43 @@ function leanCallTool(server: Server, handler: CallToolHandler): void {
  */
 function callToolParamsProblem(request: JSONRPCRequest): string | undefined {
   const parsed = CallToolRequestSchema.safeParse(request)
-  if (parsed.success) return undefined
-  const issue = parsed.error.issues[0]!
+  return parsed.success ? undefined : paramsProblem('tools/call', parsed.error.issues)
+}
+
+interface SchemaIssue {
+  path: PropertyKey[]
+  message: string
+}
+
+/** A schema's first issue with a request, on one line naming the field. */
+function paramsProblem(method: string, issues: readonly SchemaIssue[]): string {
+  const issue = issues[0]!
   const path = issue.path[0] === 'params' ? issue.path.slice(1) : issue.path
   const message = issue.message.replace(/^Invalid input: /, '').replace(/^expected record\b/, 'expected object')
-  return `invalid tools/call params: ${path.map(String).join('.') || 'params'}: ${message}`
+  return `invalid ${method} params: ${path.map(String).join('.') || 'params'}: ${message}`
+}
+
+/**
+ * The SDK's handlers parse each request with its schema and let the schema's error through, which
+ * the SDK answers as -32603 Internal error with the issues as JSON (initialize without params, a
+ * prompts/get without a name): every handler answers those as -32602 Invalid params, on one line.
+ */
+function schemaErrorsAsInvalidParams(server: Server): void {
+  const handlers = (server as unknown as { _requestHandlers?: Map<string, RawHandler> })._requestHandlers
+  if (!handlers) return
+  for (const [method, handler] of handlers) {
+    handlers.set(method, async (request, extra) => {
+      try {
+        return await handler(request, extra)
+      } catch (err) {
+        const issues = (err as { issues?: unknown }).issues
+        if (/ZodError$/.test(String((err as { name?: unknown }).name)) && Array.isArray(issues) && issues.length) {
+          throw new McpError(ErrorCode.InvalidParams, paramsProblem(method, issues as SchemaIssue[]))
+        }
+        throw err
+      }
+    })
+  }
 }
 
 type CallToolHandler = (request: CallToolRequest, extra: CallToolExtra) => Promise<CallToolResult>
@@ -367,7 +412,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     {
       capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
       instructions:
-        "mcpproxy aggregates several MCP servers. Use retrieve_tools to find a tool, then call_tool with its server, name, arguments and your intent. When tools are exposed directly as <server>__<tool>, declare the intent in the request's _meta.intent.",
+        "mcpproxy aggregates several MCP servers. Use retrieve_tools to find a tool, then call_tool with its server, tool, arguments and your intent. When tools are exposed directly as <server>__<tool>, declare the intent in the request's _meta.intent.",
     },
   )
 
@@ -398,9 +443,9 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     const base = { meta, requestId: String(extra.requestId), signal: extra.signal }
     if (ctx.config().tool_exposure === 'direct') {
       const t = ctx.catalogue.resolve(name)
-      if (!t) return errorResult(`unknown tool '${name}'`)
+      if (!t) return refusedCall(ctx, caller, session, { ...base, server: '', tool: name, args }, `unknown tool '${name}'`)
       const { intent, error } = parseIntent(meta?.intent, '_meta.intent')
-      if (error) return errorResult(error)
+      if (error) return refusedCall(ctx, caller, session, { ...base, server: t.server, tool: t.tool, args }, error)
       return proxyCall(ctx, caller, session, { ...base, server: t.server, tool: t.tool, args, intent })
     }
     switch (name) {
@@ -418,10 +463,11 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
         let serverName = typeof args.server === 'string' ? args.server : ''
         let toolName = typeof args.tool === 'string' ? args.tool : ''
         if (!serverName && toolName.includes(':')) [serverName, toolName] = [toolName.slice(0, toolName.indexOf(':')), toolName.slice(toolName.indexOf(':') + 1)]
-        if (!serverName || !toolName) return errorResult('call_tool needs "server" and "tool" (or tool as "server:tool")')
+        const call = { ...base, server: serverName, tool: toolName, args: asArgs(args.arguments) }
+        if (!serverName || !toolName) return refusedCall(ctx, caller, session, call, 'call_tool needs "server" and "tool" (or tool as "server:tool")')
         const { intent, error } = args.intent === undefined ? parseIntent(meta?.intent, '_meta.intent') : parseIntent(args.intent, 'intent')
-        if (error) return errorResult(error)
-        return proxyCall(ctx, caller, session, { ...base, server: serverName, tool: toolName, args: asArgs(args.arguments), intent })
+        if (error) return refusedCall(ctx, caller, session, call, error)
+        return proxyCall(ctx, caller, session, { ...call, intent })
       }
       case 'upstream_servers':
         return upstreamServers(ctx, caller, args)
@@ -433,6 +479,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
   leanCallTool(server, callTool)
 
   registerPromptsAndResources(server, ctx, caller)
+  schemaErrorsAsInvalidParams(server)
 
   // tell the client when what it can list changed (servers.changed also fires for health), coalescing bursts
   let pending: NodeJS.Timeout | null = null

@@ -330,8 +330,9 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
 
   const handlePost = async (req: IncomingMessage, res: ServerResponse, parsedBody: unknown): Promise<void> => {
     let body = parsedBody
-    // a framework may hand over the raw body (Buffer or string) so that bad JSON gets a JSON-RPC error
-    let raw: Buffer | string | undefined = typeof body === 'string' || Buffer.isBuffer(body) ? body : undefined
+    // a framework hands over the raw bytes when they are not JSON, so that they get a JSON-RPC parse
+    // error; a string is a parsed JSON string (a request that is no object: -32600)
+    let raw: Buffer | undefined = Buffer.isBuffer(body) ? body : undefined
     if (body === undefined) {
       const read = await readBody(req, maxBody)
       if (read === 'too_large') return jsonRpcError(res, 413, -32600, `request body larger than ${maxBody} bytes`)
@@ -339,7 +340,7 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
     }
     if (raw !== undefined) {
       try {
-        body = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'))
+        body = JSON.parse(raw.toString('utf8'))
       } catch (err) {
         return jsonRpcError(res, 400, -32700, `Parse error: ${(err as Error).message}`)
       }
@@ -356,8 +357,10 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
       if (batch && messages.length > 1) return jsonRpcError(res, 400, -32600, 'Invalid Request: initialize must not be batched', initialize.id ?? null)
       if (!session) session = await open(req)
     } else if (!session) {
-      if (typeof sessionId !== 'string') return jsonRpcError(res, 400, -32000, 'Bad Request: no mcp-session-id header; send initialize first')
-      return jsonRpcError(res, 404, -32001, 'Session not found: initialize a new session')
+      // the answer names the request when there is one (a stdio client reaching here through the bridge matches answers by id)
+      const id = batch ? null : ((messages[0] as Message).id ?? null)
+      if (typeof sessionId !== 'string') return jsonRpcError(res, 400, -32000, 'Bad Request: no session yet: send initialize first (no mcp-session-id header)', id)
+      return jsonRpcError(res, 404, -32001, 'Session not found: initialize a new session', id)
     }
     session.transport.post(req, res, messages as Message[], batch)
   }
