@@ -28,7 +28,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const line = JSON.stringify({ t: new Date().toISOString(), level, scope: options.scope, msg, ...fields })
     if (options.file) {
       try {
-        appendFileSync(options.file, line + '\n')
+        // 0600 like the config: log lines can name servers, tools and paths
+        appendFileSync(options.file, line + '\n', { mode: 0o600 })
       } catch {
         // a log file we cannot write must never break the core; stderr still gets the line
       }

@@ -21,6 +21,9 @@ describe('describeValidationIssue', () => {
     expect(describe1(q, { limit: '1000' })).toBe('limit: must be <= 100')
     expect(describe1(q, { limit: '0' })).toBe('limit: must be >= 1')
     expect(describe1(q, { limit: 'x' })).toBe('limit: must be a number')
+    expect(describe1(q, { limit: '1.5' })).toBe('limit: must be an integer')
+    // a list parameter is named as the user wrote it, not by its item's index
+    expect(describe1(z.object({ status: z.array(z.enum(['ok', 'error'])) }), { status: ['ok', 'bogus'] })).toBe('status: must be one of ok, error')
     expect(describe1(q, { limit: 5, kind: 'c' })).toBe('kind: must be one of a, b')
     expect(describe1(q, { limit: 5, name: '' })).toBe('name: must not be empty')
   })

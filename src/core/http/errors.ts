@@ -22,7 +22,9 @@ interface ValidationIssue {
 
 /** `limit: must be <= 100` from a zod issue as the type provider reports it. */
 export function describeValidationIssue(issue: ValidationIssue, context: string | undefined): string {
-  const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.')
+  let path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.')
+  // a query parameter given as a list (status=a,b) is named, not its item (status, not status.0)
+  if (context === 'querystring') path = path.replace(/(\.\d+)+$/, '')
   const name = path || (context === 'body' ? 'body' : context ?? 'request')
   return `${name}: ${issueMessage(issue)}`
 }
@@ -43,7 +45,7 @@ function issueMessage(issue: ValidationIssue): string {
     case 'invalid_value':
       return Array.isArray(p.values) ? `must be one of ${p.values.map(String).join(', ')}` : issue.message
     case 'invalid_type':
-      return p.expected === 'number' || p.expected === 'int' ? 'must be a number' : `must be ${String(p.expected)}`
+      return p.expected === 'int' ? 'must be an integer' : p.expected === 'number' ? 'must be a number' : `must be ${String(p.expected)}`
     case 'invalid_format':
       return issue.message.startsWith('must') ? issue.message : `must be a valid ${String(p.format ?? 'value')}`
     case 'unrecognized_keys':

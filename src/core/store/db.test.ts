@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -39,6 +39,19 @@ describe('openDb and migrations', () => {
       expect(tables.filter((t) => t.strict !== 1)).toEqual([])
       expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'activity_fts'").pluck().get()).toBe('activity_fts')
       expect(migrate(db)).toBe(0)
+    } finally {
+      db.close()
+    }
+  })
+
+  it.runIf(process.platform !== 'win32')('keeps the database and its WAL private (0600), also a file made before with a wider mode', () => {
+    const file = join(dir, 'p.db')
+    writeFileSync(file, '')
+    chmodSync(file, 0o644)
+    const db = openDb(file)
+    try {
+      appendRecords(db, [{ id: '01JQ0000000000000000000000', timestamp: '2025-03-27T00:00:00.000Z', type: 'tool_call', status: 'success' }])
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(f).mode & 0o777, f).toBe(0o600)
     } finally {
       db.close()
     }

@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { CoreError } from '../errors'
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations'
@@ -49,6 +50,7 @@ export function openDb(file: string, options: OpenDbOptions = {}): Db {
   // retention returns freed pages with incremental_vacuum instead of a full VACUUM; the mode can
   // only be chosen before the first table exists, and before WAL is switched on
   if (version === 0) db.pragma('auto_vacuum = INCREMENTAL')
+  keepPrivate(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
@@ -59,6 +61,22 @@ export function openDb(file: string, options: OpenDbOptions = {}): Db {
     throw err
   }
   return db
+}
+
+/**
+ * The activity log holds what agents sent and got back (redacted, but still private): the
+ * database file is 0600 like the config, and SQLite gives its WAL and shared-memory files the
+ * database file's mode. A file this process does not own (chmod fails) is left as it is.
+ */
+function keepPrivate(file: string): void {
+  if (file === ':memory:' || file === '' || process.platform === 'win32') return
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600)
+    } catch {
+      // absent (no WAL yet), or someone else's file
+    }
+  }
 }
 
 /** Applies pending migrations, each in its own IMMEDIATE transaction, bumping user_version. */
