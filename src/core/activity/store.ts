@@ -110,14 +110,25 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     }
   }
 
-  const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void; reportCommits?: (on: boolean) => void } = options.writerWorkerUrl
-    ? createWorkerWriter(db, settings, logger, { onCommitted }, { workerUrl: options.writerWorkerUrl, file: options.file, nativeBinding: options.nativeBinding })
-    : createActivityWriter(db, settings, logger, { onCommitted })
   const startRetention = (firstRunMs?: number): { stop(): void } | null =>
     options.retention === false
       ? null
       : scheduleRetention((cancelled) => pruneActivityInTurns(db, settings, { logger, cancelled }), settings.cleanupIntervalMin, logger, firstRunMs)
-  let retention = startRetention()
+  // with a writer worker, retention runs there (off this thread), and comes back here if it fails
+  const retentionOnWorker = options.writerWorkerUrl !== undefined && options.retention !== false
+  let retention: { stop(): void } | null = null
+  const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void; reportCommits?: (on: boolean) => void } = options.writerWorkerUrl
+    ? createWorkerWriter(db, settings, logger, { onCommitted }, {
+        workerUrl: options.writerWorkerUrl,
+        file: options.file,
+        nativeBinding: options.nativeBinding,
+        retention: retentionOnWorker,
+        onFallback: () => {
+          if (retentionOnWorker && !closed) retention ??= startRetention()
+        },
+      })
+    : createActivityWriter(db, settings, logger, { onCommitted })
+  if (!retentionOnWorker) retention = startRetention()
   const heavy = createHeavyReads(db, queries, { workerUrl: options.readWorkerUrl, file: options.file, nativeBinding: options.nativeBinding, logger })
 
   const stopPolling = (): void => {

@@ -215,6 +215,32 @@ describe('activity writer on a worker thread', () => {
     expect(nice(String(process.pid))).toBe(before)
   })
 
+  it("runs the store's retention on the worker: records are pruned while this thread is blocked", async () => {
+    const s = createActivityStore({ file, logger, writerWorkerUrl: workerUrl, settings: { maxRecords: 5, cleanupIntervalMin: 0.001, retentionDays: 0, maxDbMb: 0 } })
+    opened.push(s)
+    for (let i = 0; i < 20; i++) s.record(call(`t${i}`))
+    await s.flush()
+    // this thread's event loop stops here for up to 5 s: only another thread can prune meanwhile
+    const view = new Int32Array(new SharedArrayBuffer(4))
+    const deadline = Date.now() + 5000
+    let left = 20
+    while (left > 5 && Date.now() < deadline) {
+      Atomics.wait(view, 0, 0, 50)
+      left = rawRows().filter((r) => r.seq !== null).length
+    }
+    expect(left).toBe(5)
+  })
+
+  it('takes retention back on this thread when the worker cannot start', async () => {
+    const broken = join(dir, 'broken-worker.mjs')
+    writeFileSync(broken, "throw new Error('no worker today')\n")
+    const s = createActivityStore({ file, logger, writerWorkerUrl: pathToFileURL(broken), settings: { maxRecords: 5, cleanupIntervalMin: 0.001, retentionDays: 0, maxDbMb: 0 } })
+    opened.push(s)
+    for (let i = 0; i < 20; i++) s.record(call(`t${i}`))
+    await s.flush()
+    await vi.waitFor(() => expect(rawRows().filter((r) => r.seq !== null)).toHaveLength(5), { timeout: 5000 })
+  })
+
   it('flushes on close and ignores records after it', async () => {
     const s = open()
     const id = s.record(call('last'))

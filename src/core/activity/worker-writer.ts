@@ -24,6 +24,10 @@ export interface WorkerWriterOptions {
   nativeBinding?: string
   /** a synchronous writeNow() gives up waiting for the worker after this long (ms) */
   writeNowTimeoutMs?: number
+  /** the worker runs the store's retention (WriterWorkerData.retention) */
+  retention?: boolean
+  /** told when writing falls back to this thread (the worker's retention ended with it) */
+  onFallback?: () => void
 }
 
 export interface WorkerActivityWriter extends ActivityWriter {
@@ -49,7 +53,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   const signalView = new Int32Array(signal)
   // the worker answers on a port of its own, so writeNow() can take its reports synchronously
   const { port1: reports, port2 } = new MessageChannel()
-  const data: WriterWorkerData = { file: options.file, settings: { ...settings }, nativeBinding: options.nativeBinding, signal, reportCommits: false, reports: port2 }
+  const data: WriterWorkerData = { file: options.file, settings: { ...settings }, nativeBinding: options.nativeBinding, signal, reportCommits: false, reports: port2, retention: options.retention ?? false }
   const worker = new Worker(options.workerUrl, { workerData: data, transferList: [port2] })
   let queue: WriterOp[] = []
   // id -> the queued pending insert, so a completion within the window merges into it
@@ -178,6 +182,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
       fallback.flush().then(w.resolve, w.reject)
     }
     closeWaiter?.()
+    options.onFallback?.()
   }
 
   const onReport = (m: FromWorker): void => {

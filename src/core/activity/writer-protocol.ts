@@ -16,6 +16,8 @@ export interface WriterWorkerData {
   reportCommits: boolean
   /** where the worker posts its reports (FromWorker) */
   reports: MessagePort
+  /** run the store's retention here, on this connection (on settings.cleanupIntervalMin), off the store's thread */
+  retention: boolean
 }
 
 export type WriterOp = { record: ActivityRecord } | { id: string; completion: ActivityCompletion }
