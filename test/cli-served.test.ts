@@ -131,10 +131,46 @@ describe('mcpproxy with a served core', () => {
     expect(verify.stdout).toMatch(/^OK/)
     // the core verified on its read worker (built beside the CLI), not on its own thread
     expect(serve.err()).not.toMatch(/read worker failed/)
+    expect(readFileSync(join(dataDir, 'logs', 'mcpproxy.log'), 'utf8')).toContain('activity read worker started')
 
     const report = join(dir, 'report.html')
     expect((await cli(['activity', 'report', '--output', report])).code).toBe(0)
     expect(readFileSync(report, 'utf8')).toMatch(/<html/i)
+  }, 60_000)
+
+  it('activity watch prints every record type as the read-only watch does, and --type server_change only those', async () => {
+    expect((await cli(['servers', 'add', 'watched', '--', process.execPath, EVERYTHING, 'stdio'])).code).toBe(0)
+    const all = start(['--data-dir', dataDir, 'activity', 'watch'])
+    const changes = start(['--data-dir', dataDir, 'activity', 'watch', '--type', 'server_change'])
+    const client = await mcpClient()
+    try {
+      // changes until both watches (which connect on their own time) print one
+      const disabled = /\d\d:\d\d:\d\d \[server\] watched disabled → success/
+      let seen = false
+      for (let i = 0; i < 40 && !seen; i++) {
+        expect((await cli(['servers', 'disable', 'watched'])).code).toBe(0)
+        expect((await cli(['servers', 'enable', 'watched'])).code).toBe(0)
+        seen = await Promise.all([all.waitFor(disabled, 500), changes.waitFor(disabled, 500)]).then(
+          () => true,
+          () => false,
+        )
+      }
+      expect(seen).toBe(true)
+      await all.waitFor(/\[server\] watched enabled → success/)
+      await client.callTool({ name: 'everything__echo', arguments: { message: 'while watched' } })
+      await all.waitFor(/\[tool_call\] everything:echo → success/)
+      // recorded after the call: once the filtered watch prints it, it has had the call too
+      expect((await cli(['servers', 'remove', 'watched'])).code).toBe(0)
+      await changes.waitFor(/\[server\] watched removed → success/)
+      expect(changes.out()).not.toContain('[tool_call]')
+      expect(changes.out()).toMatch(/\[server\] watched enabled → success/)
+    } finally {
+      await client.close()
+      for (const w of [all, changes]) {
+        w.child.kill('SIGINT')
+        expect(await exited(w.child)).toBe(0)
+      }
+    }
   }, 60_000)
 
   it("servers tools and servers logs show a server's pinned tools and its stderr", async () => {
@@ -242,6 +278,26 @@ describe('mcpproxy with a served core', () => {
     expect(log).toMatch(/bridging stdio to the running core/)
   }, 30_000)
 
+  it('doctor checks the config file on disk too: the running core keeps its last good config, a broken file fails', async () => {
+    const file = join(dataDir, 'mcp_config.json')
+    const good = readFileSync(file, 'utf8')
+    try {
+      writeFileSync(file, '{"listen": ')
+      const r = await cli(['doctor'])
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/✓ config: the running core's config is valid/)
+      expect(r.stdout).toMatch(/✗ config_file: .*mcp_config\.json does not load: .*not valid JSON/)
+      const json = JSON.parse((await cli(['doctor', '--json'])).stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean }> }
+      expect(json.ok).toBe(false)
+      expect(json.checks.find((c) => c.name === 'config_file')).toMatchObject({ ok: false })
+    } finally {
+      writeFileSync(file, good)
+    }
+    const fixed = JSON.parse((await cli(['doctor', '--json'])).stdout) as { checks: Array<{ name: string; ok: boolean }> }
+    expect(fixed.checks.find((c) => c.name === 'config_file')).toBeUndefined()
+    expect(fixed.checks.find((c) => c.name === 'config')).toMatchObject({ ok: true })
+  })
+
   it('import and delete go through the core: an export re-imported is all skipped; a deleted id is gone', async () => {
     const jsonl = join(dir, 'served.jsonl')
     expect((await cli(['activity', 'export', '--output', jsonl, '--include-bodies', '--type', 'tool_call'])).code).toBe(0)
@@ -256,6 +312,28 @@ describe('mcpproxy with a served core', () => {
     expect(gone.code).toBe(1)
     expect(gone.stderr).toContain(`no activity record ${id}`)
   }, 30_000)
+
+  it('a second serve for the same data dir is refused: no second core, nothing recorded, runtime.json kept', async () => {
+    const runtime = join(dataDir, 'runtime.json')
+    const before = readFileSync(runtime, 'utf8')
+    const systemRecords = async (): Promise<number> =>
+      (JSON.parse((await cli(['activity', 'list', '--json', '--type', 'system_start', '--type', 'system_stop'])).stdout) as ActivityPage).total
+    const records = await systemRecords()
+    const second = await run(['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${await freePort()}`])
+    expect(second.code).toBe(1)
+    expect(second.stderr).toContain(`another mcpproxy core is already running for ${dataDir}`)
+    expect(readFileSync(runtime, 'utf8')).toBe(before)
+    expect(await systemRecords()).toBe(records)
+  }, 30_000)
+
+  it('serve on an address another process holds exits 1 and says so, every time (it used to end mid-shutdown at random)', async () => {
+    const otherDir = join(dir, 'other-data')
+    for (let i = 0; i < 4; i++) {
+      const r = await run(['--data-dir', otherDir, 'serve', '--listen', `127.0.0.1:${port}`])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the address is in use`)
+    }
+  }, 60_000)
 
   it('without the socket, commands find the core through the address serve recorded, with the key; a wrong key is a clear error', async () => {
     rmSync(join(dataDir, 'mcpproxy.sock'), { force: true })

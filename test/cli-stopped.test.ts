@@ -95,12 +95,13 @@ describe('mcpproxy with no core running', () => {
     const r = await cli(['activity', 'list', '--limit', '5', '--show-intent'])
     expect(r.code).toBe(0)
     const lines = r.stdout.split('\n')
-    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+SERVER\s+DETAILS\s+INTENT\s+STATUS\s+DURATION$/)
+    expect(lines[0]).toMatch(/^ID\s+TIME\s+TYPE\s+SERVER\s+DETAILS\s+INTENT\s+STATUS\s+DURATION$/)
     // the newest record is 6 minutes old: the clock alone when that is still today, else date and
     // clock (a run just after midnight)
     const today = new Date(at(6)).toDateString() === new Date().toDateString()
     const when = today ? '\\d\\d:\\d\\d:\\d\\d' : '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d'
-    expect(lines[1]).toMatch(new RegExp(`^${when}\\s+policy\\s+github\\s+delete_repo BLOCKED\\s+⚠️ +destructive\\s+blocked$`))
+    // ID: the last 8 characters, where ULIDs of the same millisecond (or minute) differ
+    expect(lines[1]).toMatch(new RegExp(`^${ids[27]!.slice(-8)}\\s+${when}\\s+policy\\s+github\\s+delete_repo BLOCKED\\s+⚠️ +destructive\\s+blocked$`))
     expect(r.stdout).toMatch(/1-5 of 28; next page: --cursor \S+/)
   })
 
@@ -116,6 +117,10 @@ describe('mcpproxy with no core running', () => {
     const period = await cli(['activity', 'summary', '--period', '2y'])
     expect(period.code).toBe(2)
     expect(period.stderr).toMatch(/2y/)
+    const time = await cli(['activity', 'list', '--start-time', 'yesterday'])
+    expect(time.code).toBe(2)
+    // both forms --help offers
+    expect(time.stderr).toMatch(/--start-time: .*RFC 3339.*30m, 2h, 7d/)
   })
 
   it('activity show prints the detail layout, and exits 1 for an unknown id', async () => {
@@ -133,6 +138,30 @@ describe('mcpproxy with no core running', () => {
     expect(missing.stderr).toMatch(/no activity record NOPE/)
   })
 
+  it('activity show takes the short id activity list prints, or any unique prefix or suffix; an ambiguous one lists the candidates', async () => {
+    const id = ids[27]!
+    const table = await cli(['activity', 'list', '--limit', '1'])
+    const short = table.stdout.split('\n')[1]!.split(/\s+/)[0]!
+    expect(id.endsWith(short)).toBe(true)
+    const bySuffix = await cli(['activity', 'show', short])
+    expect(bySuffix.code).toBe(0)
+    expect(bySuffix.stdout).toContain(`Activity: ${id}`)
+    const byPrefix = await cli(['activity', 'show', id.slice(0, 20).toLowerCase(), '--json'])
+    expect(byPrefix.code).toBe(0)
+    expect((JSON.parse(byPrefix.stdout) as ActivityRecord).id).toBe(id)
+    // ids[0] and ids[1] were made a minute apart: they share the start of their time part
+    let common = 0
+    while (ids[0]![common] === ids[1]![common]) common++
+    const ambiguous = await cli(['activity', 'show', ids[0]!.slice(0, common)])
+    expect(ambiguous.code).toBe(1)
+    expect(ambiguous.stderr).toMatch(/ambiguous/)
+    expect(ambiguous.stderr).toContain(ids[0]!)
+    expect(ambiguous.stderr).toContain(ids[1]!)
+    const none = await cli(['activity', 'show', 'ZZZZZZZZ'])
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/no activity record ZZZZZZZZ/)
+  })
+
   it('activity summary reports totals and the top tools', async () => {
     const r = await cli(['activity', 'summary', '--period', '24h', '--json'])
     expect(r.code).toBe(0)
@@ -142,6 +171,8 @@ describe('mcpproxy with no core running', () => {
     expect(s.top_tools[0]).toMatchObject({ server: 'github', tool: 'search_code', count: 20 })
     const human = await cli(['activity', 'summary'])
     expect(human.stdout).toMatch(/github:search_code\s+20/)
+    // the rate counts tool calls only (5 of 25), not the 3 blocked policy decisions
+    expect(human.stdout).toMatch(/Error rate \(tool calls\):\s+20\.0%/)
   })
 
   it('activity export writes CSV and JSON Lines files honouring the filters', async () => {
@@ -261,6 +292,11 @@ describe('mcpproxy with no core running', () => {
     const missing = await cli(['servers', 'enable', 'nope'])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/no server named "nope"/)
+    // a stray word before -- is not taken for the command
+    const stray = await cli(['servers', 'add', 'bad', 'name', '--', 'node', 'x.js'])
+    expect(stray.code).toBe(2)
+    expect(stray.stderr).toMatch(/"name"/)
+    expect(cfg().mcpServers.bad).toBeUndefined()
     const list = JSON.parse((await cli(['servers', 'list', '--json'])).stdout) as Array<{ name: string; enabled: boolean }>
     expect(list).toEqual([expect.objectContaining({ name: 'memory', enabled: false })])
     const restart = await cli(['servers', 'restart', 'memory'])

@@ -11,6 +11,7 @@ import type {
   ActivityPage,
   ActivityRecord,
   ActivitySummaryInfo,
+  ActivitySummaryRow,
   ExportFormat,
   ImportResultInfo,
   SummaryPeriod,
@@ -21,6 +22,7 @@ import type { ApiClient } from './api-client'
 import type { CliContext, ConfigOnDisk } from './context'
 import { CliError } from './errors'
 import { filterQuery, listQuery } from './filters'
+import { formatDateTime } from './output'
 import { openLocalReader, openLocalWriter, type LocalActivityReader } from './local-store'
 
 export interface ActivityBackend {
@@ -159,4 +161,37 @@ export function localActivity(ctx: CliContext): ActivityBackend {
 export async function activityBackend(ctx: CliContext): Promise<ActivityBackend> {
   const core = await ctx.core()
   return core ? coreActivity(core.client) : localActivity(ctx)
+}
+
+/** An export line's id (its first key); ids needing JSON escapes are not matched by a part. */
+const LINE_ID = /^\{"id":"([^"\\]*)"/
+const MAX_CANDIDATES = 10
+
+/**
+ * The record `given` names: its id, or a unique start or end of one (any case). The ID column of
+ * `activity list` prints the end. A part is looked up in the export stream, ids only, so memory
+ * stays flat however many records there are.
+ */
+export async function findRecord(backend: ActivityBackend, given: string): Promise<ActivityRecord> {
+  try {
+    return await backend.get(given)
+  } catch (err) {
+    if (!(err instanceof CliError && err.code === 'NOT_FOUND')) throw err
+  }
+  const part = given.toUpperCase()
+  // the candidates shown; the others are only counted
+  const first: ActivitySummaryRow[] = []
+  let count = 0
+  for await (const lines of wholeLines(backend.export({}, 'json', false))) {
+    for (const line of lines.split('\n')) {
+      const id = LINE_ID.exec(line)?.[1]?.toUpperCase()
+      if (!id || !(id.startsWith(part) || id.endsWith(part))) continue
+      if (++count <= MAX_CANDIDATES) first.push(JSON.parse(line) as ActivitySummaryRow)
+    }
+  }
+  if (count === 1) return backend.get(first[0]!.id)
+  if (!count) throw notFound(given)
+  const shown = first.map((r) => `  ${r.id}  ${formatDateTime(r.timestamp)}  ${r.type}  ${[r.server_name, r.tool_name].filter(Boolean).join(':')}`.trimEnd())
+  const more = count > MAX_CANDIDATES ? [`  ... and ${count - MAX_CANDIDATES} more`] : []
+  throw new CliError([`activity id ${given} is ambiguous: it starts or ends ${count} ids; give more of it`, ...shown, ...more].join('\n'), { code: 'AMBIGUOUS' })
 }

@@ -12,6 +12,8 @@ describe('filter flags', () => {
     expect(() => parseListQuery({ limit: '500' })).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--limit/) }))
     expect(() => parseFilter({ type: ['nope'] })).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--type/) }))
     expect(() => parseFilter({ startTime: 'yesterday' })).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--start-time: must be an RFC 3339 time/) }))
+    // the error offers both forms --help does
+    expect(() => parseFilter({ endTime: 'yesterday' })).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--end-time: .*RFC 3339 .*or relative: 30m, 2h, 7d/) }))
   })
   it('accepts relative times', () => {
     expect(resolveTime('2h', new Date('2025-01-01T12:00:00Z'))).toBe('2025-01-01T10:00:00.000Z')

@@ -87,7 +87,9 @@ function rawFilter(flags: FilterFlags): Record<string, unknown> {
 function fail(error: import('zod').ZodError): never {
   const first = error.issues[0]
   const key = first ? String(first.path[0] ?? '') : ''
-  throw usageError(key ? `${flagName(key)}: ${first!.message}` : describeIssues(error))
+  // the schema (shared with REST) knows only RFC 3339; the flags also take relative times
+  const message = key === 'start_time' || key === 'end_time' ? `${first!.message} (e.g. 2025-01-15T10:30:00Z) or relative: 30m, 2h, 7d` : first?.message
+  throw usageError(key ? `${flagName(key)}: ${message}` : describeIssues(error))
 }
 
 export function parseFilter(flags: FilterFlags): ActivityFilter {

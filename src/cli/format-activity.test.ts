@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ActivityRecord } from '../shared/activity'
 import { displayWidth } from './output'
-import { detailsOf, renderActivityDetail, renderActivityTable, renderEventLine, renderResponse, renderValue, renderVerify } from './format-activity'
+import { detailsOf, renderActivityDetail, renderActivityTable, renderEventLine, renderRecordLine, renderResponse, renderSummary, renderValue, renderVerify } from './format-activity'
 
 process.env.NO_COLOR = '1'
 
@@ -14,8 +14,10 @@ describe('activity formatting', () => {
       { ...base, id: 'b', type: 'policy_decision' as const, server_name: 'github', tool_name: 'delete_repo', status: 'blocked' as const, policy: { decision: 'deny' as const } },
     ]
     const plain = renderActivityTable(rows, { now: new Date('2025-12-20T12:00:00Z') }).split('\n')
-    expect(plain[0]).toMatch(/^TIME\s+TYPE\s+SERVER\s+DETAILS\s+STATUS\s+DURATION$/)
-    expect(plain[1]).toMatch(/tool_call\s+github\s+search_code\s+success\s+234ms$/)
+    expect(plain[0]).toMatch(/^ID\s+TIME\s+TYPE\s+SERVER\s+DETAILS\s+STATUS\s+DURATION$/)
+    // the short id is the end of the ULID (the start is the time, shared by neighbours); a short id is shown whole
+    expect(plain[1]).toMatch(/^0000000A\s+10:32:15\s+tool_call\s+github\s+search_code\s+success\s+234ms$/)
+    expect(plain[2]).toMatch(/^b\s+/)
     expect(plain[2]).toMatch(/policy\s+github\s+delete_repo BLOCKED\s+blocked$/)
     const withIntent = renderActivityTable([{ ...rows[0]!, intent: { operation_type: 'destructive' } }], { showIntent: true })
     expect(withIntent.split('\n')[0]).toMatch(/DETAILS\s+INTENT\s+STATUS/)
@@ -69,6 +71,36 @@ describe('activity formatting', () => {
     expect(renderEventLine('activity.policy_decision', { server: 'slack', tool: 'post_message', decision: 'deny', reason: 'external_url', timestamp: ts })).toMatch(/\[policy\] slack:post_message → blocked \(external_url\)$/)
     expect(renderEventLine('activity.tool_call.started', { server: 's', tool: 't', timestamp: ts })).toBeNull()
     expect(renderEventLine('activity.tool_call.started', { server: 's', tool: 't', timestamp: ts }, { verbose: true })).toMatch(/started/)
+  })
+
+  it('prints a watch line for every record type, naming the change', () => {
+    const ts = '2025-12-20T10:32:20.000Z'
+    expect(renderRecordLine({ ...base, timestamp: ts, type: 'server_change', server_name: 'github', metadata: { action: 'disabled' } })).toMatch(/^\d\d:\d\d:20 \[server\] github disabled → success$/)
+    expect(renderRecordLine({ ...base, timestamp: ts, type: 'quarantine_change', server_name: 'github', metadata: { quarantined: true, reason: 'new server' } })).toMatch(/\[quarantine\] github quarantined: new server → success$/)
+    expect(renderRecordLine({ ...base, timestamp: ts, type: 'tool_change', server_name: 'github', tool_name: 'search_code' })).toMatch(/\[tool_change\] github:search_code changed → success$/)
+    expect(renderRecordLine({ ...base, timestamp: ts, type: 'system_start' })).toMatch(/\[system\] start → success$/)
+    expect(renderRecordLine({ ...base, timestamp: ts, server_name: 'github', tool_name: 'search_code', duration_ms: 234 })).toMatch(/\[tool_call\] github:search_code → success \(234ms\)$/)
+    expect(renderRecordLine({ ...base, timestamp: ts, type: 'policy_decision', status: 'blocked', server_name: 'slack', tool_name: 'post_message', policy: { decision: 'deny', reason: 'external_url' } })).toMatch(
+      /\[policy\] slack:post_message → blocked \(external_url\)$/,
+    )
+  })
+
+  it('labels the error rate as one over tool calls (the status counts cover every record)', () => {
+    const text = renderSummary({
+      period: '24h',
+      start_time: '2025-12-19T12:00:00.000Z',
+      end_time: '2025-12-20T12:00:00.000Z',
+      total: 9,
+      by_status: { success: 7, error: 2, blocked: 0, timeout: 0, pending: 0 },
+      by_type: { tool_call: 5, server_change: 4 },
+      error_rate: 0.4,
+      p50_duration_ms: null,
+      p95_duration_ms: null,
+      top_servers: [],
+      top_tools: [],
+    })
+    expect(text).toMatch(/By status:\s+success 7, error 2/)
+    expect(text).toMatch(/Error rate \(tool calls\):\s+40\.0%/)
   })
 
   it('names the first bad record when the chain is broken', () => {

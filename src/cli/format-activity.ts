@@ -78,9 +78,22 @@ export function detailsOf(r: ActivitySummaryRow): string {
   }
 }
 
+/** Characters of an id the ID column shows: enough to tell records apart. */
+export const SHORT_ID_LENGTH = 8
+
+/**
+ * The ID column: the end of the id, which `activity show` takes. A ULID starts with its time, so
+ * records made close together share their start; the random end tells them apart (and the
+ * monotonic ids of one millisecond differ in their last characters).
+ */
+export function shortId(id: string): string {
+  return id.slice(-SHORT_ID_LENGTH)
+}
+
 export function renderActivityTable(rows: ActivitySummaryRow[], options: { showIntent?: boolean; now?: Date } = {}): string {
-  const headers = ['TIME', 'TYPE', 'SERVER', 'DETAILS', ...(options.showIntent ? ['INTENT'] : []), 'STATUS', 'DURATION']
+  const headers = ['ID', 'TIME', 'TYPE', 'SERVER', 'DETAILS', ...(options.showIntent ? ['INTENT'] : []), 'STATUS', 'DURATION']
   const body = rows.map((r) => [
+    shortId(r.id),
     formatListTime(r.timestamp, options.now),
     typeLabel(r.type),
     r.server_name ?? '',
@@ -213,7 +226,8 @@ export function renderSummary(s: ActivitySummaryInfo): string {
       ['Total', String(s.total)],
       ['By status', statuses || 'none'],
       ['By type', Object.entries(s.by_type).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'],
-      ['Error rate', pct(s.error_rate)],
+      // by_status counts every record; the rate is over completed tool calls only
+      ['Error rate (tool calls)', pct(s.error_rate)],
       ['Duration', s.p50_duration_ms === null ? 'n/a' : `p50 ${formatDuration(s.p50_duration_ms)}, p95 ${formatDuration(s.p95_duration_ms)}`],
     ]),
   ]
@@ -273,5 +287,8 @@ export function renderRecordLine(r: ActivitySummaryRow): string {
   const dur = r.duration_ms !== undefined ? ` (${formatDuration(r.duration_ms)})` : ''
   const reason = r.policy?.reason ?? r.error
   if (r.type === 'tool_call') return `${clock} [tool_call] ${target} → ${statusLabel(r.status)}${dur}${r.error && r.status !== 'success' ? ` ${r.error}` : ''}`
-  return `${clock} [${typeLabel(r.type)}] ${target || detailsOf(r)} → ${statusLabel(r.status)}${reason ? ` (${reason})` : ''}`
+  // what changed (`disabled`, `quarantined: reason`), without the tool the target names already;
+  // a policy decision's is its status
+  const what = r.type === 'policy_decision' ? '' : detailsOf({ ...r, tool_name: undefined })
+  return `${clock} [${typeLabel(r.type)}] ${[target, what].filter(Boolean).join(' ')} → ${statusLabel(r.status)}${reason ? ` (${reason})` : ''}`
 }

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http'
+import { getEventListeners } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiClient } from './api-client'
-import { createSseParser, followEvents, type SseEvent } from './sse'
+import { createSseParser, followEvents, pause, type SseEvent } from './sse'
 
 describe('createSseParser', () => {
   it('parses events split across chunks, keeps the last id, skips comments and joins data lines', () => {
@@ -53,5 +54,18 @@ describe('followEvents', () => {
     })
     expect(got).toEqual(['{"n":1}', '{"n":2}', '{"n":3}'])
     expect(seenLastIds).toEqual([undefined, '1', '2'])
+  })
+})
+
+describe('pause', () => {
+  it('leaves no abort listener on the signal, however often a poll loop waits on it', async () => {
+    const controller = new AbortController()
+    // a leak warns (MaxListenersExceededWarning) past 10 listeners
+    for (let i = 0; i < 12; i++) await pause(1, controller.signal)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    const waiting = pause(60_000, controller.signal)
+    controller.abort()
+    await waiting
+    await pause(60_000, controller.signal)
   })
 })

@@ -43,6 +43,23 @@ export function createSseParser(onEvent: (e: SseEvent) => void): (chunk: string)
   }
 }
 
+/**
+ * Waits `ms`, cut short when the signal aborts. Removes its abort listener when the time is up:
+ * a poll loop waits on the same signal again and again, and left behind they pile up (and warn).
+ */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
 export interface FollowOptions {
   query?: Query
   signal: AbortSignal
@@ -92,10 +109,7 @@ export async function followEvents(client: ApiClient, options: FollowOptions): P
       if (options.signal.aborted) return
       options.onStatus?.('reconnecting', (err as Error).message)
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, delay)
-      options.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
-    })
+    await pause(delay, options.signal)
     delay = Math.min(delay * 2, maxDelay)
   }
 }

@@ -3,15 +3,16 @@ import { createWriteStream, existsSync, openSync, renameSync, rmSync } from 'nod
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { Command, Option } from 'commander'
-import { EXPORT_FORMATS, SUMMARY_PERIODS, type ActivityFilter, type ActivityType, type ExportFormat, type SummaryPeriod } from '../../shared/activity'
-import { activityBackend, type ActivityBackend } from '../activity-backend'
+import { EXPORT_FORMATS, SUMMARY_PERIODS, type ActivityFilter, type ActivityRecord, type ActivityType, type ExportFormat, type SummaryPeriod } from '../../shared/activity'
+import type { ActivityAppendedEvent } from '../../shared/events'
+import { activityBackend, coreActivity, findRecord, type ActivityBackend } from '../activity-backend'
 import type { CliContext } from '../context'
 import { CliError, usageError } from '../errors'
 import { addFilterOptions, addPageOptions, hasFilter, parseFilter, parseListQuery, type FilterFlags, type PageFlags } from '../filters'
 import { renderActivityDetail, renderActivityTable, renderEventLine, renderRecordLine, renderSummary, renderVerify } from '../format-activity'
 import { createProgress, formatBytes, paint, printJson, printLine } from '../output'
 import { openLocalReader } from '../local-store'
-import { followEvents } from '../sse'
+import { followEvents, pause } from '../sse'
 
 type Ctx = () => CliContext
 
@@ -68,10 +69,24 @@ async function writeChunks(chunks: AsyncIterable<string | Buffer>, output: strin
   return { bytes, lines }
 }
 
-const WATCH_EVENTS: Partial<Record<ActivityType, string>> = {
-  tool_call: 'activity.tool_call',
-  policy_decision: 'activity.policy_decision',
-  quarantine_change: 'activity.quarantine_change',
+/**
+ * The events a live watch follows. Records of every type come from `activity.appended` (the
+ * core announces each record appended, by any process) and are printed as the read-only watch
+ * prints them; the others are live events with no record of their own.
+ */
+function watchEvents(types: ActivityType[] | undefined, verbose: boolean): string[] {
+  const wants = (t: ActivityType): boolean => !types || types.includes(t)
+  return [
+    'activity.appended',
+    ...(wants('policy_decision') ? ['activity.approval_requested'] : []),
+    ...(verbose && wants('tool_call') ? ['activity.tool_call.started'] : []),
+    ...(verbose && !types ? ['servers.changed', 'config.reloaded', 'tools.indexed'] : []),
+  ]
+}
+
+function printRecord(r: ActivityRecord, json: boolean | undefined): void {
+  if (json) printLine(JSON.stringify({ event: `activity.${r.type}`, data: r }))
+  else printLine(renderRecordLine(r))
 }
 
 export function activityCommand(getCtx: Ctx): Command {
@@ -98,11 +113,11 @@ export function activityCommand(getCtx: Ctx): Command {
   cmd
     .command('show')
     .description('show one record with its arguments and response')
-    .argument('<id>', 'activity id')
+    .argument('<id>', 'activity id, or a unique start or end of one (the ID column of activity list)')
     .option('--json', 'print the full record as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
       const ctx = getCtx()
-      const record = await withBackend(ctx, (b) => b.get(id))
+      const record = await withBackend(ctx, (b) => findRecord(b, id))
       if (ctx.json || flags.json) return printJson(record)
       printLine(renderActivityDetail(record))
     })
@@ -232,10 +247,31 @@ export function activityCommand(getCtx: Ctx): Command {
       const json = ctx.json || flags.json
       const core = await ctx.core()
       if (core) {
-        const eventTypes = types?.map((t) => WATCH_EVENTS[t] ?? `activity.${t}`)
+        const backend = coreActivity(core.client)
+        // output goes through one queue, so fetched records and live events print in event order
+        let printing = Promise.resolve()
+        const queue = (task: () => Promise<void> | void): void => {
+          printing = printing.then(task).catch((err: Error) => void process.stderr.write(paint.dim(`${err.message}\n`)))
+        }
+        const printAppended = async (ids: string[]): Promise<void> => {
+          for (const id of ids) {
+            let r: ActivityRecord
+            try {
+              r = await backend.get(id)
+            } catch (err) {
+              // a record deleted (or pruned) since is skipped quietly
+              if (!(err instanceof CliError && err.code === 'NOT_FOUND')) process.stderr.write(paint.dim(`cannot fetch record ${id}: ${(err as Error).message}\n`))
+              continue
+            }
+            if (types && !types.includes(r.type)) continue
+            if (flags.server && r.server_name !== flags.server) continue
+            printRecord(r, json)
+          }
+        }
         await followEvents(core.client, {
           signal: controller.signal,
-          query: { types: eventTypes, server: flags.server },
+          // no server filter here: `activity.appended` names no server, so the core would drop it
+          query: { types: watchEvents(types, Boolean(flags.verbose)) },
           onStatus: (s, detail) => {
             if (s === 'reconnecting') process.stderr.write(paint.dim(`event stream lost (${detail}); reconnecting...\n`))
           },
@@ -246,12 +282,18 @@ export function activityCommand(getCtx: Ctx): Command {
             } catch {
               return
             }
-            if (flags.server && data.server !== undefined && data.server !== flags.server) return
-            if (json) return printLine(JSON.stringify({ id: e.id, event: e.event, data }))
+            if (e.event === 'activity.appended') {
+              const appended = data as unknown as ActivityAppendedEvent
+              if (types && !appended.types?.some((t) => types.includes(t))) return
+              return queue(() => printAppended(appended.ids ?? []))
+            }
+            if (flags.server && data.server !== flags.server) return
+            if (json) return queue(() => printLine(JSON.stringify({ id: e.id, event: e.event, data })))
             const line = renderEventLine(e.event, data, { verbose: flags.verbose })
-            if (line) printLine(line)
+            if (line) queue(() => printLine(line))
           },
         })
+        await printing
         return
       }
       await tailDatabase(ctx, { types, server: flags.server, json, signal: controller.signal })
@@ -271,16 +313,10 @@ async function tailDatabase(ctx: CliContext, o: { types?: ActivityType[]; server
       for (const r of batch.records) {
         if (o.types && !o.types.includes(r.type)) continue
         if (o.server && r.server_name !== o.server) continue
-        if (o.json) printLine(JSON.stringify({ event: `activity.${r.type}`, data: r }))
-        else printLine(renderRecordLine(r))
+        printRecord(r, o.json)
       }
       seq = Math.max(seq, batch.lastSeq)
-      if (batch.records.length < 500) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 300)
-          o.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
-        })
-      }
+      if (batch.records.length < 500) await pause(300, o.signal)
     }
   } finally {
     reader.close()

@@ -45,7 +45,8 @@ function requireEntry(servers: Record<string, unknown>, name: string): Record<st
 }
 
 export function serversCommand(getCtx: Ctx): Command {
-  const cmd = new Command('servers').description('upstream MCP servers')
+  // positional: the `--` of `servers add NAME -- CMD` then reaches add's own parse (see below)
+  const cmd = new Command('servers').description('upstream MCP servers').enablePositionalOptions()
 
   cmd
     .command('list')
@@ -92,8 +93,19 @@ export function serversCommand(getCtx: Ctx): Command {
       )
     })
 
-  cmd
-    .command('add')
+  // commander drops `--` from the operands; the words before it are counted here, as only the
+  // name belongs there (`servers add bad name -- node x.js` must not run "name")
+  let beforeDashDash: string[] | undefined
+  const add = cmd.command('add')
+  const parseOptions = add.parseOptions.bind(add)
+  add.parseOptions = (argv) => {
+    const parsed = parseOptions(argv)
+    const at = argv.indexOf('--')
+    // everything after `--` is an operand as it stands, at the end
+    beforeDashDash = at < 0 ? undefined : parsed.operands.slice(0, Math.max(0, parsed.operands.length - (argv.length - at - 1)))
+    return parsed
+  }
+  add
     .description('add a server (it starts quarantined): `servers add NAME -- CMD ARGS...` or `servers add NAME --url URL`')
     .argument('<name>', 'server name (letters, digits, _ . -)')
     .argument('[command...]', 'stdio command and its arguments, after --')
@@ -106,6 +118,8 @@ export function serversCommand(getCtx: Ctx): Command {
     .option('--json', 'print JSON')
     .action(async (name: string, command: string[], flags: { url?: string; protocol?: string; header?: Record<string, string>; env?: Record<string, string>; cwd?: string; disabled?: boolean; json?: boolean }) => {
       const ctx = getCtx()
+      const stray = beforeDashDash?.slice(1) ?? []
+      if (stray.length) throw usageError(`unexpected argument${stray.length > 1 ? 's' : ''} before --: ${stray.map((a) => `"${a}"`).join(' ')} (the server name is one word; the command goes after --)`)
       if (!command.length && !flags.url) throw usageError('give the server command after --, or --url')
       if (command.length && flags.url) throw usageError('give either a command or --url, not both')
       const input: AddServerInput = command.length

@@ -145,6 +145,27 @@ async function localDoctor(ctx: CliContext): Promise<{ ok: boolean; checks: Doct
   return { ok: checks.every((c) => c.ok), checks }
 }
 
+/**
+ * A running core checks the config it runs with, which it keeps when an edit breaks the file:
+ * the file on disk is checked here too, as it is what the next start (or reload) loads.
+ */
+function withConfigFile(ctx: CliContext, result: { ok: boolean; checks: DoctorCheck[] }): { ok: boolean; checks: DoctorCheck[] } {
+  try {
+    ctx.config()
+    return result
+  } catch (err) {
+    const checks = result.checks.map((c) => (c.name === 'config' && c.ok ? { ...c, detail: `the running core's config is valid (its last good load of ${ctx.paths.config})` } : c))
+    const at = checks.findIndex((c) => c.name === 'config') + 1
+    checks.splice(at, 0, {
+      name: 'config_file',
+      ok: false,
+      detail: `${ctx.paths.config} does not load: ${(err as Error).message.replace(`${ctx.paths.config}: `, '')}`,
+      action: 'fix it, then `mcpproxy config validate`; the core keeps running on its last good config, but would not start again',
+    })
+    return { ok: false, checks }
+  }
+}
+
 export function doctorCommand(getCtx: () => CliContext): Command {
   return new Command('doctor')
     .description('health checks; exits 1 when one fails')
@@ -152,7 +173,7 @@ export function doctorCommand(getCtx: () => CliContext): Command {
     .action(async (flags: { json?: boolean }) => {
       const ctx = getCtx()
       const core = await ctx.core()
-      const result = core ? await core.client.get<{ ok: boolean; checks: DoctorCheck[] }>('/doctor') : await localDoctor(ctx)
+      const result = core ? withConfigFile(ctx, await core.client.get<{ ok: boolean; checks: DoctorCheck[] }>('/doctor')) : await localDoctor(ctx)
       if (ctx.json || flags.json) printJson(result)
       else {
         for (const c of result.checks) {
