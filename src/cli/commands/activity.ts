@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, openSync, renameSync, rmSync } from 'nod
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { Command, Option } from 'commander'
-import { EXPORT_FORMATS, SUMMARY_PERIODS, type ActivityFilter, type ActivityRecord, type ActivityType, type ExportFormat, type SummaryPeriod } from '../../shared/activity'
+import { EXPORT_FORMATS, SUMMARY_PERIODS, type ActivityFilter, type ActivityRecord, type ActivitySummaryRow, type ActivityType, type ExportFormat, type SummaryPeriod } from '../../shared/activity'
 import type { ActivityAppendedEvent } from '../../shared/events'
 import { activityBackend, coreActivity, findRecord, type ActivityBackend } from '../activity-backend'
 import type { CliContext } from '../context'
@@ -83,6 +83,11 @@ function watchEvents(types: ActivityType[] | undefined, verbose: boolean): strin
     ...(verbose && !types ? ['servers.changed', 'config.reloaded', 'tools.indexed'] : []),
   ]
 }
+
+/** Ids a live watch remembers having printed (or filtered out), so a record is never printed twice. */
+const WATCH_HANDLED_IDS = 10_000
+/** Records a live watch fetches after the stream missed events; older ones are left to `activity list`. */
+const WATCH_BACKFILL_MAX = 1_000
 
 function printRecord(r: ActivityRecord, json: boolean | undefined): void {
   if (json) printLine(JSON.stringify({ event: `activity.${r.type}`, data: r }))
@@ -253,8 +258,13 @@ export function activityCommand(getCtx: Ctx): Command {
         const queue = (task: () => Promise<void> | void): void => {
           printing = printing.then(task).catch((err: Error) => void process.stderr.write(paint.dim(`${err.message}\n`)))
         }
+        // what this watch fetched: the newest record (a `reset` fetches what came after it) and
+        // the ids already handled (a record fetched after a reset may be announced again)
+        let newest: ActivitySummaryRow | undefined
+        const handled = new Set<string>()
         const printAppended = async (ids: string[]): Promise<void> => {
           for (const id of ids) {
+            if (handled.has(id)) continue
             let r: ActivityRecord
             try {
               r = await backend.get(id)
@@ -263,19 +273,44 @@ export function activityCommand(getCtx: Ctx): Command {
               if (!(err instanceof CliError && err.code === 'NOT_FOUND')) process.stderr.write(paint.dim(`cannot fetch record ${id}: ${(err as Error).message}\n`))
               continue
             }
+            handled.add(id)
+            if (handled.size > WATCH_HANDLED_IDS) handled.delete(handled.values().next().value!)
+            if (!newest || r.id > newest.id) newest = r
             if (types && !types.includes(r.type)) continue
             if (flags.server && r.server_name !== flags.server) continue
             printRecord(r, json)
           }
         }
+        // the stream missed events (the core restarted, or this watch fell behind its replay):
+        // the records appended meanwhile, oldest first, from the log itself
+        const backfill = async (): Promise<void> => {
+          if (!newest) return
+          const since = newest
+          const missed: string[] = []
+          let cursor: string | undefined
+          for (;;) {
+            const page = await backend.list({ start_time: since.timestamp, limit: 100, offset: 0, cursor })
+            const newer = page.activities.filter((r) => r.id > since.id)
+            missed.push(...newer.map((r) => r.id))
+            if (newer.length < page.activities.length || !page.next_cursor || missed.length >= WATCH_BACKFILL_MAX) break
+            cursor = page.next_cursor
+          }
+          if (missed.length >= WATCH_BACKFILL_MAX) process.stderr.write(paint.dim(`more than ${WATCH_BACKFILL_MAX} records were appended while the stream was away; the oldest of them are left to activity list\n`))
+          await printAppended(missed.slice(0, WATCH_BACKFILL_MAX).reverse())
+        }
+        let lost = false
         await followEvents(core.client, {
           signal: controller.signal,
           // no server filter here: `activity.appended` names no server, so the core would drop it
           query: { types: watchEvents(types, Boolean(flags.verbose)) },
+          // said once per outage, however many attempts it takes
           onStatus: (s, detail) => {
-            if (s === 'reconnecting') process.stderr.write(paint.dim(`event stream lost (${detail}); reconnecting...\n`))
+            if (s === 'reconnecting' && !lost) process.stderr.write(paint.dim(`event stream lost (${detail}); reconnecting...\n`))
+            if (s === 'connected' && lost) process.stderr.write(paint.dim('event stream back\n'))
+            lost = s === 'reconnecting'
           },
           onEvent: (e) => {
+            if (e.event === 'reset') return queue(backfill)
             let data: Record<string, unknown> = {}
             try {
               data = JSON.parse(e.data) as Record<string, unknown>
