@@ -84,6 +84,10 @@ describe('mcpproxy with a served core', () => {
     expect(list.find((s) => s.name === 'everything')).toMatchObject({ quarantined: false })
     const cfg = JSON.parse(readFileSync(join(dataDir, 'mcp_config.json'), 'utf8')) as { mcpServers: Record<string, { quarantined?: boolean }> }
     expect(cfg.mcpServers.memory2?.quarantined).not.toBe(false)
+    // the table's health hint is a command to run; releasing says the tools are pinned now
+    expect((await cli(['servers', 'list'])).stdout).toMatch(/memory2 .*\(review: mcpproxy servers tools memory2, then servers unquarantine memory2\)/)
+    const released = await cli(['servers', 'unquarantine', 'memory2'])
+    expect(released.stdout).toContain('its current tools are pinned: a later change to one is blocked until `mcpproxy servers approve-tools memory2`')
     const gone = await cli(['servers', 'remove', 'memory2'])
     expect(gone.code).toBe(0)
     const missing = await cli(['servers', 'enable', 'nope'])

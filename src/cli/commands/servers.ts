@@ -44,6 +44,28 @@ function requireEntry(servers: Record<string, unknown>, name: string): Record<st
   return entry as Record<string, unknown>
 }
 
+/**
+ * The command that does what a server's health asks for (the REST health `action`): a table
+ * hint a user can run as it stands.
+ */
+export function healthCommand(s: Pick<ServerInfo, 'name' | 'quarantined' | 'health'>): string {
+  switch (s.health?.action) {
+    case 'approve':
+      // a quarantined server is reviewed and released; on a trusted one, changed tools wait
+      return s.quarantined ? `review: mcpproxy servers tools ${s.name}, then servers unquarantine ${s.name}` : `mcpproxy servers tools ${s.name}, then servers approve-tools ${s.name}`
+    case 'enable':
+      return `mcpproxy servers enable ${s.name}`
+    case 'restart':
+      return `mcpproxy servers restart ${s.name}`
+    case 'view_logs':
+      return `mcpproxy servers logs ${s.name}`
+    case 'login':
+      return `log in to ${s.name} (its URL asks for credentials: set headers in mcp_config.json)`
+    default:
+      return String(s.health?.action ?? '')
+  }
+}
+
 export function serversCommand(getCtx: Ctx): Command {
   // positional: the `--` of `servers add NAME -- CMD` then reaches add's own parse (see below)
   const cmd = new Command('servers').description('upstream MCP servers').enablePositionalOptions()
@@ -67,7 +89,7 @@ export function serversCommand(getCtx: Ctx): Command {
               s.protocol,
               !s.enabled ? 'disabled' : s.quarantined ? paint.yellow('quarantined') : s.state,
               String(s.tool_count),
-              healthLabel(s) + (s.health?.action ? paint.dim(` (${s.health.action})`) : ''),
+              healthLabel(s) + (s.health?.action ? paint.dim(` (${healthCommand(s)})`) : ''),
             ]),
           ),
         )
@@ -157,7 +179,10 @@ export function serversCommand(getCtx: Ctx): Command {
           const [path, body] = rest(name)
           const result = verb === 'remove' ? await core.client.delete(path) : await core.client.post(path, body)
           if (ctx.json || flags.json) return printJson(result)
-          return printLine(`${done} ${name}`)
+          printLine(`${done} ${name}`)
+          // releasing pins the tools as they are now (upstream-manager): say what that means
+          if (verb === 'unquarantine') printLine(paint.dim(`its current tools are pinned: a later change to one is blocked until \`mcpproxy servers approve-tools ${name}\``))
+          return
         }
         if (!edit) throw new CliError(`servers ${verb} needs a running mcpproxy core for ${ctx.dataDir} (start one with \`mcpproxy serve\` or the app)`, { code: 'NO_CORE' })
         editConfig(ctx, (servers) => edit(requireEntry(servers, name), servers, name))
