@@ -54,6 +54,8 @@ export interface WrapTap {
  * WRAP_POST_INTERVAL_MS (10 ms) to a thread that runs below the relay's priority.
  */
 const TAP_LAG_MS = 100
+/** tools/list requests in flight the tap remembers */
+const MAX_LIST_REQUESTS = 1_000
 
 /** Wall-clock time in ms, fractional (the relay's reading times and the tap's clock). */
 export const now = (): number => performance.timeOrigin + performance.now()
@@ -123,6 +125,8 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     }
     if (m.method === 'tools/list') {
       listRequests.set(key(m.id), m.params?.cursor === undefined)
+      // requests a server never answered are forgotten, oldest first
+      if (listRequests.size > MAX_LIST_REQUESTS) listRequests.delete(listRequests.keys().next().value!)
       return
     }
     if (m.method !== 'tools/call') return

@@ -45,9 +45,17 @@ export function createToolWatch(record: (input: ActivityInput) => void, base: ()
   const change = (tool: string, action: 'added' | 'removed' | 'changed', extra: Partial<ActivityInput> = {}): void =>
     record({ type: 'tool_change', status: 'success', ...base(), tool_name: tool, ...extra, metadata: { action, transport: 'wrap', ...extra.metadata } })
 
-  const complete = (tools: Tool[]): void => {
+  const complete = (listing: Tool[]): void => {
+    // a name listed twice (a server out of spec) counts once, as first listed
     const next = new Map<string, Listed>()
-    for (const t of tools) next.set(t.name, { hash: hashTool(t), definition: toolDefinition(t) })
+    const tools: Tool[] = []
+    for (const t of listing) {
+      if (next.has(t.name)) continue
+      next.set(t.name, { hash: hashTool(t), definition: toolDefinition(t) })
+      tools.push(t)
+    }
+    // definitions scanned before: a server whose descriptions change at every listing does not grow this without end
+    if (scanned.size > 2 * MAX_WATCHED_TOOLS) scanned.clear()
     const fresh = tools.filter((t) => !scanned.has(next.get(t.name)!.hash))
     if (fresh.length) {
       const findings = scanTools(base().server_name ?? '', fresh, [], [])
