@@ -48,6 +48,18 @@ describe('activity store', () => {
     expect(store.getState().pages.get(0)!.every((r) => r.server_name === 'a')).toBe(true)
   })
 
+  it("asks a dropdown's values under the other filters in force, not its own", async () => {
+    const { api } = memoryApi(10)
+    const filterOptions = vi.fn(async () => [{ value: 'echo', count: 3 }])
+    const store = createActivityStore({ ...api, filterOptions } as unknown as Api)
+    store.getState().filterChanged({ ...EMPTY_FILTER, server: 'everything', tool: 'old' })
+    await store.getState().filterOptionsRequested('tool_name')
+    expect(filterOptions).toHaveBeenLastCalledWith('tool_name', { server: 'everything' })
+    await store.getState().filterOptionsRequested('server_name')
+    expect(filterOptions).toHaveBeenLastCalledWith('server_name', { tool: 'old' })
+    expect(store.getState().options.tool_name).toEqual([{ value: 'echo', count: 3 }])
+  })
+
   it('coalesces 500 events in a second into at most 3 refetches of the visible page only', async () => {
     const { api, list, add } = memoryApi(300)
     const store = createActivityStore(api, { delayMs: 100, intervalMs: 500 })

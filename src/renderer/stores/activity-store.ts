@@ -87,6 +87,15 @@ const ACTIVITY_EVENTS = new Set<string>([
   'activity.appended',
 ])
 
+/** The filter that narrows each field a dropdown offers (left out when asking for that field's own values). */
+const FILTER_KEY_OF: Record<FilterOptionField, keyof ActivityFilter> = {
+  server_name: 'server',
+  tool_name: 'tool',
+  session_id: 'session_id',
+  status: 'status',
+  type: 'type',
+}
+
 export function createActivityStore(api: Api, options: ActivityStoreOptions = {}): ActivityStore {
   const now = options.now ?? Date.now
   let coalescer: Coalescer | null = null
@@ -230,7 +239,9 @@ export function createActivityStore(api: Api, options: ActivityStoreOptions = {}
       },
       async filterOptionsRequested(field) {
         try {
-          const values = await api.filterOptions(field)
+          // the values under the other filters in force (the tools of the chosen server), not of the whole log
+          const { [FILTER_KEY_OF[field]]: _own, ...others } = get().apiFilter
+          const values = await api.filterOptions(field, others)
           set({ options: { ...get().options, [field]: values } })
         } catch (err) {
           set({ error: errorMessage(err) })

@@ -32,6 +32,9 @@ describe('summary store', () => {
     const store = createSummaryStore(api, { now: () => Date.parse('2026-05-05T10:30:00.000Z'), intervalMs: 100 })
     await store.getState().opened()
     expect(store.getState().today).toEqual({ total: 3, success: 3, error: 3, blocked: 3 })
+    // every count is of tool calls (a blocked call also has a policy_decision record)
+    const filters = countActivity.mock.calls.map((args: unknown[]) => args[0] as { type?: string[] })
+    expect(filters.every((f) => JSON.stringify(f.type) === '["tool_call"]')).toBe(true)
     expect(store.getState().p95).toBe(120)
     expect(selectMaxHour(store.getState())).toBe(3)
     const afterOpen = countActivity.mock.calls.length

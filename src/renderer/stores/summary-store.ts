@@ -58,7 +58,8 @@ export function createSummaryStore(api: Api, options: { now?: () => number; inte
           api.countActivity({ ...tc, start_time: since }),
           api.countActivity({ ...tc, start_time: since, status: ['success'] }),
           api.countActivity({ ...tc, start_time: since, status: ['error', 'timeout'] }),
-          api.countActivity({ start_time: since, status: ['blocked'] }),
+          // tool calls only, as the other counts: a blocked call's policy_decision record is not a second call
+          api.countActivity({ ...tc, start_time: since, status: ['blocked'] }),
           api.summary('24h'),
           api.listActivity({ filter: tc, limit: 50, offset: 0 }),
           ...hourBuckets(t).map((b) =>

@@ -48,7 +48,7 @@ export function SummaryWidget(): ReactNode {
           </a>
         </li>
         <li className="warn">
-          <a href={routeHref('activity', undefined, new URLSearchParams({ status: 'blocked', range: '24h' }))}>
+          <a href={routeHref('activity', undefined, new URLSearchParams({ type: 'tool_call', status: 'blocked', range: '24h' }))}>
             <strong>{today?.blocked ?? '–'}</strong> blocked
           </a>
         </li>
