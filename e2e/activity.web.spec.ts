@@ -63,6 +63,8 @@ test('a wrong key shows a readable error instead of a blank page', async ({ page
   await page.goto(`${core.base}/ui/?apikey=not-the-key#/activity`)
   await expect(page.getByRole('alert').first()).toContainText(/Open the UI from the tray/)
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible()
+  // the pill names the cause (it said "offline" while the core was right there)
+  await expect(page.getByRole('status', { name: /Live updates/ })).toContainText('wrong API key')
   await page.screenshot({ path: `${SCREENSHOTS}/error-unauthorized.png` })
 })
 

@@ -7,6 +7,16 @@ export interface AppState {
   info?: AppInfo
   infoError?: string
   connection: ConnectionState
+  /** the event stream was open once: connecting again means the core went away */
+  wasOpen: boolean
+}
+
+/** What the connection pill says: a refused key and a core gone away are told apart from a first connect. */
+export function connectionLabel(connection: ConnectionState, wasOpen: boolean, infoError?: string): string {
+  if (infoError && /UNAUTHORIZED|API key/.test(infoError)) return 'wrong API key'
+  if (connection === 'open') return 'live'
+  if (connection === 'connecting') return wasOpen ? 'core unreachable, reconnecting…' : 'connecting…'
+  return 'offline'
 }
 
 export interface AppActions {
@@ -25,6 +35,7 @@ export function createAppStore(
   let unsubscribe: (() => void) | null = null
   return createStore<AppState & AppActions>()((set) => ({
     connection: 'connecting',
+    wasOpen: false,
     async started() {
       if (!unsubscribe) {
         const offNavigate = api.onNavigate(onNavigate)
@@ -33,7 +44,7 @@ export function createAppStore(
           (event) => {
             for (const l of listeners) l(event)
           },
-          (connection) => set({ connection }),
+          (connection) => set((s) => ({ connection, wasOpen: s.wasOpen || connection === 'open' })),
         )
         unsubscribe = () => {
           offNavigate()

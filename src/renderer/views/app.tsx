@@ -2,6 +2,7 @@ import { useEffect, type ReactNode } from 'react'
 import { ErrorBoundary } from '../components/error-boundary'
 import { ErrorMessage } from '../components/error-message'
 import { parseHash, routeHref, useHash, type ViewName } from '../lib/route'
+import { connectionLabel } from '../stores/app-store'
 import { useAppStore, useApprovalsStore } from '../stores/stores-context'
 import { ActivityView } from './activity/activity-view'
 import { ApprovalsView } from './approvals/approvals-view'
@@ -22,6 +23,7 @@ export function App(): ReactNode {
   const started = useAppStore((s) => s.started)
   const stopped = useAppStore((s) => s.stopped)
   const connection = useAppStore((s) => s.connection)
+  const wasOpen = useAppStore((s) => s.wasOpen)
   const infoError = useAppStore((s) => s.infoError)
   const version = useAppStore((s) => s.info?.version)
   const pending = useApprovalsStore((s) => s.approvals.length)
@@ -72,7 +74,7 @@ export function App(): ReactNode {
         ))}
         <span className="spacer" />
         <span className={`conn conn-${connection}`} role="status" aria-label={`Live updates ${connection}`}>
-          <span aria-hidden="true">●</span> {connection === 'open' ? 'live' : connection === 'connecting' ? 'connecting…' : 'offline'}
+          <span aria-hidden="true">●</span> {connectionLabel(connection, wasOpen, infoError)}
         </span>
         {version && <span className="muted small">v{version}</span>}
       </nav>
