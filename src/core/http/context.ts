@@ -1,8 +1,9 @@
-import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Core } from '../core-types'
 import type { SseHub } from './sse-hub'
+import { viaSocket } from './unix-socket'
 
 /** A Fastify instance whose routes take zod schemas. */
 export type ZodApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>
@@ -16,8 +17,16 @@ export interface HttpContext {
   socketPath: string | null
 }
 
-/** Who REST changes are attributed to in the activity log. */
-export const ACTOR = 'api'
+/**
+ * Who a REST change is attributed to in the activity log: the web UI (a browser's request carries
+ * an Origin, which the Host/Origin check let through as our own), the CLI (it talks over the data
+ * dir's socket), or any other client of the API. All of them hold the API key or the socket: the
+ * label says which way in, not who the person is.
+ */
+export function actorOf(req: FastifyRequest): string {
+  if (typeof req.headers.origin === 'string') return 'web-ui'
+  return viaSocket(req.raw) ? 'cli' : 'api'
+}
 
 export const ServerNameParams = z.object({ name: z.string().min(1).max(64).describe('server name') })
 export const IdParams = z.object({ id: z.string().min(1).max(200) })

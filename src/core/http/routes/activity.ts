@@ -12,7 +12,7 @@ import { recordsFromJsonLines } from '../../activity/export'
 import { wholeLines } from '../../activity/import-lines'
 import { renderHtmlReport } from '../../activity/report'
 import { CoreError } from '../../errors'
-import { ACTOR, IdParams, ok, type HttpContext, type ZodApp } from '../context'
+import { actorOf, IdParams, ok, type HttpContext, type ZodApp } from '../context'
 import { HttpError } from '../errors'
 
 const SummaryQuery = z.object({ period: z.enum(SUMMARY_PERIODS).default('24h') })
@@ -119,7 +119,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
   app.delete('/activity', { schema: { tags, summary: 'Delete every record matching the filters (at least one filter)', querystring: ActivityFilterSchema } }, async (req) => {
     const filter = filterOf(req.query)
     if (Object.keys(filter).length === 0) throw new CoreError('INVALID_PARAMETER', 'filter: at least one filter is required to delete by filter')
-    return ok({ deleted: store.deleteWhere(filter, ACTOR) })
+    return ok({ deleted: store.deleteWhere(filter, actorOf(req)) })
   })
 
   app.get('/activity/:id', { schema: { tags, summary: 'One record with its arguments and response', params: IdParams } }, async (req) => {
@@ -129,7 +129,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
   })
 
   app.delete('/activity/:id', { schema: { tags, summary: 'Delete one record (the deletion is recorded)', params: IdParams } }, async (req) => {
-    if (!store.delete(req.params.id, ACTOR)) throw new CoreError('NOT_FOUND', `activity "${req.params.id}" not found`)
+    if (!store.delete(req.params.id, actorOf(req))) throw new CoreError('NOT_FOUND', `activity "${req.params.id}" not found`)
     return ok({ deleted: 1 })
   })
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ACTOR, ok, type HttpContext, type ZodApp } from '../context'
+import { actorOf, ok, type HttpContext, type ZodApp } from '../context'
 
 const ConfigBody = z.record(z.string(), z.unknown()).describe('a whole mcp_config.json object')
 
@@ -11,7 +11,7 @@ export function registerConfigRoutes(app: ZodApp, ctx: HttpContext): void {
     ok(config.validate(req.body)),
   )
   app.post('/config/apply', { schema: { tags, summary: 'Validate, write and apply a configuration', body: ConfigBody } }, async (req) => {
-    await config.apply(req.body, ACTOR)
+    await config.apply(req.body, actorOf(req))
     return ok({ config: config.masked() })
   })
 }

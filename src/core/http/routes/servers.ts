@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { AddServerSchema, type ServerInfo } from '../../../shared/servers'
 import { toToolInfo } from '../../proxy/tool-search'
 import { CoreError } from '../../errors'
-import { ACTOR, ok, ServerNameParams, type HttpContext, type ZodApp } from '../context'
+import { actorOf, ok, ServerNameParams, type HttpContext, type ZodApp } from '../context'
 
 const QuarantineBody = z.object({ quarantined: z.boolean() })
 const ApproveBody = z.object({ tools: z.array(z.string().min(1)).min(1).max(1000).optional() })
@@ -30,17 +30,17 @@ export function registerServerRoutes(app: ZodApp, ctx: HttpContext): void {
     if (!body.command && !body.url) throw new CoreError('INVALID_PARAMETER', 'body: needs command (stdio) or url (http/sse)')
     if (body.command && body.url) throw new CoreError('INVALID_PARAMETER', 'body: give command or url, not both')
     if (up.get(body.name)) throw new CoreError('CONFLICT', `server "${body.name}" already exists`)
-    const server = await up.add(body, ACTOR)
+    const server = await up.add(body, actorOf(req))
     return reply.code(201).send(ok({ server }))
   })
 
   // bulk routes before /servers/:name/... so a server named "enable_all" cannot shadow them
-  const bulk = (path: string, summary: string, pick: (s: ServerInfo) => boolean, act: (name: string) => Promise<unknown>): void => {
-    app.post(`/servers/${path}`, { schema: { tags, summary } }, async () => {
+  const bulk = (path: string, summary: string, pick: (s: ServerInfo) => boolean, act: (name: string, actor: string) => Promise<unknown>): void => {
+    app.post(`/servers/${path}`, { schema: { tags, summary } }, async (req) => {
       const results: BulkResult[] = []
       for (const s of up.list().filter(pick)) {
         try {
-          await act(s.name)
+          await act(s.name, actorOf(req))
           results.push({ name: s.name, ok: true })
         } catch (err) {
           results.push({ name: s.name, ok: false, error: (err as Error).message })
@@ -49,21 +49,21 @@ export function registerServerRoutes(app: ZodApp, ctx: HttpContext): void {
       return ok({ results })
     })
   }
-  bulk('enable_all', 'Enable every disabled server', (s) => !s.enabled, (n) => up.enable(n, ACTOR))
-  bulk('disable_all', 'Disable every enabled server', (s) => s.enabled, (n) => up.disable(n, ACTOR))
-  bulk('restart_all', 'Restart every enabled server', (s) => s.enabled, (n) => up.restart(n, ACTOR))
-  bulk('reconnect', 'Reconnect every enabled server that is not connected', (s) => s.enabled && !s.connected, (n) => up.restart(n, ACTOR))
+  bulk('enable_all', 'Enable every disabled server', (s) => !s.enabled, (n, actor) => up.enable(n, actor))
+  bulk('disable_all', 'Disable every enabled server', (s) => s.enabled, (n, actor) => up.disable(n, actor))
+  bulk('restart_all', 'Restart every enabled server', (s) => s.enabled, (n, actor) => up.restart(n, actor))
+  bulk('reconnect', 'Reconnect every enabled server that is not connected', (s) => s.enabled && !s.connected, (n, actor) => up.restart(n, actor))
 
   app.delete('/servers/:name', { schema: { tags, summary: 'Remove a server', params: ServerNameParams } }, async (req) => {
     requireServer(req.params.name)
-    await up.remove(req.params.name, ACTOR)
+    await up.remove(req.params.name, actorOf(req))
     return ok({ removed: req.params.name })
   })
 
   const action = (verb: 'enable' | 'disable' | 'restart', summary: string): void => {
     app.post(`/servers/:name/${verb}`, { schema: { tags, summary, params: ServerNameParams } }, async (req) => {
       requireServer(req.params.name)
-      await up[verb](req.params.name, ACTOR)
+      await up[verb](req.params.name, actorOf(req))
       return ok({ server: requireServer(req.params.name) })
     })
   }
@@ -73,7 +73,7 @@ export function registerServerRoutes(app: ZodApp, ctx: HttpContext): void {
 
   app.post('/servers/:name/quarantine', { schema: { tags, summary: 'Set quarantine status', params: ServerNameParams, body: QuarantineBody } }, async (req) => {
     requireServer(req.params.name)
-    await up.setQuarantined(req.params.name, req.body.quarantined, ACTOR)
+    await up.setQuarantined(req.params.name, req.body.quarantined, actorOf(req))
     return ok({ server: requireServer(req.params.name) })
   })
 
@@ -82,7 +82,7 @@ export function registerServerRoutes(app: ZodApp, ctx: HttpContext): void {
     { schema: { tags, summary: 'Approve (pin) the current tool definitions: all, or the named tools', params: ServerNameParams, body: ApproveBody.nullish() } },
     async (req) => {
       requireServer(req.params.name)
-      const approved = await up.approveTools(req.params.name, req.body?.tools, ACTOR)
+      const approved = await up.approveTools(req.params.name, req.body?.tools, actorOf(req))
       return ok({ approved })
     },
   )

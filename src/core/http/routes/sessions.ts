@@ -1,6 +1,6 @@
 import { ApprovalDecisionSchema } from '../../../shared/servers'
 import { CoreError } from '../../errors'
-import { ACTOR, IdParams, ok, type HttpContext, type ZodApp } from '../context'
+import { actorOf, IdParams, ok, type HttpContext, type ZodApp } from '../context'
 
 export function registerSessionRoutes(app: ZodApp, ctx: HttpContext): void {
   const { core } = ctx
@@ -15,6 +15,6 @@ export function registerSessionRoutes(app: ZodApp, ctx: HttpContext): void {
   app.post(
     '/approvals/:id',
     { schema: { tags: ['approvals'], summary: 'Approve or deny a waiting call', params: IdParams, body: ApprovalDecisionSchema } },
-    async (req) => ok(core.approvals.decide(req.params.id, req.body.decision, ACTOR)),
+    async (req) => ok(core.approvals.decide(req.params.id, req.body.decision, actorOf(req))),
   )
 }
