@@ -131,11 +131,15 @@ function moveAnchor(st: Omit<Statements, 'run'>, before: ChainHead, head: ChainH
 
 /** The text the full-text index holds for a record. */
 export function ftsText(r: ActivityRecord, body: BodyRow): string {
-  return [r.tool_name, r.server_name, body.arguments, body.response, r.error, r.intent?.reason].filter(Boolean).join('\n')
+  // a policy decision's reason and a change record's reason (quarantined: tool poisoning findings) are searched too
+  const reason = typeof r.metadata?.reason === 'string' ? r.metadata.reason : undefined
+  return [r.tool_name, r.server_name, body.arguments, body.response, r.error, r.intent?.reason, r.policy?.reason, reason].filter(Boolean).join('\n')
 }
 
 /** ftsText in SQL over a stored record (activity `a` LEFT JOIN activity_body `b`): the same tokens. */
-export const FTS_TEXT_SQL = "concat_ws(char(10), a.tool_name, a.server_name, b.arguments, b.response, a.error, a.meta ->> '$.intent.reason')"
+export const FTS_TEXT_SQL =
+  "concat_ws(char(10), a.tool_name, a.server_name, b.arguments, b.response, a.error, a.meta ->> '$.intent.reason', a.meta ->> '$.policy.reason', " +
+  "CASE WHEN json_type(a.meta, '$.metadata.reason') = 'text' THEN a.meta ->> '$.metadata.reason' END)"
 
 function normalizeTimestamp(r: ActivityRecord): string {
   const t = new Date(r.timestamp)
