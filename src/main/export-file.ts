@@ -4,6 +4,7 @@ import type { BrowserWindow, Dialog } from 'electron'
 import type { Core } from '../core/core-types'
 import { recordsFromJsonLines } from '../core/activity/export'
 import { renderHtmlReport } from '../core/activity/report'
+import { exportFileName } from '../shared/activity'
 import type { IpcRequest, IpcResponse } from '../shared/ipc'
 
 const EXT = { json: 'jsonl', csv: 'csv', html: 'html' } as const
@@ -16,11 +17,10 @@ export async function exportToFile(
   parent: BrowserWindow | null,
   request: IpcRequest<'activity.exportToFile'>,
 ): Promise<IpcResponse<'activity.exportToFile'>> {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const ext = EXT[request.format]
   const options = {
     title: 'Export activity',
-    defaultPath: `mcpproxy-activity-${stamp}.${ext}`,
+    defaultPath: exportFileName(request.format),
     filters: [{ name: ext.toUpperCase(), extensions: [ext] }],
   }
   const choice = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options)

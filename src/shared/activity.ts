@@ -215,6 +215,16 @@ export interface VerifyResultInfo {
 export const EXPORT_FORMATS = ['json', 'csv'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+/**
+ * The one name an export is saved under, wherever it is made (REST download, web UI, desktop save
+ * dialog): `mcpproxy-activity-20261202T010203Z.jsonl` or `.csv`, the HTML report
+ * `mcpproxy-activity-report-20261202T010203Z.html` (UTC).
+ */
+export function exportFileName(format: ExportFormat | 'html', at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return format === 'html' ? `mcpproxy-activity-report-${stamp}.html` : `mcpproxy-activity-${stamp}.${format === 'json' ? 'jsonl' : 'csv'}`
+}
+
 export const ExportQuerySchema = ActivityFilterSchema.extend({
   format: z.enum(EXPORT_FORMATS).default('json'),
   include_bodies: boolParam.default(false),

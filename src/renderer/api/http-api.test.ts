@@ -71,7 +71,7 @@ describe('HttpApi against a real HTTP server', () => {
   it('builds export and report links with exactly the filters and the key', () => {
     const api = new HttpApi(base, 'k')
     const csv = api.exportDownload({ server: 'gh', status: ['blocked'] }, 'csv')
-    expect(csv).toEqual({ kind: 'url', url: `${base}/api/v1/activity/export?server=gh&status=blocked&format=csv&apikey=k`, filename: 'mcpproxy-activity.csv' })
+    expect(csv).toEqual({ kind: 'url', url: `${base}/api/v1/activity/export?server=gh&status=blocked&format=csv&apikey=k`, filename: expect.stringMatching(/^mcpproxy-activity-\d{8}T\d{6}Z\.csv$/) })
     const report = api.exportDownload({}, 'report')
     expect(report.kind === 'url' && report.url).toBe(`${base}/api/v1/activity/report?apikey=k`)
   })

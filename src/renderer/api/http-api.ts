@@ -1,13 +1,14 @@
-import type {
-  ActivityFilter,
-  ActivityMetricsInfo,
-  ActivityPage,
-  ActivityRecord,
-  ActivitySummaryInfo,
-  FilterOptionField,
-  FilterOptionInfo,
-  SummaryPeriod,
-  VerifyResultInfo,
+import {
+  type ActivityFilter,
+  type ActivityMetricsInfo,
+  type ActivityPage,
+  type ActivityRecord,
+  type ActivitySummaryInfo,
+  type FilterOptionField,
+  type FilterOptionInfo,
+  type SummaryPeriod,
+  type VerifyResultInfo,
+  exportFileName,
 } from '../../shared/activity'
 import type { CoreEventName } from '../../shared/events'
 import type {
@@ -142,8 +143,7 @@ export class HttpApi implements Api {
   exportDownload(filter: ActivityFilter, kind: ExportKind): Download {
     const params = downloadParams(filter, kind, this.apiKey)
     const path = kind === 'report' ? '/api/v1/activity/report' : '/api/v1/activity/export'
-    const ext = kind === 'report' ? 'html' : kind === 'json' ? 'jsonl' : 'csv'
-    return { kind: 'url', url: this.url(path, params), filename: `mcpproxy-activity.${ext}` }
+    return { kind: 'url', url: this.url(path, params), filename: exportFileName(kind === 'report' ? 'html' : kind) }
   }
 
   async servers(): Promise<ServerInfo[]> {

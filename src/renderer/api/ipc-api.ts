@@ -1,13 +1,14 @@
-import type {
-  ActivityFilter,
-  ActivityMetricsInfo,
-  ActivityPage,
-  ActivityRecord,
-  ActivitySummaryInfo,
-  FilterOptionField,
-  FilterOptionInfo,
-  SummaryPeriod,
-  VerifyResultInfo,
+import {
+  type ActivityFilter,
+  type ActivityMetricsInfo,
+  type ActivityPage,
+  type ActivityRecord,
+  type ActivitySummaryInfo,
+  type FilterOptionField,
+  type FilterOptionInfo,
+  type SummaryPeriod,
+  type VerifyResultInfo,
+  exportFileName,
 } from '../../shared/activity'
 import type { CoreEventName } from '../../shared/events'
 import type { IpcChannel, IpcEventMap, IpcEventName, IpcRequest, IpcResponse, PreloadApi } from '../../shared/ipc'
@@ -80,10 +81,9 @@ export class IpcApi implements Api {
   }
   exportDownload(filter: ActivityFilter, kind: ExportKind): Download {
     const format = kind === 'report' ? 'html' : kind
-    const ext = kind === 'report' ? 'html' : kind === 'json' ? 'jsonl' : 'csv'
     return {
       kind: 'save',
-      filename: `mcpproxy-activity.${ext}`,
+      filename: exportFileName(format),
       save: async () => (await this.call('activity.exportToFile', { filter, format })).path,
     }
   }

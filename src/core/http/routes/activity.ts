@@ -7,6 +7,7 @@ import {
   FILTER_OPTION_FIELDS,
   SUMMARY_PERIODS,
   type ActivityFilter,
+  exportFileName,
 } from '../../../shared/activity'
 import { recordsFromJsonLines } from '../../activity/export'
 import { wholeLines } from '../../activity/import-lines'
@@ -31,10 +32,6 @@ export const IMPORT_CONTENT_TYPES = ['application/x-ndjson', 'application/jsonl'
 export const DEFAULT_IMPORT_LIMIT = 512 * 1024 * 1024
 
 /** `20261121T115200Z`: sortable, and safe in every file system. */
-export function fileStamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-}
-
 /** Only the filter keys (drops paging, format and the api key) so "no filter" can be told apart. */
 function filterOf(q: ActivityFilter): ActivityFilter {
   const f: ActivityFilter = {}
@@ -92,11 +89,10 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
     { schema: { tags, summary: 'Stream matching records as JSON Lines or CSV (a download)', querystring: ExportQuerySchema } },
     async (req, reply) => {
       const { format, include_bodies } = req.query
-      const ext = format === 'csv' ? 'csv' : 'jsonl'
       const body = Readable.from(store.export(filterOf(req.query), { format, includeBodies: include_bodies }), { objectMode: false })
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-        .header('content-disposition', `attachment; filename="mcpproxy-activity-${fileStamp()}.${ext}"`)
+        .header('content-disposition', `attachment; filename="${exportFileName(format)}"`)
         .header('cache-control', 'no-store')
         .send(body)
     },
@@ -112,7 +108,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
       writeTools: config.write_tools,
     })
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store')
-    if (req.query.download) reply.header('content-disposition', `attachment; filename="mcpproxy-activity-report-${fileStamp()}.html"`)
+    if (req.query.download) reply.header('content-disposition', `attachment; filename="${exportFileName('html')}"`)
     return reply.send(html)
   })
 
