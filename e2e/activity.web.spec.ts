@@ -137,13 +137,16 @@ test('export downloads JSON Lines and CSV of exactly the current filters', async
   await openActivity(page, core.uiUrl, 'server=everything&type=tool_call')
   await expect(rows(page).first()).toBeVisible()
 
-  const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'JSON Lines' }).click()])
+  const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'JSON Lines' }).click()])
+  // a one-use token opened it: the key is nowhere in the link the browser keeps
+  expect(jsonl.url()).toContain('download_token=')
+  expect(jsonl.url()).not.toContain('apikey')
   const lines = readFileSync(await jsonl.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { server_name: string; type: string })
   const expected = (await core.restData<{ count: number }>('/api/v1/activity/count?server=everything&type=tool_call')).count
   expect(lines.length).toBe(expected)
   expect(lines.every((r) => r.server_name === 'everything' && r.type === 'tool_call')).toBe(true)
 
-  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()])
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV' }).click()])
   const csvText = readFileSync(await csv.path(), 'utf8').trim().split('\n')
   expect(csvText.length).toBe(expected + 1)
   expect(csvText[0]).toContain('server_name')

@@ -407,7 +407,7 @@ describe('OpenAPI', () => {
       'POST /api/v1/servers/restart_all', 'POST /api/v1/servers/reconnect', 'GET /api/v1/tools',
       'GET /api/v1/activity', 'DELETE /api/v1/activity', 'GET /api/v1/activity/{id}', 'DELETE /api/v1/activity/{id}',
       'GET /api/v1/activity/count', 'GET /api/v1/activity/filter-options/{filter}', 'GET /api/v1/activity/summary',
-      'GET /api/v1/activity/metrics', 'GET /api/v1/activity/export', 'POST /api/v1/activity/import', 'GET /api/v1/activity/verify',
+      'GET /api/v1/activity/metrics', 'GET /api/v1/activity/export', 'POST /api/v1/activity/import', 'GET /api/v1/activity/verify', 'POST /api/v1/activity/download-token',
       'GET /api/v1/activity/report', 'GET /api/v1/sessions', 'GET /api/v1/sessions/{id}', 'GET /api/v1/approvals',
       'POST /api/v1/approvals/{id}', 'GET /api/v1/config', 'POST /api/v1/config/validate', 'POST /api/v1/config/apply',
       'GET /events', 'POST /mcp',

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaul
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Core } from '../core-types'
+import type { DownloadTokens } from './download-tokens'
 import type { SseHub } from './sse-hub'
 import { viaSocket } from './unix-socket'
 
@@ -15,6 +16,8 @@ export interface HttpContext {
   /** `127.0.0.1:8080`, known once listening */
   address(): string
   socketPath: string | null
+  /** one-use tokens that open a download link without the API key in its URL */
+  downloads: DownloadTokens
 }
 
 /**

@@ -45,7 +45,8 @@ export type ServerAction = 'enable' | 'disable' | 'restart'
 
 /** A download the UI offers: an URL the browser fetches, or a file the desktop app saves. */
 export type Download =
-  | { kind: 'url'; url: string; filename: string }
+  /** `url` resolves with a one-use link (a download token in it, never the API key) */
+  | { kind: 'url'; url: () => Promise<string>; filename: string }
   /** resolves with the saved path, or null when the user cancelled the dialog */
   | { kind: 'save'; save: () => Promise<string | null>; filename: string }
 

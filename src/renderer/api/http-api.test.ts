@@ -22,6 +22,7 @@ beforeAll(async () => {
     res.setHeader('Content-Type', 'application/json')
     if (req.url?.startsWith('/api/v1/activity/count')) return res.end(JSON.stringify({ success: true, data: { count: 12 } }))
     if (req.url?.startsWith('/api/v1/activity?')) return res.end(JSON.stringify({ success: true, data: { activities: [], total: 0, limit: 100, offset: 0 } }))
+    if (req.url === '/api/v1/activity/download-token') return res.end(JSON.stringify({ success: true, data: { token: 'tok-1', expires_in_s: 60 } }))
     if (req.url?.startsWith('/api/v1/servers/x/tools')) return res.end(JSON.stringify({ success: true, data: { tools: [{ name: 'x:t' }], changes: [{ tool: 't' }] } }))
     if (req.url === '/api/v1/activity/bad') {
       res.statusCode = 400
@@ -68,12 +69,16 @@ describe('HttpApi against a real HTTP server', () => {
     expect(last).toMatchObject({ method: 'POST', url: '/api/v1/servers/x/quarantine', body: '{"quarantined":false}' })
   })
 
-  it('builds export and report links with exactly the filters and the key', () => {
+  it('builds export and report links with exactly the filters and a one-use token, never the key', async () => {
     const api = new HttpApi(base, 'k')
     const csv = api.exportDownload({ server: 'gh', status: ['blocked'] }, 'csv')
-    expect(csv).toEqual({ kind: 'url', url: `${base}/api/v1/activity/export?server=gh&status=blocked&format=csv&apikey=k`, filename: expect.stringMatching(/^mcpproxy-activity-\d{8}T\d{6}Z\.csv$/) })
+    expect(csv).toMatchObject({ kind: 'url', filename: expect.stringMatching(/^mcpproxy-activity-\d{8}T\d{6}Z\.csv$/) })
+    if (csv.kind !== 'url') throw new Error('expected a link')
+    expect(await csv.url()).toBe(`${base}/api/v1/activity/export?server=gh&status=blocked&format=csv&download_token=tok-1`)
+    // the token was asked for with the key, in a header
+    expect(seen[seen.length - 1]).toMatchObject({ method: 'POST', url: '/api/v1/activity/download-token', key: 'k' })
     const report = api.exportDownload({}, 'report')
-    expect(report.kind === 'url' && report.url).toBe(`${base}/api/v1/activity/report?apikey=k`)
+    expect(report.kind === 'url' && (await report.url())).toBe(`${base}/api/v1/activity/report?download_token=tok-1`)
   })
 
   it('names the address when the core cannot be reached', async () => {

@@ -141,9 +141,12 @@ export class HttpApi implements Api {
   }
 
   exportDownload(filter: ActivityFilter, kind: ExportKind): Download {
-    const params = downloadParams(filter, kind, this.apiKey)
     const path = kind === 'report' ? '/api/v1/activity/report' : '/api/v1/activity/export'
-    return { kind: 'url', url: this.url(path, params), filename: exportFileName(kind === 'report' ? 'html' : kind) }
+    const url = async (): Promise<string> => {
+      const { token } = (await this.request('POST', '/api/v1/activity/download-token')) as { token: string }
+      return this.url(path, downloadParams(filter, kind, token))
+    }
+    return { kind: 'url', url, filename: exportFileName(kind === 'report' ? 'html' : kind) }
   }
 
   async servers(): Promise<ServerInfo[]> {

@@ -25,10 +25,11 @@ export function listParams(p: { filter: ActivityFilter; limit: number; offset: n
 }
 
 /** `GET /activity/export` or `/activity/report` as a link: a plain link cannot send headers, so the key goes in the query. */
-export function downloadParams(filter: ActivityFilter, kind: ExportKind, apiKey: string | null): URLSearchParams {
+export function downloadParams(filter: ActivityFilter, kind: ExportKind, downloadToken: string): URLSearchParams {
   const params = filterToParams(filter)
   if (kind !== 'report') params.set('format', kind)
-  if (apiKey) params.set('apikey', apiKey)
+  // a one-use token, not the key: the link stays in the browser's history and downloads list
+  params.set('download_token', downloadToken)
   return params
 }
 

@@ -82,6 +82,12 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
     ok(await store.metrics(req.query.days, req.query.server)),
   )
 
+  app.post(
+    '/activity/download-token',
+    { schema: { tags, summary: 'A one-use token (60 s) that opens one export or report link without the API key in its URL (download_token=)' } },
+    async () => ok(ctx.downloads.issue()),
+  )
+
   app.get('/activity/verify', { schema: { tags, summary: 'Verify the hash chain of the activity log' } }, async () => ok(await store.verify()))
 
   app.get(
