@@ -201,9 +201,15 @@ describe('the clients send only declared parameters', () => {
     await get('/api/v1/activity', listParams({ filter, limit: 100, offset: 0, cursor: undefined }))
     await get('/api/v1/activity/count', filterToParams(filter))
     await get('/api/v1/activity/filter-options/tool_name', filterToParams(filter))
-    await get('/api/v1/activity/export', downloadParams(filter, 'json', s.key), {})
-    await get('/api/v1/activity/export', downloadParams(filter, 'csv', s.key), {})
-    await get('/api/v1/activity/report', downloadParams(filter, 'report', s.key), {})
+    // the download links carry a one-use token (asked for with the key), not the key
+    const token = async (): Promise<string> => {
+      const r = await hit('POST', '/api/v1/activity/download-token', { 'x-api-key': s.key })
+      expect(r.status).toBe(200)
+      return (JSON.parse(r.text) as { data: { token: string } }).data.token
+    }
+    await get('/api/v1/activity/export', downloadParams(filter, 'json', await token()), {})
+    await get('/api/v1/activity/export', downloadParams(filter, 'csv', await token()), {})
+    await get('/api/v1/activity/report', downloadParams(filter, 'report', await token()), {})
     await get('/api/v1/activity/summary', new URLSearchParams({ period: '24h' }))
     await get('/api/v1/activity/metrics', new URLSearchParams({ days: '7', server: 'files' }))
     await get('/api/v1/servers/everything/logs', new URLSearchParams({ lines: '50' }))
