@@ -611,7 +611,7 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
       `SELECT ts, server_name, status, duration_ms FROM activity WHERE type = 'tool_call' AND id >= ? AND id <= ?${serverSql}`,
     )
       .raw()
-      .all(low, high, ...serverParams) as Array<[number, string | null, string, number | null]>
+      .iterate(low, high, ...serverParams) as IterableIterator<[number, string | null, string, number | null]>
     type Group = { calls: number; errors: number; blocked: number; durations: number[] }
     const group = (): Group => ({ calls: 0, errors: 0, blocked: 0, durations: [] })
     const byDay = new Map<number, Group>()

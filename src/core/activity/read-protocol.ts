@@ -41,14 +41,13 @@ export type ReadReply =
  * worker), in one read transaction: its several statements see the same commits.
  */
 export function runHeavyRead(db: Db, queries: Pick<ActivityQueries, 'summary' | 'metrics'>, op: HeavyRead, args: readonly unknown[]): unknown {
-  return db.transaction((): unknown => {
-    switch (op) {
-      case 'summary':
-        return queries.summary(...(args as Parameters<ActivityQueries['summary']>))
-      case 'metrics':
-        return queries.metrics(...(args as Parameters<ActivityQueries['metrics']>))
-      case 'verify':
-        return verifyChain(db)
-    }
-  })()
+  switch (op) {
+    case 'summary':
+      return db.transaction(() => queries.summary(...(args as Parameters<ActivityQueries['summary']>)))()
+    case 'metrics':
+      return db.transaction(() => queries.metrics(...(args as Parameters<ActivityQueries['metrics']>)))()
+    case 'verify':
+      // verifyChain reads in one transaction of its own
+      return verifyChain(db)
+  }
 }

@@ -254,14 +254,10 @@ export function scheduleRetention(
   const tick = (): void => {
     if (running || stopped) return
     running = true
-    try {
-      void Promise.resolve(run(() => stopped))
-        .catch(failed)
-        .finally(() => (running = false))
-    } catch (err) {
-      running = false
-      failed(err)
-    }
+    // a throw and a rejection end the same way
+    void (async () => run(() => stopped))()
+      .catch(failed)
+      .finally(() => (running = false))
   }
   const first = setTimeout(tick, firstRunMs)
   first.unref()

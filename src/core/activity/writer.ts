@@ -9,7 +9,6 @@ import { monotonicFactory, ulid } from 'ulid'
 import { ACTIVITY_TYPES, type ActivityCompletion, type ActivityInput, type ActivityRecord, type ActivityType, type WriterStatsInfo } from '../../shared/activity'
 import { CoreError, isCoreError, isDiskFull } from '../errors'
 import type { Logger } from '../logger'
-import { redactRecordFields } from '../security/redact'
 import { withRiskScore } from '../security/risk'
 import type { Db } from '../store/db'
 import { applyBatch, type BatchCompletion, type BatchOp, type BatchResult } from './append'
@@ -176,7 +175,6 @@ export function admitRecord(input: ActivityInput, newId: (time: number) => strin
 }
 
 export function createActivityWriter(db: Db, settings: ActivitySettings, logger: Logger, hooks: WriterHooks = {}): ActivityWriter {
-  const redact = hooks.redact ?? redactRecordFields
   const newId = createIdSource()
   let queue: Entry[] = []
   let counter = 0
@@ -227,8 +225,9 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
   // final records are scored here, outside the write transaction; a pending one when it completes (append.ts)
   const scored = (r: ActivityRecord): ActivityRecord => (r.status === 'pending' ? r : withRiskScore(r))
 
-  const prepareRecord = (r: ActivityRecord): ActivityRecord =>
-    toDiskForm(r, settings, { redact, onRedactionFailed: (id, err) => logger.error('activity redaction failed; bodies dropped', { id, error: err.message }) })
+  // made once: prepareRecord runs for every record
+  const diskHooks = { redact: hooks.redact, onRedactionFailed: (id: string, err: Error) => logger.error('activity redaction failed; bodies dropped', { id, error: err.message }) }
+  const prepareRecord = (r: ActivityRecord): ActivityRecord => toDiskForm(r, settings, diskHooks)
 
   const prepareCompletion = (id: string, c: BatchCompletion): BatchCompletion => {
     // redact the completion's texts as a stand-in record and keep what the scan found

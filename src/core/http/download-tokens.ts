@@ -12,6 +12,11 @@ export const DOWNLOAD_TOKEN_TTL_MS = 60_000
 /** Tokens issued and not used yet, at most (the oldest go first). */
 const MAX_TOKENS = 100
 
+/** A route's Fastify `config` that lets a download token open it instead of the key. */
+export interface RouteDownloadConfig {
+  downloadToken?: boolean
+}
+
 export interface DownloadTokens {
   issue(): { token: string; expires_in_s: number }
   /** True once for a token issued and not yet used or expired; it is used up then. */

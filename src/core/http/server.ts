@@ -11,7 +11,7 @@ import { z } from 'zod'
 import type { Core } from '../core-types'
 import { CoreError } from '../errors'
 import { keyMatches, presentedKey } from './auth'
-import { createDownloadTokens, DOWNLOAD_TOKEN_PARAM } from './download-tokens'
+import { createDownloadTokens, DOWNLOAD_TOKEN_PARAM, type RouteDownloadConfig } from './download-tokens'
 import type { HttpContext, ZodApp } from './context'
 import { bridgeCoreEvents } from './core-events'
 import { installErrorHandlers, sendError } from './errors'
@@ -29,8 +29,6 @@ import { createSseHub, type SseHubOptions } from './sse-hub'
 import { registerStaticUi } from './static-ui'
 import { closeUnixSocket, listenUnixSocket, viaSocket } from './unix-socket'
 
-/** The routes a download token opens (GET only): the export and the HTML report. */
-const DOWNLOAD_ROUTES = new Set(['/api/v1/activity/export', '/api/v1/activity/report'])
 
 export interface HttpServerOptions {
   /** `host:port`; port 0 picks a free one */
@@ -108,7 +106,8 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   const requireKey = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (viaSocket(req.raw)) return undefined
     // a download link of the web UI opens with a one-use token instead of the key
-    if (req.method === 'GET' && DOWNLOAD_ROUTES.has(req.routeOptions.url ?? '') && ctx.downloads.take((req.query as Record<string, unknown>)[DOWNLOAD_TOKEN_PARAM])) return undefined
+    const route = req.routeOptions.config as RouteDownloadConfig | undefined
+    if (route?.downloadToken && ctx.downloads.take((req.query as Record<string, unknown>)[DOWNLOAD_TOKEN_PARAM])) return undefined
     if (!keyMatches(presentedKey(req.raw, req.query), core.apiKey)) {
       return sendError(reply, 401, 'UNAUTHORIZED', 'missing or wrong API key (X-API-Key header, Authorization: Bearer, or ?apikey=)')
     }

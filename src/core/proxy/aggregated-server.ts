@@ -274,22 +274,9 @@ function leanCallTool(server: Server, handler: CallToolHandler): void {
   const handlers = (server as unknown as { _requestHandlers?: Map<string, RawHandler> })._requestHandlers
   const sdkHandler = handlers?.get('tools/call')
   if (!handlers || !sdkHandler) return
-  handlers.set('tools/call', (request, extra) => {
-    if (isPlainCallTool(request)) return handler(request, extra)
-    const problem = callToolParamsProblem(request)
-    return problem ? Promise.reject(new McpError(ErrorCode.InvalidParams, problem)) : sdkHandler(request, extra)
-  })
+  // the others' schema errors become -32602 in schemaErrorsAsInvalidParams, as every handler's do
+  handlers.set('tools/call', (request, extra) => (isPlainCallTool(request) ? handler(request, extra) : sdkHandler(request, extra)))
   callToolHandlers.set(server, handler)
-}
-
-/**
- * What is wrong with a tools/call's params, on one line naming the field (`arguments: expected
- * object, received string`); undefined when the SDK's schema accepts them. The SDK itself would
- * answer -32603 Internal error with its zod issues as JSON.
- */
-function callToolParamsProblem(request: JSONRPCRequest): string | undefined {
-  const parsed = CallToolRequestSchema.safeParse(request)
-  return parsed.success ? undefined : paramsProblem('tools/call', parsed.error.issues)
 }
 
 interface SchemaIssue {

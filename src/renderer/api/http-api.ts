@@ -1,15 +1,15 @@
-import {
-  type ActivityFilter,
-  type ActivityMetricsInfo,
-  type ActivityPage,
-  type ActivityRecord,
-  type ActivitySummaryInfo,
-  type FilterOptionField,
-  type FilterOptionInfo,
-  type SummaryPeriod,
-  type VerifyResultInfo,
-  exportFileName,
+import type {
+  ActivityFilter,
+  ActivityMetricsInfo,
+  ActivityPage,
+  ActivityRecord,
+  ActivitySummaryInfo,
+  FilterOptionField,
+  FilterOptionInfo,
+  SummaryPeriod,
+  VerifyResultInfo,
 } from '../../shared/activity'
+import { exportFileName } from '../../shared/activity'
 import type { CoreEventName } from '../../shared/events'
 import type {
   AddServerInput,

@@ -10,6 +10,7 @@ import {
   exportFileName,
 } from '../../../shared/activity'
 import { recordsFromJsonLines } from '../../activity/export'
+import type { RouteDownloadConfig } from '../download-tokens'
 import { wholeLines } from '../../activity/import-lines'
 import { renderHtmlReport } from '../../activity/report'
 import { CoreError } from '../../errors'
@@ -30,6 +31,8 @@ const ReportQuery = ActivityFilterSchema.extend({
 /** Content types `POST /activity/import` accepts: JSON Lines, however the client labels it. */
 export const IMPORT_CONTENT_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/json-lines', 'text/plain', 'application/octet-stream']
 export const DEFAULT_IMPORT_LIMIT = 512 * 1024 * 1024
+/** Marks a GET route a download token opens (see requireKey in server.ts). */
+const DOWNLOAD_ROUTE: RouteDownloadConfig = { downloadToken: true }
 
 /** `20261121T115200Z`: sortable, and safe in every file system. */
 /** Only the filter keys (drops paging, format and the api key) so "no filter" can be told apart. */
@@ -92,7 +95,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
 
   app.get(
     '/activity/export',
-    { schema: { tags, summary: 'Stream matching records as JSON Lines or CSV (a download)', querystring: ExportQuerySchema } },
+    { config: DOWNLOAD_ROUTE, schema: { tags, summary: 'Stream matching records as JSON Lines or CSV (a download)', querystring: ExportQuerySchema } },
     async (req, reply) => {
       const { format, include_bodies } = req.query
       const body = Readable.from(store.export(filterOf(req.query), { format, includeBodies: include_bodies }), { objectMode: false })
@@ -104,7 +107,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
     },
   )
 
-  app.get('/activity/report', { schema: { tags, summary: 'A self-contained HTML report of the matching records', querystring: ReportQuery } }, async (req, reply) => {
+  app.get('/activity/report', { config: DOWNLOAD_ROUTE, schema: { tags, summary: 'A self-contained HTML report of the matching records', querystring: ReportQuery } }, async (req, reply) => {
     const filter = filterOf(req.query)
     const config = ctx.core.config.current()
     const html = await renderHtmlReport(recordsFromJsonLines(ctx.core.activity.export(filter, { format: 'json', includeBodies: true })), {
