@@ -58,6 +58,34 @@ describe('prompts, resources and resource templates', () => {
     expect(unknown.message).toMatch(/unknown resource 'demo:\/\/nowhere\/1': no upstream lists it or has a template matching it/)
   })
 
+  it('records each prompts/get and resources/read an upstream answers as an mcp_message, its errors too, and none a gate refused', async () => {
+    const before = (await h.records('mcp_message')).length
+    const uri = 'demo://resource/dynamic/text/11'
+    await client.readResource({ uri })
+    await client.getPrompt({ name: 'everything__simple-prompt' })
+    await rejection(client.readResource({ uri: 'demo://resource/dynamic/text/zero' }))
+    await h.upstreams.setQuarantined('everything', true)
+    await rejection(client.readResource({ uri: 'demo://resource/dynamic/text/12' }))
+    const all = await h.records('mcp_message')
+    // newest first
+    const added = all.slice(0, all.length - before).reverse()
+    expect(added.map((r) => [r.metadata?.method, r.status])).toEqual([
+      ['resources/read', 'success'],
+      ['prompts/get', 'success'],
+      ['resources/read', 'error'],
+    ])
+    expect(added[0]).toMatchObject({
+      server_name: 'everything',
+      client: { name: 'resource-reader' },
+      arguments: { uri },
+      response: { contents: [{ uri }] },
+      metadata: { transport: 'http', direction: 'client_to_server', kind: 'request' },
+    })
+    expect(added[0]!.duration_ms).toBeGreaterThan(0)
+    expect(added[1]).toMatchObject({ arguments: { name: 'everything__simple-prompt' }, response: { messages: [expect.anything()] } })
+    expect(added[2]!.error).toMatch(/Unknown resource: demo:\/\/resource\/dynamic\/text\/zero/)
+  })
+
   it("leaves a quarantined server's prompts, resources and templates out of the lists, and tells the client", async () => {
     const before = { ...changes }
     await h.upstreams.setQuarantined('everything', true)

@@ -138,6 +138,18 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     expect(sum.status).toBe('error')
     expect(sum.flags).toContain('sensitive')
     expect(sum.session_id).toBe(echo.session_id)
+    // every other message is in the log as well, in the session of the calls
+    const messages = await store.records('mcp_message')
+    const byMethod = new Map(messages.map((m) => [m.metadata?.method, m]))
+    expect([...byMethod.keys()]).toEqual(expect.arrayContaining(['initialize', 'no/such/method', 'notifications/initialized', 'tools/list']))
+    // what the server sent of its own accord (server-everything announces its tool list)
+    const fromServer = messages.filter((m) => m.metadata?.direction === 'server_to_client').map((m) => m.metadata?.method)
+    expect(fromServer).toEqual(expect.arrayContaining(['notifications/tools/list_changed']))
+    expect(messages).toHaveLength(4 + fromServer.length)
+    expect(byMethod.get('initialize')).toMatchObject({ status: 'success', server_name: 'mcp-servers/everything', request_id: '1', session_id: echo.session_id, response: { serverInfo: { name: 'mcp-servers/everything' } } })
+    expect(byMethod.get('notifications/initialized')).toMatchObject({ status: 'success', metadata: { direction: 'client_to_server', kind: 'notification' } })
+    expect((byMethod.get('tools/list')!.response as { tools: Array<{ name: string }> }).tools.map((t) => t.name)).toContain('echo')
+    expect(byMethod.get('no/such/method')).toMatchObject({ status: 'error', error: expect.stringMatching(/not found/i) })
     const session = store.db.prepare('SELECT * FROM session WHERE id = ?').get(echo.session_id) as Record<string, unknown>
     expect(session).toMatchObject({ transport: 'wrap', client_name: 'wrap-client', client_version: '4.5', client_pid: process.ppid, call_count: 2 })
     expect(session.ended_at).toEqual(expect.any(String))

@@ -9,6 +9,7 @@ const TYPE_LABEL: Record<string, string> = {
   config_change: 'config',
   system_start: 'system',
   system_stop: 'system',
+  mcp_message: 'message',
 }
 
 export function typeLabel(type: string): string {
@@ -73,6 +74,8 @@ export function detailsOf(r: ActivitySummaryRow): string {
       return 'start'
     case 'system_stop':
       return 'stop'
+    case 'mcp_message':
+      return [meta.direction === 'server_to_client' ? '←' : undefined, str(meta.method)].filter(Boolean).join(' ')
     default:
       return [str(meta.action), r.tool_name].filter(Boolean).join(' ')
   }

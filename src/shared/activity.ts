@@ -13,6 +13,8 @@ export const ACTIVITY_TYPES = [
   'config_change',
   'system_start',
   'system_stop',
+  // a message `wrap` relayed that is not a tool call (metadata: method, direction, kind)
+  'mcp_message',
 ] as const
 export const ActivityTypeSchema = z.enum(ACTIVITY_TYPES)
 export type ActivityType = z.infer<typeof ActivityTypeSchema>

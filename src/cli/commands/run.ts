@@ -149,12 +149,13 @@ const list = (value: string, previous: string[] | undefined): string[] => [...(p
 
 export function wrapCommand(getCtx: () => CliContext): Command {
   return new Command('wrap')
-    .description('a transparent stdio proxy for one MCP server, recording every call: wrap -- CMD ARGS...')
+    .description('a transparent stdio proxy for one MCP server, recording every message: wrap -- CMD ARGS...')
     .option('--sensitive-tools <tools...>', 'tools whose calls are marked sensitive (also comma-separated)')
     .option('--write-tools <tools...>', 'tools that write (also comma-separated)')
     .option('--server-name <name>', 'server name on the records (default: the name the server reports)')
+    .option('--tool-calls-only', 'record tool calls only, not the other messages (initialize, lists, resources, prompts, notifications)')
     .argument('<command...>', 'the server command and its arguments, after --')
-    .action(async (command: string[], flags: { sensitiveTools?: string[]; writeTools?: string[]; serverName?: string }) => {
+    .action(async (command: string[], flags: { sensitiveTools?: string[]; writeTools?: string[]; serverName?: string; toolCallsOnly?: boolean }) => {
       const ctx = getCtx()
       const { config } = loadConfig(ctx.dataDir)
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-wrap.log'), 'wrap')
@@ -185,6 +186,7 @@ export function wrapCommand(getCtx: () => CliContext): Command {
           sensitiveTools: [...config.sensitive_tools, ...flat(flags.sensitiveTools)],
           writeTools: [...config.write_tools, ...flat(flags.writeTools)],
           serverName: flags.serverName,
+          toolCallsOnly: flags.toolCallsOnly,
           callTimeoutMs: config.call_timeout_ms,
           forwardSignals: true,
           recording: ctx.workers ? { workerUrl: ctx.workers.wrap, file: ctx.paths.db, settings, fallback: inThread } : inThread(),

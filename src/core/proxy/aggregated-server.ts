@@ -14,11 +14,11 @@ import { IntentSchema, type IntentInfo } from '../../shared/activity'
 import { AddServerSchema } from '../../shared/servers'
 import type { ActivityRecorder } from '../activity/types'
 import type { Config } from '../config/schema'
-import { isCoreError } from '../errors'
 import type { EventBus } from '../events/bus'
 import type { Logger } from '../logger'
 import type { ApprovalRegistry } from './approvals'
 import { traceFrom, type CallRecorder } from './call-recorder'
+import { isTimeout, withTimeout } from './call-timeout'
 import { blockedMessage, type Gates } from './gates'
 import type { Session, SessionRegistry } from './sessions'
 import { registerPromptsAndResources, visiblePrompts, visibleResources, visibleResourceTemplates } from './prompts-resources'
@@ -141,10 +141,6 @@ function jsonResult(value: unknown): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }] }
 }
 
-function isTimeout(err: unknown): boolean {
-  if (isCoreError(err)) return err.code === 'UPSTREAM_TIMEOUT'
-  return err instanceof McpError && err.code === ErrorCode.RequestTimeout
-}
 
 interface CallRequest {
   server: string
@@ -220,29 +216,6 @@ export async function proxyCall(ctx: ProxyContext, caller: CallerContext, sessio
     handle.finish({ status: timeout ? 'timeout' : 'error', error: message, flags })
     return errorResult(message)
   }
-}
-
-class CallTimeout extends McpError {
-  constructor(ms: number) {
-    super(ErrorCode.RequestTimeout, `timed out after ${ms} ms`)
-  }
-}
-
-// a guard in case an upstream transport never settles; the manager enforces the same deadline
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CallTimeout(ms)), ms + 50)
-    p.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (err: unknown) => {
-        clearTimeout(timer)
-        reject(err)
-      },
-    )
-  })
 }
 
 type CallToolExtra = Parameters<Parameters<Server['setRequestHandler']>[1]>[1]

@@ -2,7 +2,8 @@
  * Prompts, resources and resource templates of the upstreams on the aggregated server: prompts as
  * `<server>__<name>`, resources and templates by their own URIs. Servers in quarantine stay
  * connected (so their tools can be reviewed) but are left out of the lists, and a prompts/get or
- * resources/read that reaches one is refused and recorded by the quarantine gate.
+ * resources/read that reaches one is refused and recorded by the quarantine gate. A prompts/get or
+ * resources/read an upstream answers is an mcp_message record with its answer.
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
@@ -19,6 +20,7 @@ import {
   type ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { ProxyContext } from './aggregated-server'
+import { isTimeout } from './call-timeout'
 import { blockedMessage, type ServerRequestInput } from './gates'
 import { DIRECT_SEPARATOR, type CallerContext, type UpstreamManager } from './types'
 
@@ -82,6 +84,33 @@ function refuseQuarantined(ctx: ProxyContext, input: ServerRequestInput): void {
   if (block) throw new McpError(ErrorCode.InvalidRequest, blockedMessage(block), { gate: block.gate, rule: block.rule, record_id: block.recordId })
 }
 
+/**
+ * Runs a request an upstream answers (prompts/get, resources/read) and records it as an
+ * mcp_message: pending when sent, then its answer (or error, or timeout) and its duration.
+ */
+async function recorded<T>(ctx: ProxyContext, caller: CallerContext, req: { server: string; method: string; params: Record<string, unknown>; requestId: string | number }, run: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  const id = ctx.recorder.record({
+    type: 'mcp_message',
+    status: 'pending',
+    server_name: req.server,
+    session_id: caller.sessionId,
+    request_id: String(req.requestId),
+    arguments: req.params,
+    client: caller.client,
+    metadata: { transport: caller.transport, method: req.method, direction: 'client_to_server', kind: 'request' },
+  })
+  const duration_ms = (): number => Math.round((performance.now() - started) * 1000) / 1000
+  try {
+    const result = await run()
+    ctx.recorder.complete(id, { status: 'success', duration_ms: duration_ms(), response: result })
+    return result
+  } catch (err) {
+    ctx.recorder.complete(id, { status: isTimeout(err) ? 'timeout' : 'error', duration_ms: duration_ms(), error: (err as Error).message })
+    throw err
+  }
+}
+
 export function registerPromptsAndResources(server: Server, ctx: ProxyContext, caller: CallerContext): void {
   const { upstreams } = ctx
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: visiblePrompts(upstreams) }))
@@ -90,7 +119,9 @@ export function registerPromptsAndResources(server: Server, ctx: ProxyContext, c
     const hit = upstreams.listPrompts().find(({ server: s, prompt }) => promptName(s, prompt) === name)
     if (!hit) throw new McpError(ErrorCode.InvalidParams, `unknown prompt '${name}'`)
     refuseQuarantined(ctx, { caller, server: hit.server, method: 'prompts/get', target: hit.prompt.name })
-    return upstreams.getPrompt(hit.server, hit.prompt.name, request.params.arguments, { timeoutMs: ctx.config().call_timeout_ms, signal: extra.signal })
+    return recorded(ctx, caller, { server: hit.server, method: 'prompts/get', params: request.params, requestId: extra.requestId }, () =>
+      upstreams.getPrompt(hit.server, hit.prompt.name, request.params.arguments, { timeoutMs: ctx.config().call_timeout_ms, signal: extra.signal }),
+    )
   })
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: visibleResources(upstreams) }))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: visibleResourceTemplates(upstreams) }))
@@ -99,6 +130,8 @@ export function registerPromptsAndResources(server: Server, ctx: ProxyContext, c
     const target = resourceServer(upstreams, uri)
     if (!target) throw new McpError(ErrorCode.InvalidParams, `unknown resource '${uri}': no upstream lists it or has a template matching it`)
     refuseQuarantined(ctx, { caller, server: target, method: 'resources/read', target: uri })
-    return upstreams.readResource(target, uri, { timeoutMs: ctx.config().call_timeout_ms, signal: extra.signal })
+    return recorded(ctx, caller, { server: target, method: 'resources/read', params: request.params, requestId: extra.requestId }, () =>
+      upstreams.readResource(target, uri, { timeoutMs: ctx.config().call_timeout_ms, signal: extra.signal }),
+    )
   })
 }

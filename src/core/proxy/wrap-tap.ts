@@ -2,12 +2,15 @@
  * The recording half of `wrap`: it reads copies of the bytes going both ways, pairs each
  * tools/call with its answer and records both as one tool_call, with the session and the
  * client's name from initialize (sizes, token estimates and entities are the writer's: see
- * measureRequest); tools/list answers go to the tool watch (wrap-tool-watch.ts: poisoning
- * findings, and tools changed, added or removed during the session). It runs where the relay hands it the bytes: on the wrap's
+ * measureRequest); every other message, either way, is an mcp_message record (a request with
+ * its answer, or a notification; metadata names the method and direction); a
+ * notifications/cancelled ends the request it names in the log; tools/list answers also go to
+ * the tool watch (wrap-tool-watch.ts: poisoning findings, and tools changed, added or removed
+ * during the session). It runs where the relay hands it the bytes: on the wrap's
  * recording thread (wrap-worker.ts) or, without one, on the relay's own thread.
  */
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
-import type { ClientInfo } from '../../shared/activity'
+import type { ActivityCompletion, ClientInfo } from '../../shared/activity'
 import type { ActivityRecorder } from '../activity/types'
 import { isoTime } from '../activity/writer'
 import type { Logger } from '../logger'
@@ -29,6 +32,8 @@ export interface WrapTapConfig {
   writeTools: string[]
   /** a call without an answer this long is recorded as timeout (call_timeout_ms); its late answer still passes, unrecorded */
   callTimeoutMs?: number
+  /** record tool calls (and tool changes) only, not the other messages (`wrap --tool-calls-only`) */
+  toolCallsOnly?: boolean
 }
 
 export interface WrapTapOptions extends WrapTapConfig {
@@ -56,6 +61,10 @@ export interface WrapTap {
 const TAP_LAG_MS = 100
 /** tools/list requests in flight the tap remembers */
 const MAX_LIST_REQUESTS = 1_000
+/** server-to-client requests in flight the tap remembers (they are not timed out) */
+const MAX_SERVER_REQUESTS = 1_000
+
+type Direction = 'client_to_server' | 'server_to_client'
 
 /** Wall-clock time in ms, fractional (the relay's reading times and the tap's clock). */
 export const now = (): number => performance.timeOrigin + performance.now()
@@ -68,6 +77,17 @@ interface Inflight {
 }
 
 const key = (id: string | number): string => `${typeof id}:${id}`
+
+/** What an answer made of the request it answers, asked at `from` and answered at `to`. */
+function outcomeOf(m: Rpc, from: number, to: number): ActivityCompletion {
+  const isError = m.error !== undefined || m.result?.isError === true
+  return {
+    status: isError ? 'error' : 'success',
+    duration_ms: duration(from, to),
+    response: m.error ?? m.result,
+    error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
+  }
+}
 const duration = (from: number, to: number): number => Math.round((to - from) * 1000) / 1000
 
 function firstText(result: Record<string, unknown> | undefined): string {
@@ -81,14 +101,18 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
   let client: ClientInfo = { ...options.client }
   let serverName = options.serverName ?? options.defaultServerName
   const annotations = new Map<string, ToolAnnotations | undefined>()
+  // the client's requests in flight (tool calls and, unless toolCallsOnly, the others), in the order they were made
   const calls = new Map<string, Inflight>()
+  // the server's requests to the client in flight (ids of the server's own id space)
+  const serverRequests = new Map<string, Inflight>()
   // tools/list requests in flight: whether each asked for the first page (no cursor)
   const listRequests = new Map<string, boolean>()
   const toolWatch = createToolWatch(
     (input) => void recorder.record(input),
     () => ({ server_name: serverName, session_id: sessionId, client }),
   )
-  let initializeId: string | undefined
+  // the initialize request until its answer
+  let initialize: { m: Rpc; at: number } | undefined
   const timeoutMs = options.callTimeoutMs
 
   // one timer, for the oldest call in flight (calls are in the order they were made); it waits
@@ -112,24 +136,65 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     timer.unref()
   }
 
-  const request = (m: Rpc, at: number): void => {
-    if (m.id === undefined || m.id === null || typeof m.method !== 'string') return
+  /**
+   * One record of a message that is not a tool call: a request (pending until answered, unless
+   * its outcome is given) or a notification.
+   */
+  const recordMessage = (m: Rpc, at: number, direction: Direction, outcome?: ActivityCompletion): string =>
+    recorder.record({
+      type: 'mcp_message',
+      status: m.id === undefined ? 'success' : 'pending',
+      ...outcome,
+      timestamp: isoTime(Math.floor(at)),
+      server_name: serverName,
+      session_id: sessionId,
+      request_id: m.id === undefined || m.id === null ? undefined : String(m.id),
+      arguments: m.params,
+      client,
+      metadata: { transport: 'wrap', method: m.method, direction, kind: m.id === undefined ? 'notification' : 'request' },
+    })
+
+  /** Remembers a request in flight; a reused id goes to the end, so the map stays in the order requests were made. */
+  const remember = (map: Map<string, Inflight>, id: string | number, entry: Inflight): void => {
+    map.delete(key(id))
+    map.set(key(id), entry)
+  }
+
+  /** notifications/cancelled: the request it names ends in the log now (its answer, if one still comes, is not recorded). */
+  const cancelled = (m: Rpc, at: number, fromClient: boolean): void => {
+    const id = m.params?.requestId
+    if (typeof id !== 'string' && typeof id !== 'number') return
+    const map = fromClient ? calls : serverRequests
+    const call = map.get(key(id))
+    if (!call) return
+    map.delete(key(id))
+    const reason = typeof m.params?.reason === 'string' && m.params.reason ? `: ${m.params.reason}` : ''
+    recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `cancelled by the ${fromClient ? 'client' : 'server'}${reason}` })
+  }
+
+  /** A request the client sent: a tool call, or any other method (recorded as mcp_message unless toolCallsOnly). */
+  const clientRequest = (m: Rpc & { method: string; id: string | number }, at: number): void => {
     if (m.method === 'initialize') {
-      initializeId = key(m.id)
+      // recorded once answered: by then the server has given its name
+      initialize = { m, at }
       const info = m.params?.clientInfo as { name?: string; version?: string } | undefined
       if (info) {
         client = { ...client, name: info.name, version: info.version }
         session?.setClient({ name: info.name, version: info.version })
       }
       return
-    }
-    if (m.method === 'tools/list') {
+    } else if (m.method === 'tools/list') {
       listRequests.set(key(m.id), m.params?.cursor === undefined)
       // requests a server never answered are forgotten, oldest first
       if (listRequests.size > MAX_LIST_REQUESTS) listRequests.delete(listRequests.keys().next().value!)
+    }
+    if (m.method !== 'tools/call') {
+      if (!options.toolCallsOnly) {
+        remember(calls, m.id, { recordId: recordMessage(m, at, 'client_to_server'), at })
+        watch()
+      }
       return
     }
-    if (m.method !== 'tools/call') return
     const tool = String(m.params?.name ?? '')
     const args = (m.params?.arguments ?? {}) as Record<string, unknown>
     const trace = traceFrom(m.params?._meta as Record<string, unknown> | undefined)
@@ -149,46 +214,65 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       span_id: trace.spanId,
       metadata: { transport: 'wrap' },
     })
-    // a reused id goes to the end: calls stay in the order they were made
-    calls.delete(key(m.id))
-    calls.set(key(m.id), { recordId, at })
+    remember(calls, m.id, { recordId, at })
     session?.countCall()
     watch()
   }
 
-  const answer = (m: Rpc, at: number): void => {
-    if (m.id === undefined || m.id === null || m.method !== undefined) return
+  /** The server's answer to a client request: what it tells of the server and its tools, then the request's record. */
+  const serverAnswer = (m: Rpc & { id: string | number }, at: number): void => {
     const k = key(m.id)
-    if (k === initializeId) {
+    if (initialize && k === key(initialize.m.id!)) {
       const info = m.result?.serverInfo as { name?: string } | undefined
       if (options.serverName === undefined && info?.name) serverName = info.name
+      if (!options.toolCallsOnly) recordMessage(initialize.m, initialize.at, 'client_to_server', outcomeOf(m, initialize.at, at))
+      initialize = undefined
       return
     }
     const firstPage = listRequests.get(k)
     if (firstPage !== undefined) {
       listRequests.delete(k)
-      if (m.error || !Array.isArray(m.result?.tools)) return
-      const tools = m.result.tools as unknown[]
-      for (const t of tools as Array<{ name?: unknown; annotations?: ToolAnnotations }>) if (typeof t?.name === 'string') annotations.set(t.name, t.annotations)
-      // a listing with more pages names a cursor; null or '' as a cursor ends it too
-      const more = typeof m.result.nextCursor === 'string' && m.result.nextCursor !== ''
-      try {
-        toolWatch.page(tools, firstPage, !more)
-      } catch (err) {
-        logger.warn('could not record what the server listed', { error: (err as Error).message })
+      if (!m.error && Array.isArray(m.result?.tools)) {
+        const tools = m.result.tools as unknown[]
+        for (const t of tools as Array<{ name?: unknown; annotations?: ToolAnnotations }>) if (typeof t?.name === 'string') annotations.set(t.name, t.annotations)
+        // a listing with more pages names a cursor; null or '' as a cursor ends it too
+        const more = typeof m.result.nextCursor === 'string' && m.result.nextCursor !== ''
+        try {
+          toolWatch.page(tools, firstPage, !more)
+        } catch (err) {
+          logger.warn('could not record what the server listed', { error: (err as Error).message })
+        }
+      }
+    }
+    completeFrom(calls, m, at)
+  }
+
+  /** Completes the record of the request `m` answers, if it is in `map`. */
+  const completeFrom = (map: Map<string, Inflight>, m: Rpc & { id: string | number }, at: number): void => {
+    const call = map.get(key(m.id))
+    if (!call) return
+    map.delete(key(m.id))
+    recorder.complete(call.recordId, outcomeOf(m, call.at, at))
+  }
+
+  /** One message either way: a request, a notification or an answer. */
+  const message = (m: Rpc, at: number, fromClient: boolean): void => {
+    const hasId = typeof m.id === 'string' || typeof m.id === 'number'
+    if (typeof m.method === 'string') {
+      if (m.method === 'notifications/cancelled') cancelled(m, at, fromClient)
+      if (fromClient && hasId) return clientRequest(m as Rpc & { method: string; id: string | number }, at)
+      if (options.toolCallsOnly) return
+      const recordId = recordMessage(m, at, fromClient ? 'client_to_server' : 'server_to_client')
+      // a request of the server's (sampling, roots, elicitation) waits for the client's answer, untimed
+      if (hasId) {
+        remember(serverRequests, m.id!, { recordId, at })
+        if (serverRequests.size > MAX_SERVER_REQUESTS) serverRequests.delete(serverRequests.keys().next().value!)
       }
       return
     }
-    const call = calls.get(k)
-    if (!call) return
-    calls.delete(k)
-    const isError = m.error !== undefined || m.result?.isError === true
-    recorder.complete(call.recordId, {
-      status: isError ? 'error' : 'success',
-      duration_ms: duration(call.at, at),
-      response: m.error ?? m.result,
-      error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
-    })
+    if (!hasId) return
+    if (fromClient) completeFrom(serverRequests, m as Rpc & { id: string | number }, at)
+    else serverAnswer(m as Rpc & { id: string | number }, at)
   }
 
   const reader = (fromClient: boolean): ((chunk: Buffer, at: number) => void) => {
@@ -205,8 +289,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         if (!m || typeof m !== 'object') continue
         // whatever a message holds, recording it never ends the relay
         try {
-          if (fromClient) request(m, at)
-          else answer(m, at)
+          message(m, at, fromClient)
         } catch (err) {
           logger.warn(fromClient ? 'could not record a message from the client' : 'could not record a message from the server', { error: (err as Error).message })
         }
@@ -232,6 +315,14 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `the server exited (code ${code}) before answering` })
       }
       calls.clear()
+      for (const request of serverRequests.values()) {
+        recorder.complete(request.recordId, { status: 'error', duration_ms: duration(request.at, at), error: `the server exited (code ${code}) before the client answered` })
+      }
+      serverRequests.clear()
+      if (initialize && !options.toolCallsOnly) {
+        recordMessage(initialize.m, initialize.at, 'client_to_server', { status: 'error', duration_ms: duration(initialize.at, at), error: `the server exited (code ${code}) before answering` })
+      }
+      initialize = undefined
       if (timer) clearTimeout(timer)
       timer = null
     },

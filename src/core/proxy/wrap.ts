@@ -51,6 +51,8 @@ export interface WrapOptions {
   serverName?: string
   /** a call unanswered this long is recorded as timeout (the relay itself never cuts it off) */
   callTimeoutMs?: number
+  /** record tool calls only, not the other messages */
+  toolCallsOnly?: boolean
   /**
    * SIGINT, SIGTERM and SIGHUP sent to this process go to the server instead of ending this one:
    * it exits, its unanswered calls fail in the log, the records reach the disk, then this process
@@ -204,6 +206,7 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     sensitiveTools: options.sensitiveTools,
     writeTools: options.writeTools,
     callTimeoutMs: options.callTimeoutMs,
+    toolCallsOnly: options.toolCallsOnly,
   }
   const sink = 'workerUrl' in options.recording ? workerSink(options.recording, tap, logger) : inThreadSink(options.recording, tap, logger)
   void processExe(process.ppid).then((exe) => exe && sink.exe(exe))

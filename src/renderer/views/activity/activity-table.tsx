@@ -21,6 +21,8 @@ const helper = createColumnHelper<typeof features, WindowRow>()
 
 function details(r: ActivitySummaryRow): string {
   if (r.tool_name) return r.tool_name
+  // a relayed message: its method, with an arrow when the server sent it
+  if (r.type === 'mcp_message' && typeof r.metadata?.method === 'string') return `${r.metadata.direction === 'server_to_client' ? '← ' : ''}${r.metadata.method}`
   const action = r.metadata && typeof r.metadata.action === 'string' ? r.metadata.action : ''
   return action || r.error || ''
 }
