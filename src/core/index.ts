@@ -58,6 +58,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     logger,
     db: proxyDb,
     version,
+    // without HTTP (stdio on its own) nobody can answer an approval
+    approvers: Boolean(options.http),
   })
   const { mcp, approvals, sessions, tools: toolSearch } = proxy
 

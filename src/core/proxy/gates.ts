@@ -70,7 +70,17 @@ export interface GateDeps {
   recorder: ActivityRecorder
   bus: EventBus
   approvals: ApprovalRegistry
+  /**
+   * Whether a person can answer an approval request here (REST, CLI, web UI, tray). False for a
+   * core without HTTP (`mcpproxy stdio` on its own): an `ask` rule then denies at once, saying
+   * why, instead of waiting approval_timeout_s for nobody. Default true.
+   */
+  approvers?: boolean
 }
+
+/** Why an `ask` rule denies at once in a core nobody can answer approvals of. */
+export const NO_APPROVER_REASON =
+  'needs a person to approve it, and nobody can answer approvals of this `mcpproxy stdio` (it runs without the REST API, web UI or app); run `mcpproxy serve` or the app, and `mcpproxy stdio` bridges to it'
 
 /**
  * The gates every proxied call passes, in order: quarantine, pinned tool definitions, policy
@@ -148,6 +158,9 @@ export function createGates(deps: GateDeps): Gates {
       }
       const intent = checkIntent(config.intent_declaration.required, input.intent as IntentInfo | undefined, classification)
       if (!intent.ok) return block(input, 'intent', intent.reason, 'intent', classification)
+      if (match?.action === 'ask' && deps.approvers === false) {
+        return block(input, 'approval', `this call ${NO_APPROVER_REASON}${match.reason ? ` (${match.reason})` : ''}`, match.rule, classification)
+      }
       if (match?.action === 'ask') {
         const { id, outcome } = deps.approvals.request({
           server: input.server,

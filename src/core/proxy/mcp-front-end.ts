@@ -24,6 +24,8 @@ export interface ProxyServicesOptions {
   db?: Db
   version?: string
   http?: McpHttpHandlerOptions
+  /** whether a person can answer approvals (GateDeps.approvers; default true) */
+  approvers?: boolean
 }
 
 export interface ProxyServices {
@@ -53,7 +55,7 @@ export function createProxyServices(options: ProxyServicesOptions): ProxyService
     recorder,
     bus,
     logger,
-    gates: createGates({ config: options.config, upstreams, recorder, bus, approvals }),
+    gates: createGates({ config: options.config, upstreams, recorder, bus, approvals, approvers: options.approvers }),
     approvals,
     sessions,
     toolSearch: tools,
