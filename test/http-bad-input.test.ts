@@ -121,3 +121,29 @@ describe('bad input never makes a 500', () => {
     expect((await hit('GET', `/events?types=${'a'.repeat(3000)}`)).status).toBe(400)
   })
 })
+
+describe('a method a path does not serve', () => {
+  it('is 405 with an Allow header naming the methods it does serve; a path nobody serves is 404', async () => {
+    const byPath = new Map<string, Set<string>>()
+    for (const op of ops.filter((o) => !skip(o))) byPath.set(op.path, (byPath.get(op.path) ?? new Set()).add(op.method))
+    let checked = 0
+    for (const [path, methods] of byPath) {
+      const url = fill(path, 'everything')
+      // a method no route serves at this URL (DELETE /servers/enable_all is DELETE /servers/{name})
+      const served = (m: string): boolean => ops.some((o) => o.method === m && new RegExp(`^${o.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(url))
+      const other = ['DELETE', 'PATCH', 'PUT', 'POST'].find((m) => !served(m))
+      if (!other) continue
+      const res = await fetch(`${s.base}${url}`, { method: other, headers: { 'x-api-key': s.key } })
+      expect(res.status, `${other} ${path}`).toBe(405)
+      const allow = (res.headers.get('allow') ?? '').split(', ')
+      for (const m of methods) expect(allow, `${other} ${path}: Allow`).toContain(m)
+      expect(allow).not.toContain(other)
+      const body = (await res.json()) as { code: string; error: string }
+      expect(body).toMatchObject({ code: 'METHOD_NOT_ALLOWED', error: expect.stringContaining(`${other} is not allowed on`) })
+      checked++
+    }
+    expect(checked).toBeGreaterThanOrEqual(20)
+    const nowhere = await fetch(`${s.base}/api/v1/nowhere`, { method: 'DELETE', headers: { 'x-api-key': s.key } })
+    expect(nowhere.status).toBe(404)
+  })
+})

@@ -97,7 +97,26 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger): void
     logger.error('unhandled request error', { method: req.method, url: redactUrl(req.url), error: err.message, stack: err.stack })
     return sendError(reply, 500, 'INTERNAL', 'internal error')
   })
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${redactUrl(req.url).split('?')[0]}`))
+  // a path that exists with other methods is 405 with Allow, not 404
+  const routes: Array<{ pattern: RegExp; method: string }> = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ pattern: routePattern(route.url), method: method.toUpperCase() })
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+    if (allowed.length && !allowed.includes(req.method)) {
+      reply.header('allow', allowed.sort().join(', '))
+      return sendError(reply, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${redactUrl(path)}; use ${allowed.sort().join(' or ')}`)
+    }
+    return sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${redactUrl(req.url).split('?')[0]}`)
+  })
+}
+
+/** A route's URL as a pattern matching the paths it serves (`:param` one segment, `*` the rest). */
+function routePattern(url: string): RegExp {
+  const escaped = url.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp('^' + escaped.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '$')
 }
 
 /** Keeps API keys out of logs. */
