@@ -58,12 +58,13 @@ function cutUtf8(text: string, maxBytes: number): string {
 }
 
 /**
- * What a recorder may leave to the writer (which runs off the call path): a tool call's request
- * size in bytes of its JSON, its token estimate, and the entities its arguments touch (the
- * response's size and tokens are measured where it is truncated). Values given are kept.
+ * What a recorder may leave to the writer (which runs off the call path): a tool call's (or a
+ * relayed message's) request size in bytes of its JSON, its token estimate, and the entities its
+ * arguments touch, such as the URI of a resources/read (the response's size and tokens are
+ * measured where it is truncated). Values given are kept.
  */
 export function measureRequest(r: ActivityRecord): ActivityRecord {
-  if (r.type !== 'tool_call' || r.arguments === undefined) return r
+  if ((r.type !== 'tool_call' && r.type !== 'mcp_message') || r.arguments === undefined) return r
   const out = { ...r }
   out.request_bytes ??= Buffer.byteLength(JSON.stringify(r.arguments) ?? 'null', 'utf8')
   out.request_tokens ??= estimateTokens(out.request_bytes)

@@ -248,6 +248,7 @@ describe('activity writer', () => {
     const pending = w.record(call({ status: 'pending', arguments: { id: 'a' }, response: undefined }))
     w.complete(pending, { status: 'success', response: { big: 'x'.repeat(400) } })
     const other = w.record({ type: 'config_change', status: 'success', metadata: { key: 'listen' } })
+    const read = w.record({ type: 'mcp_message', status: 'success', arguments: { uri: 'file:///srv/data/plan.md' }, metadata: { method: 'resources/read' } })
     await w.flush()
     const meta = (id: string): Record<string, unknown> => JSON.parse(row(id).meta as string) as Record<string, unknown>
     const requestBytes = Buffer.byteLength(JSON.stringify(args))
@@ -259,6 +260,8 @@ describe('activity writer', () => {
     expect(meta(given)).toMatchObject({ request_bytes: 1, request_tokens: 1, response_bytes: 2, response_tokens: 2, entities: ['given'] })
     expect(meta(pending)).toMatchObject({ request_bytes: Buffer.byteLength('{"id":"a"}'), entities: ['id=a'], response_bytes: 410, response_tokens: 103 })
     expect(meta(other)).not.toHaveProperty('request_bytes')
+    // a relayed message is measured too: what a resources/read touched is its URI
+    expect(meta(read)).toMatchObject({ request_bytes: Buffer.byteLength('{"uri":"file:///srv/data/plan.md"}'), entities: ['file:///srv/data/plan.md'] })
   })
 
   it('scans only what can reach the preview of a huge response, and masks a secret cut by the preview', async () => {
