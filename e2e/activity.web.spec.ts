@@ -30,6 +30,10 @@ test('the detail panel opens on click and on Enter, shows the arguments, and Esc
   await expect(panel).toBeVisible()
   await expect(panel.getByRole('region', { name: 'Arguments' }).or(panel.locator('section[aria-labelledby="detail-args"]'))).toContainText('detail-arguments-42')
   await expect(panel).toContainText('Verify chain')
+  // a small response opens completely: its text shows without a click
+  const response = panel.locator('section[aria-labelledby="detail-response"]')
+  await expect(response.getByRole('list', { name: 'response' })).toContainText('Echo: detail-arguments-42')
+  await expect(response.locator('.json-toggle[aria-expanded="false"]')).toHaveCount(0)
   await page.screenshot({ path: `${SCREENSHOTS}/activity-detail.png` })
   await page.keyboard.press('Escape')
   await expect(panel).toBeHidden()
@@ -59,6 +63,59 @@ test('rows are reachable with the keyboard: Tab into the table, arrows move betw
   await expect(page.locator('[role=row][data-index="0"]')).toBeFocused()
 })
 
+test('the table is one Tab stop (a roving tabindex): Home/End/PageUp/PageDown move, Tab goes on to the detail panel', async ({ page, core, mcp }) => {
+  const n = 40
+  for (let i = 0; i < n; i++) await mcp.callTool({ name: 'everything__echo', arguments: { message: `roving-${i}` } })
+  await openActivity(page, core.uiUrl, 'q=roving')
+  await expect(page.getByRole('status').filter({ hasText: /records?$/ })).toHaveText(`${n} records`)
+  const row = (i: number) => page.locator(`[role=row][data-index="${i}"]`)
+  await expect(row(0)).toContainText('echo')
+  await expect(page.locator('.tbody [role=row][tabindex="0"]')).toHaveCount(1)
+
+  // Tab from the control before the table lands on its first row, the next Tab leaves the table
+  await page.getByRole('button', { name: 'HTML report' }).focus()
+  await page.keyboard.press('Tab')
+  await expect(row(0)).toBeFocused()
+  await page.keyboard.press('Tab')
+  await expect(page.locator('.tbody [role=row]:focus')).toHaveCount(0)
+  await page.keyboard.press('Shift+Tab')
+  await expect(row(0)).toBeFocused()
+
+  await page.keyboard.press('End')
+  await expect(row(n - 1)).toBeFocused()
+  await expect(row(n - 1)).toContainText('echo')
+  await page.keyboard.press('Home')
+  await expect(row(0)).toBeFocused()
+  await page.keyboard.press('PageDown')
+  const paged = Number(await page.locator('.tbody [role=row]:focus').getAttribute('data-index'))
+  expect(paged).toBeGreaterThan(1)
+  expect(paged).toBeLessThan(n - 1)
+  await page.keyboard.press('PageUp')
+  await expect(row(0)).toBeFocused()
+  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('ArrowDown')
+  await expect(row(2)).toBeFocused()
+  await expect(row(2)).toHaveAttribute('tabindex', '0')
+  await expect(page.locator('.tbody [role=row][tabindex="0"]')).toHaveCount(1)
+
+  // the focus leaves the table and comes back to the row it left
+  await page.keyboard.press('Shift+Tab')
+  await expect(page.locator('.tbody [role=row]:focus')).toHaveCount(0)
+  await page.keyboard.press('Tab')
+  await expect(row(2)).toBeFocused()
+
+  // Enter opens the detail; from the row one Tab reaches the panel
+  await page.keyboard.press('Enter')
+  const panel = page.getByRole('dialog')
+  await expect(panel).toBeVisible()
+  await row(2).focus()
+  await page.keyboard.press('Tab')
+  await expect(panel.getByRole('button', { name: 'Close details' })).toBeFocused()
+  await page.keyboard.press('Escape')
+  await expect(panel).toBeHidden()
+  await expect(row(2)).toBeFocused()
+})
+
 test('a wrong key shows a readable error instead of a blank page', async ({ page, core }) => {
   await page.goto(`${core.base}/ui/?apikey=not-the-key#/activity`)
   await expect(page.getByRole('alert').first()).toContainText(/Open the UI from the tray/)
@@ -75,8 +132,10 @@ test('filters on status, server and search are applied by the core and kept in t
   await openActivity(page, core.uiUrl)
 
   const statusRequest = page.waitForRequest((r) => r.url().includes('/api/v1/activity?') && r.url().includes('status=blocked'))
-  await page.getByLabel('Status', { exact: true }).selectOption('blocked')
+  await page.getByRole('button', { name: /^Status/ }).click()
+  await page.getByRole('group', { name: 'Status' }).getByRole('checkbox', { name: /^blocked/ }).check()
   await statusRequest
+  await page.keyboard.press('Escape')
   await expect(page).toHaveURL(/status=blocked/)
   await expect(rows(page).first()).toContainText('blocked')
   const blockedCount = (await core.restData<{ count: number }>('/api/v1/activity/count?status=blocked')).count
@@ -107,6 +166,52 @@ test('filters on status, server and search are applied by the core and kept in t
   await page.reload()
   await expect(page.getByLabel('Search', { exact: true })).toHaveValue('filter-ok-1')
   await expect(rows(page)).toHaveCount(1)
+})
+
+test('Type and Status are dropdowns of checkboxes: counts shown, each check filters, Escape closes', async ({ page, core, mcp }) => {
+  await mcp.callTool({ name: 'everything__echo', arguments: { message: 'dropdown-1' } })
+  await mcp.callTool({ name: 'everything__get-env', arguments: {} }).catch(() => undefined)
+  await openActivity(page, core.uiUrl)
+  const button = page.getByRole('button', { name: /^Type/ })
+  await expect(button).toHaveAttribute('aria-expanded', 'false')
+  await expect(button).toHaveAccessibleName('Type Any')
+  await button.click()
+  await expect(button).toHaveAttribute('aria-expanded', 'true')
+  const group = page.getByRole('group', { name: 'Type' })
+  // each value with its count, as the select showed them
+  await expect(group.getByRole('checkbox')).toHaveCount(9)
+  await expect(group.getByRole('checkbox', { name: /^tool_call/ })).toHaveAccessibleName(/^tool_call \([1-9]\d*\)$/)
+
+  await group.getByRole('checkbox', { name: /^tool_call/ }).check()
+  await expect(page).toHaveURL(/type=tool_call(?!%2C|,)/)
+  await group.getByRole('checkbox', { name: /^policy_decision/ }).check()
+  await expect(page).toHaveURL(/type=tool_call(%2C|,)policy_decision/)
+  await expect(page.getByRole('listitem').filter({ hasText: 'Type: policy_decision' })).toBeVisible()
+  const both = (await core.restData<{ count: number }>('/api/v1/activity/count?type=tool_call,policy_decision')).count
+  await expect(page.getByRole('status').filter({ hasText: /records?$/ })).toHaveText(`${both.toLocaleString('en-US')} records`)
+  for (const text of await rows(page).allInnerTexts()) expect(text).toMatch(/tool_call|policy_decision/)
+  await page.screenshot({ path: `${SCREENSHOTS}/activity-filter-type-dropdown.png` })
+
+  // the keyboard: arrows move between the checkboxes, Escape closes and gives the focus back
+  await group.getByRole('checkbox', { name: /^tool_call/ }).focus()
+  await page.keyboard.press('ArrowDown')
+  await expect(group.getByRole('checkbox', { name: /^policy_decision/ })).toBeFocused()
+  await page.keyboard.press('Space')
+  await expect(page).toHaveURL(/type=tool_call(?!%2C|,)/)
+  await page.keyboard.press('Escape')
+  await expect(group).toBeHidden()
+  await expect(button).toHaveAttribute('aria-expanded', 'false')
+  await expect(button).toBeFocused()
+  await expect(button).toContainText('tool_call')
+
+  // ArrowDown on the button opens it on the first checkbox; a click outside closes it
+  await page.getByRole('button', { name: /^Status/ }).press('ArrowDown')
+  const statuses = page.getByRole('group', { name: 'Status' })
+  await expect(statuses.getByRole('checkbox').first()).toBeFocused()
+  await page.getByRole('heading', { name: 'Activity log' }).click()
+  await expect(statuses).toBeHidden()
+  await page.getByRole('button', { name: 'Clear all' }).click()
+  await expect(page).not.toHaveURL(/type=/)
 })
 
 test('live: new calls appear without reloading; paused shows an "N new" banner', async ({ page, core, mcp }) => {

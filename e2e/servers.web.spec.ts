@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect, SCREENSHOTS, test } from './helpers/fixtures'
 
 test('quarantine review: a quarantined server shows its tools, Approve takes it out of quarantine', async ({ page, core }) => {
@@ -43,6 +45,32 @@ test('a call held by an ask rule shows under approvals; Approve lets it finish',
   const result = await call
   expect(JSON.stringify(result.content)).toContain('42')
   await expect(card).toBeHidden()
+})
+
+test('an approval held by a rule without a name names the rule by its number, not as "rules[2]"', async ({ page, core, mcp }) => {
+  type Rules = { config: { policy: { rules: unknown[] } } }
+  const file = join(core.dataDir, 'mcp_config.json')
+  const original = readFileSync(file, 'utf8')
+  const config = JSON.parse(original) as { policy: { rules: unknown[] } }
+  config.policy.rules.push({ server: 'everything', tool: 'get-resource-links', action: 'ask', reason: 'links need a look' })
+  // a live edit of the file: the core applies it
+  writeFileSync(file, JSON.stringify(config, null, 2))
+  try {
+    await expect.poll(async () => (await core.restData<Rules>('/api/v1/config')).config.policy.rules.length).toBe(3)
+    const call = mcp.callTool({ name: 'everything__get-resource-links', arguments: { count: 1 } }).catch((err: unknown) => err)
+    await page.goto(`${core.uiUrl}#/approvals`)
+    const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'everything:get-resource-links' }) })
+    await expect(card).toBeVisible()
+    const rule = card.locator('dt', { hasText: 'Rule' }).locator('+ dd')
+    await expect(rule).toHaveText('Policy rule 3 (unnamed, policy.rules[2] in mcp_config.json)')
+    await expect(card).toContainText('links need a look')
+    await card.getByRole('button', { name: 'Deny' }).click()
+    await call
+    await expect(card).toBeHidden()
+  } finally {
+    writeFileSync(file, original)
+    await expect.poll(async () => (await core.restData<Rules>('/api/v1/config')).config.policy.rules.length).toBe(2)
+  }
 })
 
 test('adding a server lands it in quarantine and opens its review', async ({ page, core }) => {

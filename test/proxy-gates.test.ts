@@ -73,6 +73,9 @@ describe('gates on call_tool', () => {
       },
     })
     expect(textOf(await client.callTool(echo('allowed')))).toBe('Echo: allowed')
+    // an unnamed rule without a reason is named by its place in the config
+    await h.setConfig({ policy: { rules: [{ server: 'everything', action: 'deny' }] } })
+    expect(textOf(await client.callTool(echo('unnamed')))).toBe('Blocked by mcpproxy (policy): denied by policy rule 1 (policy.rules[0] in mcp_config.json)')
 
     // a rule on the operation type matches through the write_tools list (echo is annotated read-only)
     await h.setConfig({ write_tools: ['everything:echo'], policy: { rules: [{ operation_type: 'write', action: 'deny', reason: 'no writes today' }] } })

@@ -1,4 +1,5 @@
 import type { IntentInfo, OperationType, PolicyDecisionInfo } from '../../shared/activity'
+import { policyRuleLabel } from '../../shared/policy-rule'
 import type { ActivityRecorder } from '../activity/types'
 import type { Config } from '../config/schema'
 import type { EventBus } from '../events/bus'
@@ -78,6 +79,12 @@ export interface GateDeps {
   approvers?: boolean
 }
 
+/** A policy rule as a sentence names it: `policy rule 'name'`, or where an unnamed one is in the config. */
+function ruleInSentence(rule: string): string {
+  const label = policyRuleLabel(rule)
+  return label.named ? `policy rule '${label.text}'` : `policy rule ${label.number} (${label.where})`
+}
+
 /** Why an `ask` rule denies at once in a core nobody can answer approvals of. */
 export const NO_APPROVER_REASON =
   'needs a person to approve it, and nobody can answer approvals of this `mcpproxy stdio` (it runs without the REST API, web UI or app); run `mcpproxy serve` or the app, and `mcpproxy stdio` bridges to it'
@@ -154,7 +161,7 @@ export function createGates(deps: GateDeps): Gates {
         sensitive: classification.sensitive,
       })
       if (match?.action === 'deny') {
-        return block(input, 'policy', match.reason ?? `denied by policy rule ${match.rule}`, match.rule, classification)
+        return block(input, 'policy', match.reason ?? `denied by ${ruleInSentence(match.rule)}`, match.rule, classification)
       }
       const intent = checkIntent(config.intent_declaration.required, input.intent as IntentInfo | undefined, classification)
       if (!intent.ok) return block(input, 'intent', intent.reason, 'intent', classification)

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react'
+import { useMemo, useState, type ReactNode } from 'react'
 
 /** Masked values the core writes in place of secrets and personal data. */
 const REDACTION = /\[REDACTED(?::[^\]]*)?\]|\*{4,}/g
@@ -24,6 +24,38 @@ export function hasRedactions(value: unknown): boolean {
   return new RegExp(REDACTION.source).test(JSON.stringify(value) ?? '')
 }
 
+/** Levels always open at first: the value itself and its direct children. */
+const MIN_OPEN_LEVELS = 2
+/** Lines a tree may show at first before deeper levels stay collapsed. */
+export const OPEN_LINE_BUDGET = 200
+
+const entriesOf = (value: object): unknown[] => (Array.isArray(value) ? value : Object.values(value))
+
+/**
+ * How many levels of `value` open at first: every level while the lines they show stay within
+ * `budget` (so a small body opens completely), never fewer than the top two; a large body stays
+ * collapsed below the last level that fits.
+ */
+export function initialOpenLevels(value: unknown, budget: number = OPEN_LINE_BUDGET): number {
+  let lines = 1
+  let levels = 0
+  let frontier: object[] = value !== null && typeof value === 'object' ? [value] : []
+  while (frontier.length > 0) {
+    const limited = levels >= MIN_OPEN_LEVELS
+    let added = 0
+    for (const v of frontier) {
+      added += Array.isArray(v) ? v.length : Object.keys(v).length
+      if (limited && lines + added > budget) return levels
+    }
+    lines += added
+    levels++
+    const next: object[] = []
+    for (const v of frontier) for (const c of entriesOf(v)) if (c !== null && typeof c === 'object') next.push(c)
+    frontier = next
+  }
+  return Number.POSITIVE_INFINITY
+}
+
 function Leaf({ value }: { value: unknown }): ReactNode {
   if (typeof value === 'string') return <span className="json-string">&quot;{markRedactions(value)}&quot;</span>
   if (typeof value === 'number') return <span className="json-number">{value}</span>
@@ -31,8 +63,8 @@ function Leaf({ value }: { value: unknown }): ReactNode {
   return <span className="json-null">null</span>
 }
 
-function Node({ name, value, depth }: { name?: string; value: unknown; depth: number }): ReactNode {
-  const [open, setOpen] = useState(depth < 2)
+function Node({ name, value, depth, openLevels }: { name?: string; value: unknown; depth: number; openLevels: number }): ReactNode {
+  const [open, setOpen] = useState(depth < openLevels)
   const isObj = value !== null && typeof value === 'object'
   const label = name !== undefined ? <span className="json-key">{name}: </span> : null
   if (!isObj) {
@@ -62,7 +94,7 @@ function Node({ name, value, depth }: { name?: string; value: unknown; depth: nu
         <>
           <ul className="json-children">
             {entries.map(([k, v]) => (
-              <Node key={k} name={Array.isArray(value) ? undefined : k} value={v} depth={depth + 1} />
+              <Node key={k} name={Array.isArray(value) ? undefined : k} value={v} depth={depth + 1} openLevels={openLevels} />
             ))}
           </ul>
           {brackets[1]}
@@ -72,9 +104,13 @@ function Node({ name, value, depth }: { name?: string; value: unknown; depth: nu
   )
 }
 
-/** A collapsible JSON view with a copy button; redaction markers are highlighted. */
+/**
+ * A collapsible JSON view with a copy button; redaction markers are highlighted. It opens as
+ * many levels as `initialOpenLevels` allows.
+ */
 export function JsonTree({ value, label }: { value: unknown; label: string }): ReactNode {
   const [copied, setCopied] = useState(false)
+  const openLevels = useMemo(() => initialOpenLevels(value), [value])
   const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2)
   const copy = async (): Promise<void> => {
     try {
@@ -94,7 +130,7 @@ export function JsonTree({ value, label }: { value: unknown; label: string }): R
         <pre className="json-text">{markRedactions(value)}</pre>
       ) : (
         <ul className="json-tree" aria-label={label}>
-          <Node value={value} depth={0} />
+          <Node value={value} depth={0} openLevels={openLevels} />
         </ul>
       )}
     </div>

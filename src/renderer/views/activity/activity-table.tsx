@@ -1,8 +1,9 @@
 import { createColumnHelper, tableFeatures, useTable } from '@tanstack/react-table'
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { useEffect, useMemo, useRef, type KeyboardEvent, type ReactNode } from 'react'
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
 import type { ActivitySummaryRow } from '../../../shared/activity'
 import { formatDuration, formatTime } from '../../lib/format'
+import { rowKeyTarget, tabStopIndex } from '../../lib/row-navigation'
 import { rowAt } from '../../lib/virtual-window'
 import { PAGE_SIZE } from '../../stores/activity-store'
 import { useActivityStore } from '../../stores/stores-context'
@@ -40,7 +41,8 @@ const columns = helper.columns([
 /**
  * Virtualized, infinitely scrolling table over the whole server-side result: the scroll height
  * is the total count, only the rows in view (plus overscan) are in the DOM, and their pages are
- * fetched by offset as they come into view.
+ * fetched by offset as they come into view. One row at a time is a Tab stop (a roving tabindex):
+ * arrows, PageUp/PageDown and Home/End move the focus between rows, Enter or Space opens one.
  */
 export function ActivityTable({ onOpen, scrollTopSignal }: { onOpen: (id: string) => void; scrollTopSignal: number }): ReactNode {
   const total = useActivityStore((s) => s.total ?? 0)
@@ -82,16 +84,44 @@ export function ActivityTable({ onOpen, scrollTopSignal }: { onOpen: (id: string
   const table = useTable({ features, columns, data, getRowId: (w) => `${w.index}:${w.row.id}` })
   const byIndex = new Map(table.getRowModel().rows.map((r) => [r.original.index, r]))
 
+  // the row that is the table's Tab stop; focus moved there by a key once it is rendered
+  const [active, setActive] = useState(0)
+  const focusPending = useRef(false)
+  const activeIndex = Math.max(0, Math.min(active, total - 1))
+  const tabStop = tabStopIndex(activeIndex, items.map((i) => i.index), virtualizer.range?.startIndex)
+
+  useEffect(() => {
+    if (!focusPending.current) return
+    const focused = document.activeElement
+    // only while the focus is still in the table (or was dropped with a row that scrolled away)
+    if (focused !== document.body && !scrollRef.current?.contains(focused)) {
+      focusPending.current = false
+      return
+    }
+    const el = scrollRef.current?.querySelector<HTMLElement>(`[data-index="${activeIndex}"]`)
+    if (el) {
+      focusPending.current = false
+      if (el !== focused) el.focus()
+    }
+  })
+
+  const pageRows = (): number => Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 0) / ROW_HEIGHT) - 1)
+
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>, index: number, id?: string): void => {
     if ((e.key === 'Enter' || e.key === ' ') && id) {
       e.preventDefault()
       onOpen(id)
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault()
-      const next = Math.max(0, Math.min(total - 1, index + (e.key === 'ArrowDown' ? 1 : -1)))
-      virtualizer.scrollToIndex(next, { align: 'auto' })
-      requestAnimationFrame(() => scrollRef.current?.querySelector<HTMLElement>(`[data-index="${next}"]`)?.focus())
+      return
     }
+    if (e.altKey || e.ctrlKey || e.metaKey) return
+    const next = rowKeyTarget(e.key, index, total, pageRows())
+    if (next === null) return
+    e.preventDefault()
+    setActive(next)
+    virtualizer.scrollToIndex(next, { align: 'auto' })
+    const el = scrollRef.current?.querySelector<HTMLElement>(`[data-index="${next}"]`)
+    if (el) el.focus()
+    else focusPending.current = true
   }
 
   return (
@@ -119,11 +149,12 @@ export function ActivityTable({ onOpen, scrollTopSignal }: { onOpen: (id: string
                 data-index={item.index}
                 aria-rowindex={item.index + 2}
                 aria-selected={id !== undefined && id === selectedId}
-                tabIndex={0}
+                tabIndex={item.index === tabStop ? 0 : -1}
                 className={`tr${row ? '' : ' placeholder'}${row?.original.row.status === 'error' ? ' row-error' : ''}${row?.original.row.status === 'blocked' ? ' row-blocked' : ''}`}
                 style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
                 onClick={() => id && onOpen(id)}
                 onKeyDown={(e) => onKeyDown(e, item.index, id)}
+                onFocus={() => setActive(item.index)}
               >
                 {row
                   ? row.getAllCells().map((cell) => (

@@ -1,6 +1,7 @@
 import { useEffect, useRef, type ReactNode } from 'react'
 import type { ActivityRecord } from '../../../shared/activity'
 import { hasRedactions, JsonTree } from '../../components/json-tree'
+import { PolicyRule } from '../../components/policy-rule'
 import { formatDuration } from '../../lib/format'
 import { routeHref } from '../../lib/route'
 import { useActivityStore } from '../../stores/stores-context'
@@ -134,7 +135,7 @@ function RecordBody({ record }: { record: ActivityRecord }): ReactNode {
             <Field label="Decision">
               <strong className={`decision decision-${record.policy.decision}`}>{record.policy.decision}</strong>
             </Field>
-            <Field label="Rule">{record.policy.rule}</Field>
+            <Field label="Rule">{record.policy.rule && <PolicyRule rule={record.policy.rule} />}</Field>
             <Field label="Reason">{record.policy.reason}</Field>
           </dl>
         </section>
@@ -200,7 +201,8 @@ export function DetailPanel({ onClose }: { onClose: () => void }): ReactNode {
       </header>
       {detail.error && <p role="alert">{detail.error}</p>}
       {!r && !detail.error && <p role="status">Loading…</p>}
-      {r && <RecordBody record={r} />}
+      {/* keyed by record: a JSON tree picks the levels it opens when it mounts */}
+      {r && <RecordBody key={r.id} record={r} />}
     </aside>
   )
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react'
 import { ACTIVITY_STATUSES, ACTIVITY_TYPES, OPERATION_TYPES, type ActivityStatus, type ActivityType, type FilterOptionField } from '../../../shared/activity'
+import { CheckboxDropdown } from '../../components/checkbox-dropdown'
 import { filterChips, RANGE_PRESETS, type FilterState, type RangePreset } from '../../lib/filters'
 import { useActivityStore } from '../../stores/stores-context'
 
@@ -12,34 +13,6 @@ const toLocalInput = (iso?: string): string => {
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
 }
 const fromLocalInput = (v: string): string | undefined => (v ? new Date(v).toISOString() : undefined)
-
-/** Several values: each pick adds one (shown as a chip); the select itself stays compact. */
-function MultiSelect<T extends string>(props: { label: string; values: readonly T[]; selected: T[]; onChange: (v: T[]) => void; counts?: Map<string, number> }): ReactNode {
-  const summary = props.selected.length === 0 ? 'Any' : props.selected.length === 1 ? props.selected[0] : `${props.selected.length} selected`
-  return (
-    <label className="filter">
-      <span>{props.label}</span>
-      <select
-        aria-label={props.label}
-        value=""
-        onChange={(e) => {
-          const v = e.currentTarget.value as T
-          if (!v) return
-          props.onChange(props.selected.includes(v) ? props.selected.filter((x) => x !== v) : [...props.selected, v])
-        }}
-      >
-        <option value="">{summary}</option>
-        {props.values.map((v) => (
-          <option key={v} value={v}>
-            {props.selected.includes(v) ? '✓ ' : ''}
-            {v}
-            {props.counts?.has(v) ? ` (${props.counts.get(v)})` : ''}
-          </option>
-        ))}
-      </select>
-    </label>
-  )
-}
 
 function OptionSelect(props: { label: string; field: FilterOptionField; value?: string; onChange: (v?: string) => void }): ReactNode {
   const options = useActivityStore((s) => s.options[props.field])
@@ -91,10 +64,24 @@ export function FilterBar({ filter, onChange }: { filter: FilterState; onChange:
   return (
     <section className="filters" aria-label="Filters">
       <div className="filter-row">
-        <MultiSelect<ActivityType> label="Type" values={ACTIVITY_TYPES} selected={filter.types} counts={counts(typeOptions)} onChange={(types) => onChange({ ...filter, types })} />
+        <CheckboxDropdown<ActivityType>
+          label="Type"
+          values={ACTIVITY_TYPES}
+          selected={filter.types}
+          counts={counts(typeOptions)}
+          onOpen={() => void request('type')}
+          onChange={(types) => onChange({ ...filter, types })}
+        />
         <OptionSelect label="Server" field="server_name" value={filter.server} onChange={(server) => onChange({ ...filter, server })} />
         <OptionSelect label="Tool" field="tool_name" value={filter.tool} onChange={(tool) => onChange({ ...filter, tool })} />
-        <MultiSelect<ActivityStatus> label="Status" values={ACTIVITY_STATUSES} selected={filter.statuses} counts={counts(statusOptions)} onChange={(statuses) => onChange({ ...filter, statuses })} />
+        <CheckboxDropdown<ActivityStatus>
+          label="Status"
+          values={ACTIVITY_STATUSES}
+          selected={filter.statuses}
+          counts={counts(statusOptions)}
+          onOpen={() => void request('status')}
+          onChange={(statuses) => onChange({ ...filter, statuses })}
+        />
         <OptionSelect label="Session" field="session_id" value={filter.session} onChange={(session) => onChange({ ...filter, session })} />
         <label className="filter">
           <span>Intent</span>

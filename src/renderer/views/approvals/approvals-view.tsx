@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactNode } from 'react'
 import { useShallow } from 'zustand/shallow'
 import { ErrorMessage } from '../../components/error-message'
 import { JsonTree } from '../../components/json-tree'
+import { PolicyRule } from '../../components/policy-rule'
 import { formatTimeLeft } from '../../lib/format'
 import { selectOpenApprovals } from '../../stores/approvals-store'
 import { useApprovalsStore } from '../../stores/stores-context'
@@ -56,7 +57,7 @@ export function ApprovalsView(): ReactNode {
                 <>
                   <dt>Rule</dt>
                   <dd>
-                    <code>{a.rule}</code>
+                    <PolicyRule rule={a.rule} />
                   </dd>
                 </>
               )}
