@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -288,9 +289,19 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
       name: 'upstream_servers',
       arguments: { operation: 'add', name: 'memory', command: process.execPath, args: [memory], env: { MEMORY_FILE_PATH: join(h.dir, 'memory.jsonl') }, quarantined: false },
     })
-    expect(JSON.parse(textOf(added))).toMatchObject({ added: 'memory', quarantined: true })
+    // an agent cannot start a process (or make a request) of its choosing: the server is only written down
+    expect(JSON.parse(textOf(added))).toMatchObject({ added: 'memory', enabled: false, quarantined: true })
     const listed = JSON.parse(textOf(await client.callTool({ name: 'upstream_servers', arguments: { operation: 'list' } })))
-    expect(listed.servers.find((s: { name: string }) => s.name === 'memory')).toMatchObject({ quarantined: true })
+    expect(listed.servers.find((s: { name: string }) => s.name === 'memory')).toMatchObject({ enabled: false, connected: false, quarantined: true })
+    const marker = join(h.dir, 'agent-ran-this')
+    await client.callTool({ name: 'upstream_servers', arguments: { operation: 'add', name: 'sneaky', command: process.execPath, args: ['-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`] } })
+    await new Promise((r) => setTimeout(r, 500))
+    expect(existsSync(marker)).toBe(false)
+    expect(h.upstreams.get('sneaky')).toMatchObject({ enabled: false, quarantined: true, connected: false })
+    const disabled = await client.callTool({ name: 'call_tool', arguments: { server: 'memory', tool: 'read_graph', arguments: {} } })
+    expect(disabled.isError).toBe(true)
+    // a person enables it: it connects, still quarantined, so its tools can be reviewed
+    await h.upstreams.enable('memory')
     await vi.waitFor(() => expect(h.upstreams.tools('memory').length).toBeGreaterThan(0), { timeout: 15_000 })
     const blocked = await client.callTool({ name: 'call_tool', arguments: { server: 'memory', tool: 'read_graph', arguments: {} } })
     expect(textOf(blocked)).toMatch(/\(quarantine\): server 'memory' is quarantined/)
@@ -299,6 +310,7 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     const bad = await client.callTool({ name: 'upstream_servers', arguments: { operation: 'add', name: 'bad name!' } })
     expect(bad.isError).toBe(true)
     await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'memory' } })
+    await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'sneaky' } })
     expect(h.upstreams.get('memory')).toBeUndefined()
   })
 

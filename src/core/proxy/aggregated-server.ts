@@ -114,7 +114,7 @@ const PROXY_TOOLS: Tool[] = [
   {
     name: 'upstream_servers',
     description:
-      'List the upstream MCP servers, or add or remove one. Servers added here start quarantined: a person must approve them before their tools can be called.',
+      'List the upstream MCP servers, or add or remove one. A server added here is disabled and quarantined: a person must enable it and approve its tools before they can be called.',
     inputSchema: {
       type: 'object',
       properties: {
@@ -501,11 +501,19 @@ async function upstreamServers(ctx: ProxyContext, caller: CallerContext, args: R
         })
       case 'add': {
         const { operation: _op, ...rest } = args
-        const parsed = AddServerSchema.safeParse({ ...rest, quarantined: true })
+        // an agent's server is only written down: its command would run (or its URL be fetched)
+        // the moment it started, quarantine or not. A person reads the entry, enables it (it then
+        // connects in quarantine, for its tools to be reviewed) and approves it.
+        const parsed = AddServerSchema.safeParse({ ...rest, quarantined: true, enabled: false })
         if (!parsed.success) return errorResult(`invalid server: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
         if (!parsed.data.command && !parsed.data.url) return errorResult('a server needs "command" (stdio) or "url" (remote)')
         const info = await ctx.upstreams.add(parsed.data, actor)
-        return jsonResult({ added: info.name, quarantined: info.quarantined, note: 'the server is quarantined until a person approves it' })
+        return jsonResult({
+          added: info.name,
+          enabled: info.enabled,
+          quarantined: info.quarantined,
+          note: 'the server is added disabled and quarantined: nothing of it runs until a person enables it, and its tools cannot be called until a person approves it',
+        })
       }
       case 'remove': {
         if (typeof args.name !== 'string' || !args.name) return errorResult('remove needs "name"')
