@@ -308,7 +308,23 @@ describe('core scenarios', () => {
     // an untouched tool of the same server keeps working
     expect(textOf(await callTool(main.client, { server: 'rugpull', tool: 'ping', arguments: {} }))).toBe('pong')
 
+    // the model is still shown the approved text, never the changed one before a person approves it
+    const shown = async (): Promise<string | undefined> => {
+      const found = await main.client.callTool({ name: 'retrieve_tools', arguments: { query: 'weather city', limit: 50 } })
+      const tools = (JSON.parse(textOf(found)) as { tools: Array<{ name: string; description?: string }> }).tools
+      return tools.find((t) => t.name === 'rugpull:get_weather')?.description
+    }
+    expect(await shown()).toBe('Gets the weather for a city.')
+    await patchConfig(core, { tool_exposure: 'direct' })
+    try {
+      const { tools } = await main.client.listTools(undefined, { timeout: 10_000 })
+      expect(tools.find((t) => t.name === 'rugpull__get_weather')?.description).toBe('Gets the weather for a city.')
+    } finally {
+      await patchConfig(core, { tool_exposure: 'retrieve_tools' })
+    }
+
     expect(await core.upstreams.approveTools('rugpull', ['get_weather'])).toContain('get_weather')
+    expect(await shown()).toBe('Gets the weather for a city, with an optional context.')
     const again = await callTool(main.client, { server: 'rugpull', tool: 'get_weather', arguments: { city: 'Bergen' } })
     expect(again.isError, textOf(again)).toBeFalsy()
     expect(textOf(again)).toBe('Sunny in Bergen')

@@ -22,7 +22,7 @@ import { isTimeout, withTimeout } from './call-timeout'
 import { blockedMessage, type Gates } from './gates'
 import type { Session, SessionRegistry } from './sessions'
 import { registerPromptsAndResources, visiblePrompts, visibleResources, visibleResourceTemplates } from './prompts-resources'
-import { DIRECT_SEPARATOR, type CallerContext, type ToolSearch, type UpstreamManager, type UpstreamTool } from './types'
+import { DIRECT_SEPARATOR, listedTool, type CallerContext, type ToolSearch, type UpstreamManager, type UpstreamTool } from './types'
 
 /** Everything one aggregated server needs; shared by all sessions. */
 export interface ProxyContext {
@@ -390,7 +390,7 @@ export function createAggregatedServer(ctx: ProxyContext, session: Session, call
     const tools: Tool[] = []
     for (const t of ctx.upstreams.tools()) {
       if (ctx.upstreams.quarantined(t.server)) continue
-      tools.push({ ...t.tool, name: `${t.server}${DIRECT_SEPARATOR}${t.tool.name}` })
+      tools.push({ ...listedTool(t), name: `${t.server}${DIRECT_SEPARATOR}${t.tool.name}` })
     }
     return { tools }
   })

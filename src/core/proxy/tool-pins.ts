@@ -30,6 +30,15 @@ export function toolDefinition(tool: Tool): ToolDefinition {
   return def
 }
 
+/** A pinned definition as a tool again (what clients are shown of a tool that changed since). */
+export function approvedTool(def: ToolDefinition): Tool {
+  const tool: Tool = { name: def.name, inputSchema: (def.inputSchema ?? { type: 'object' }) as Tool['inputSchema'] }
+  if (def.description !== undefined) tool.description = def.description
+  if (def.outputSchema !== undefined) tool.outputSchema = def.outputSchema as Tool['outputSchema']
+  if (def.annotations !== undefined) tool.annotations = def.annotations as Tool['annotations']
+  return tool
+}
+
 /** sha256 (hex) of the canonical JSON of the tool's name, description, schemas and annotations. */
 export function hashTool(tool: Tool): string {
   return createHash('sha256').update(canonicalJson(toolDefinition(tool))).digest('hex')

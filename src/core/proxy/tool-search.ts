@@ -1,7 +1,7 @@
 import MiniSearch from 'minisearch'
 import type { ToolInfo } from '../../shared/servers'
 import type { EventBus } from '../events/bus'
-import type { ToolSearch, UpstreamManager, UpstreamTool } from './types'
+import { listedTool, type ToolSearch, type UpstreamManager, type UpstreamTool } from './types'
 
 interface Doc {
   id: string
@@ -13,14 +13,15 @@ interface Doc {
 }
 
 export function toToolInfo(t: UpstreamTool, score?: number): ToolInfo {
+  const tool = listedTool(t)
   return {
-    name: `${t.server}:${t.tool.name}`,
+    name: `${t.server}:${tool.name}`,
     server: t.server,
-    tool: t.tool.name,
-    description: t.tool.description,
-    input_schema: t.tool.inputSchema as Record<string, unknown>,
-    output_schema: t.tool.outputSchema as Record<string, unknown> | undefined,
-    annotations: t.tool.annotations,
+    tool: tool.name,
+    description: tool.description,
+    input_schema: tool.inputSchema as Record<string, unknown>,
+    output_schema: tool.outputSchema as Record<string, unknown> | undefined,
+    annotations: tool.annotations,
     pin_state: t.pinState,
     score,
   }
@@ -61,7 +62,7 @@ export function createToolSearch(upstreams: UpstreamManager, bus: EventBus): Too
       const id = `${t.server}:${t.tool.name}`
       if (byId.has(id)) continue
       byId.set(id, t)
-      docs.push({ id, server: t.server, tool: t.tool.name, words: words(t.tool.name), description: t.tool.description ?? '' })
+      docs.push({ id, server: t.server, tool: t.tool.name, words: words(t.tool.name), description: listedTool(t).description ?? '' })
     }
     ms.addAll(docs)
     return ms

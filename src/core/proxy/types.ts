@@ -25,7 +25,16 @@ export interface UpstreamTool {
   /** sha256 of the canonical definition (name, description, inputSchema, outputSchema, annotations) */
   hash: string
   pinState: 'approved' | 'changed' | 'new'
+  /**
+   * What clients are shown of the tool (tools/list, retrieve_tools): its approved definition
+   * while it has changed since (a rug pull's new text never reaches the model before a person
+   * approves it), else the tool as it is (also when absent)
+   */
+  listed?: Tool
 }
+
+/** The tool as clients are shown it: see UpstreamTool.listed. */
+export const listedTool = (t: UpstreamTool): Tool => t.listed ?? t.tool
 
 export interface CallOptions {
   timeoutMs: number

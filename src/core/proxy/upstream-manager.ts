@@ -21,7 +21,7 @@ import type { Db } from '../store/db'
 import { computeHealth } from './health'
 import { StderrRing } from './stderr-ring'
 import { canonicalJson } from '../activity/record-codec'
-import { createToolPinStore, hashTool, toolDefinition, type ToolPin } from './tool-pins'
+import { approvedTool, createToolPinStore, hashTool, toolDefinition, type ToolPin } from './tool-pins'
 import type { CallOptions, UpstreamManager, UpstreamTool } from './types'
 import { errorMessage, UpstreamConnection, type ConnectionOptions, type ListKind } from './upstream-connection'
 
@@ -479,7 +479,11 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
   }
 
   const upstreamTools = (entry: Entry): UpstreamTool[] =>
-    (entry.conn?.tools ?? []).map((tool) => ({ server: entry.name, tool, hash: hashOf(tool), pinState: pinStateOf(entry, tool) }))
+    (entry.conn?.tools ?? []).map((tool) => {
+      const pinState = pinStateOf(entry, tool)
+      const approved = pinState === 'changed' ? entry.pins.get(tool.name)?.definition : undefined
+      return { server: entry.name, tool, hash: hashOf(tool), pinState, ...(approved ? { listed: approvedTool(approved) } : {}) }
+    })
 
   const liveConn = (server: string): UpstreamConnection => {
     const entry = mustGet(server)
