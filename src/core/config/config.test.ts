@@ -230,4 +230,22 @@ describe('config service', () => {
     expect(rec.records).toEqual([expect.objectContaining({ type: 'config_change', metadata: { action: 'config_applied', actor: 'test' } })])
     await expect(svc.apply({ listen: 'nowhere' })).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
   })
+
+  it('refuses a masked secret whose server now points elsewhere, and writes nothing', async () => {
+    const file = dataDirPaths(dir).config
+    const servers = { gh: { command: 'npx', args: ['gh'], env: { GITHUB_TOKEN: 'ghp_real' } }, remote: { url: 'https://example.org/mcp', headers: { Authorization: 'Bearer abc' } } }
+    writeFileSync(file, JSON.stringify({ api_key: 'super-secret-api-key-value', mcpServers: servers }))
+    const svc = createConfigService(createConfigStore(file, loadConfig(dir, {}), new EventBus(), silentLogger), recorder())
+    const masked = svc.masked() as unknown as { mcpServers: Record<string, Record<string, unknown>> }
+    const before = readFileSync(file, 'utf8')
+    const moved = (server: string, change: Record<string, unknown>) => ({ ...masked, mcpServers: { ...masked.mcpServers, [server]: { ...masked.mcpServers[server], ...change } } })
+    await expect(svc.apply(moved('remote', { url: 'http://127.0.0.1:47001/mcp' }))).rejects.toThrow(
+      "mcpServers.remote.headers.Authorization is masked, but the server's url changed: give the value again",
+    )
+    await expect(svc.apply(moved('gh', { args: ['evil'] }))).rejects.toThrow("mcpServers.gh.env.GITHUB_TOKEN is masked, but the server's args changed")
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    // given again, the value goes with the new URL
+    await svc.apply(moved('remote', { url: 'https://example.org/v2/mcp', headers: { Authorization: 'Bearer new' } }))
+    expect(JSON.parse(readFileSync(file, 'utf8')).mcpServers.remote).toMatchObject({ url: 'https://example.org/v2/mcp', headers: { Authorization: 'Bearer new' } })
+  })
 })

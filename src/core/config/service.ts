@@ -53,7 +53,8 @@ export function createConfigService(store: ConfigStore, recorder: ActivityRecord
       if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
         throw new CoreError('CONFIG_INVALID', 'the config must be a JSON object')
       }
-      const next = { ...(candidate as Record<string, unknown>) }
+      // a copy: restoring kept secrets must not write them into the caller's object
+      const next = structuredClone(candidate as Record<string, unknown>)
       // a masked key sent back unchanged keeps the running key
       const current = store.raw()
       if (next.api_key === MASK || next.api_key === undefined) next.api_key = current.api_key
@@ -65,7 +66,15 @@ export function createConfigService(store: ConfigStore, recorder: ActivityRecord
   }
 }
 
-/** Values sent back as the mask (from GET /config) keep the secret the running config holds. */
+/** What a server's secrets are sent to: its env to the command it runs, its headers to its URL. */
+const DESTINATION = { env: ['command', 'args', 'cwd'], headers: ['url'] } as const
+
+/**
+ * Values sent back as the mask (from GET /config) keep the secret the running config holds, as
+ * long as they would go where they went before: a masked value of a server whose command (for
+ * env) or URL (for headers) changed is refused, so that an edit can never send a secret it did
+ * not give to a new destination.
+ */
 function restoreMaskedServerSecrets(next: Record<string, unknown>, current: Record<string, unknown>): void {
   const servers = next.mcpServers as Record<string, Record<string, unknown>> | undefined
   const known = (current.mcpServers ?? {}) as Record<string, Record<string, unknown>>
@@ -74,8 +83,21 @@ function restoreMaskedServerSecrets(next: Record<string, unknown>, current: Reco
     for (const field of ['env', 'headers'] as const) {
       const values = server?.[field] as Record<string, unknown> | undefined
       if (!values || typeof values !== 'object') continue
-      const old = (known[name]?.[field] ?? {}) as Record<string, unknown>
-      for (const [k, v] of Object.entries(values)) if (v === MASK && k in old) values[k] = old[k]
+      const before = known[name]
+      const old = (before?.[field] ?? {}) as Record<string, unknown>
+      for (const [k, v] of Object.entries(values)) {
+        if (v !== MASK || !(k in old)) continue
+        // (no args and an empty list are the same command)
+        const norm = (d: string, v: unknown): string => JSON.stringify(d === 'args' ? (v ?? []) : (v ?? null))
+        const moved = DESTINATION[field].find((d) => norm(d, server[d]) !== norm(d, before![d]))
+        if (moved) {
+          throw new CoreError(
+            'CONFIG_INVALID',
+            `mcpServers.${name}.${field}.${k} is masked, but the server's ${moved} changed: give the value again (a kept secret never goes to a new ${field === 'env' ? 'command' : 'URL'})`,
+          )
+        }
+        values[k] = old[k]
+      }
     }
   }
 }
