@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -37,6 +37,18 @@ describe('data dir', () => {
 })
 
 describe('loadConfig', () => {
+  it.skipIf(process.platform === 'win32')('closes a hand-made config file and data dir others could read (POSIX modes)', () => {
+    const own = join(dir, 'hand-made')
+    mkdirSync(own, { mode: 0o755 })
+    chmodSync(own, 0o755)
+    const file = dataDirPaths(own).config
+    writeFileSync(file, JSON.stringify({ api_key: 'written-by-hand-0123456789' }), { mode: 0o644 })
+    chmodSync(file, 0o644)
+    expect(loadConfig(own, {}).apiKey).toBe('written-by-hand-0123456789')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(statSync(own).mode & 0o777).toBe(0o700)
+  })
+
   it('writes a default config with a random key, mode 0600, on first run', () => {
     const first = loadConfig(dir, {})
     expect(first.created).toBe(true)

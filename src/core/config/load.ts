@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { z } from 'zod'
@@ -103,6 +103,16 @@ export function writeConfigFile(path: string, value: unknown): void {
   }
 }
 
+/** Removes group and other permissions from a path that has any (POSIX; a path we may not change is left as it is). */
+function keepPrivate(path: string, mode: number): void {
+  if (process.platform === 'win32') return
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, mode)
+  } catch {
+    // not ours to change (another owner, a read-only file system): it stays as it is
+  }
+}
+
 export interface LoadedConfig {
   config: Config
   /** the file's own JSON, for edits that must keep the user's keys and layout of values */
@@ -124,6 +134,10 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     writeConfigFile(paths.config, defaultConfigFile())
     created = true
   }
+  // the file holds the api key and the servers' secrets, the dir the log: a hand-made file or dir
+  // others can read is closed to them
+  keepPrivate(paths.config, 0o600)
+  keepPrivate(dataDir, 0o700)
   const text = readFileSync(paths.config, 'utf8')
   const config = parseConfig(text, paths.config)
   const raw = JSON.parse(text) as Record<string, unknown>

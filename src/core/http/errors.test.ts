@@ -38,6 +38,10 @@ describe('redactUrl', () => {
   it('hides the api key in a logged URL', () => {
     expect(redactUrl('/events?types=a&apikey=secret&x=1')).toBe('/events?types=a&apikey=***&x=1')
     expect(redactUrl('/events?APIKEY=secret')).toBe('/events?APIKEY=***')
+    // the name as the query parser decodes it
+    expect(redactUrl('/api/v1/status?api%6Bey=secret&x=1')).toBe('/api/v1/status?api%6Bey=***&x=1')
+    expect(redactUrl('/x?%ZZ=1&apikey=secret')).toBe('/x?%ZZ=1&apikey=***')
+    expect(redactUrl('/x?a=1')).toBe('/x?a=1')
   })
 })
 

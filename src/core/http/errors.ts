@@ -119,9 +119,28 @@ function routePattern(url: string): RegExp {
   return new RegExp('^' + escaped.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '$')
 }
 
-/** Keeps API keys out of logs. */
+/**
+ * Keeps API keys out of logs: the value of every query parameter whose name, once decoded as the
+ * query parser decodes it (`api%6Bey` is `apikey`), is apikey in any case.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]apikey=)[^&]*/gi, '$1***')
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((p) => {
+      const eq = p.indexOf('=')
+      const raw = eq < 0 ? p : p.slice(0, eq)
+      let name = raw
+      try {
+        name = decodeURIComponent(raw.replace(/\+/g, ' '))
+      } catch {
+        // a malformed escape: the name as it is
+      }
+      return name.toLowerCase() === 'apikey' ? `${raw}=***` : p
+    })
+  return url.slice(0, q + 1) + params.join('&')
 }
 
 /** An HTTP-only failure (e.g. 413) that has no CoreError code. */
