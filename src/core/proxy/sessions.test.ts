@@ -42,6 +42,16 @@ describe('session registry', () => {
     reg.close()
   })
 
+  it('masks a secret in what the client says of itself before it reaches the session table', () => {
+    const db = tempDb()
+    const reg = createSessionRegistry({ db, logger: silentLogger })
+    const token = 'ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'
+    reg.open('http', { name: `agent token=${token}`, version: '2' }, 'sess-s')
+    expect(rowOf(db, 'sess-s')).toMatchObject({ client_name: 'agent token=[REDACTED:github_token]', client_version: '2' })
+    expect(JSON.stringify(db.prepare('SELECT * FROM session').all())).not.toContain(token)
+    reg.close()
+  })
+
   it('keeps a later client detail without losing the earlier ones, and lists newest first', () => {
     const reg = createSessionRegistry({ logger: silentLogger })
     const a = reg.open('stdio', { pid: 7 })

@@ -4,6 +4,7 @@ import type { SessionInfo } from '../../shared/servers'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import type { SessionService } from './types'
+import { redactText } from '../security/redact'
 
 /** A live session as the front ends hold it; `info` is the DTO REST and IPC return. */
 export interface Session {
@@ -55,13 +56,15 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
       }
     : null
 
+  // what a client says of itself is masked like a record's fields before it reaches disk
+  const masked = (v: string | undefined): string | null => (v === undefined ? null : redactText(v, { redactPii: false }).text)
   const row = (s: SessionInfo) => ({
     id: s.id,
     transport: s.transport,
-    client_name: s.client.name ?? null,
-    client_version: s.client.version ?? null,
+    client_name: masked(s.client.name),
+    client_version: masked(s.client.version),
     client_pid: s.client.pid ?? null,
-    client_exe: s.client.exe ?? null,
+    client_exe: masked(s.client.exe),
     started_at: s.started_at,
     ended_at: s.ended_at ?? null,
     call_count: s.call_count,

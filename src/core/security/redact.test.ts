@@ -36,6 +36,10 @@ const SECRETS: Array<[string, string, string]> = [
   ['generic_secret', 'DB_PASSWORD=correcthorse42', 'correcthorse42'],
   ['generic_secret', '{"client_secret": "q8w7e6r5t4y3"}', 'q8w7e6r5t4y3'],
   ['generic_secret', 'api_key: abcd1234efgh', 'abcd1234efgh'],
+  ['generic_secret', 'DJANGO_SECRET_KEY=zzSECRETzz111', 'zzSECRETzz111'],
+  ['generic_secret', 'DB_PASS=hunter2hunter2', 'hunter2hunter2'],
+  ['generic_secret', 'pwd: s3cr3tpassw0rd', 's3cr3tpassw0rd'],
+  ['generic_secret', '{"SECRET_KEY": "x"}', '"x"'],
 ]
 
 describe('redactText secrets', () => {
@@ -45,6 +49,12 @@ describe('redactText secrets', () => {
     expect(r.text).toContain(`[REDACTED:${type}]`)
     expect(r.detection_types).toEqual([type])
     expect(r.pii_detected).toEqual([])
+  })
+
+  it('leaves words that only contain a keyword alone', () => {
+    for (const text of ['bypass=the-cache-please', 'compass: north-north-west', 'primary_key=user_id_column', 'sort_key: created_at_desc']) {
+      expect(redactText(text, off).text).toBe(text)
+    }
   })
 
   it('keeps the non-secret parts around the mask', () => {
@@ -286,6 +296,15 @@ describe('redactRecordFields', () => {
     expect(r.intent).toEqual({ operation_type: 'write', reason: 'uses password=[REDACTED:generic_secret]' })
     expect(r.entities).toEqual(['https://u:[REDACTED:url_password]@host/path', 'owner=me'])
     expect(r.metadata).toEqual({ action: 'added', env: { GITHUB_TOKEN: '[REDACTED:generic_secret]', HOME: '/home/me' } })
+  })
+
+  it('masks a secret in the tool and server names and in what the client says of itself, keeping plain names as they are', () => {
+    const r = redactRecordFields({ ...base, tool_name: GH, server_name: `srv-${GH}`, client: { name: `agent ${GH}`, version: '1.0', pid: 7 } }, on)
+    expect(JSON.stringify([r.tool_name, r.server_name, r.client])).not.toContain(GH)
+    expect(r.tool_name).toBe('[REDACTED:github_token]')
+    expect(r.client).toEqual({ name: 'agent [REDACTED:github_token]', version: '1.0', pid: 7 })
+    const plain = redactRecordFields(base, on)
+    expect([plain.tool_name, plain.server_name, plain.client]).toEqual(['create_issue', 'github', undefined])
   })
 
   it('does not touch the input record', () => {

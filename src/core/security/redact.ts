@@ -53,7 +53,7 @@ const MIN_SCAN_LENGTH = 6
 
 // Keys whose string values are secrets whatever they look like. Pagination tokens are not.
 const SECRET_KEY =
-  /(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|authorization|credentials?|cookie)$/i
+  /(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|(?:secret|encryption|signing|master|client)[_-]?key|token|authorization|credentials?|cookie|(?:^|[_-])(?:pass|pwd))$/i
 const NOT_SECRET_KEY = /(?:page|next|continuation|sync|cursor)[_-]?token$|^max[_-]?tokens?$/i
 
 interface SecretRule {
@@ -66,8 +66,9 @@ interface SecretRule {
   specific?: boolean
 }
 
-const GENERIC_KEYS = String.raw`(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|credentials?|authorization)`
-const GENERIC_KEYWORDS = ['pass', 'secret', 'key', 'token', 'credential', 'authorization']
+// a keyword may end in _key (SECRET_KEY=...); pass and pwd only as a word of their own (DB_PASS=, not bypass=)
+const GENERIC_KEYS = String.raw`(?:(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|credentials?|authorization)(?:[_-]?key)?|(?<![a-z])(?:pass|pwd))`
+const GENERIC_KEYWORDS = ['pass', 'pwd', 'secret', 'key', 'token', 'credential', 'authorization']
 
 const rule = (type: SecretType, keywords: string[], src: string, flags = 'g', specific = false): SecretRule => ({
   type,
@@ -418,7 +419,8 @@ function merge(existing: string[] | undefined, added: Set<string>): string[] | u
 }
 
 /**
- * A copy of the record with arguments, response, error, intent reason, entities and metadata masked, and
+ * A copy of the record with arguments, response, error, intent reason, entities, metadata, the
+ * tool and server names and the client's name, version and executable masked, and
  * what was found merged into detection_types / pii_detected. The activity writer calls it before
  * anything reaches disk.
  */
@@ -432,6 +434,18 @@ export function redactRecordFields(record: ActivityRecord, options: RedactOption
     out.intent = { ...record.intent, reason: redactInto(record.intent.reason, options, found) }
   }
   if (record.entities) out.entities = record.entities.map((e) => redactInto(e, options, found))
+  // names come from clients and servers too: a token pasted as a tool's name is masked as well
+  if (record.tool_name !== undefined) out.tool_name = redactInto(record.tool_name, options, found)
+  if (record.server_name !== undefined) out.server_name = redactInto(record.server_name, options, found)
+  if (record.client !== undefined) {
+    const { name, version, exe } = record.client
+    out.client = {
+      ...record.client,
+      ...(name !== undefined ? { name: redactInto(name, options, found) } : {}),
+      ...(version !== undefined ? { version: redactInto(version, options, found) } : {}),
+      ...(exe !== undefined ? { exe: redactInto(exe, options, found) } : {}),
+    }
+  }
   // server and config changes can carry env vars and headers
   if (record.metadata !== undefined) out.metadata = walk(record.metadata, options, found) as Record<string, unknown>
   const detection = merge(record.detection_types, found.secrets)
