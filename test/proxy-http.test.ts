@@ -309,9 +309,16 @@ describe('/mcp over real HTTP with retrieve_tools exposure', () => {
     expect(found.tools.every((t: { server: string }) => t.server !== 'memory')).toBe(true)
     const bad = await client.callTool({ name: 'upstream_servers', arguments: { operation: 'add', name: 'bad name!' } })
     expect(bad.isError).toBe(true)
+    // memory is in use (enabled): an agent's remove takes it out of use, a person removes it for good
+    const taken = JSON.parse(textOf(await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'memory' } })))
+    expect(taken).toMatchObject({ removed: false, disabled: 'memory', quarantined: true })
+    expect(h.upstreams.get('memory')).toMatchObject({ enabled: false, quarantined: true })
+    // a server that neither runs nor can be called goes at once
+    expect(JSON.parse(textOf(await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'sneaky' } })))).toEqual({ removed: 'sneaky' })
+    expect(h.upstreams.get('sneaky')).toBeUndefined()
     await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'memory' } })
-    await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'sneaky' } })
     expect(h.upstreams.get('memory')).toBeUndefined()
+    expect((await client.callTool({ name: 'upstream_servers', arguments: { operation: 'remove', name: 'nobody' } })).isError).toBe(true)
   })
 
   it('finds the peer process of a loopback client (this test process)', async () => {

@@ -114,7 +114,7 @@ const PROXY_TOOLS: Tool[] = [
   {
     name: 'upstream_servers',
     description:
-      'List the upstream MCP servers, or add or remove one. A server added here is disabled and quarantined: a person must enable it and approve its tools before they can be called.',
+      'List the upstream MCP servers, or add or remove one. A server added here is disabled and quarantined: a person must enable it and approve its tools before they can be called. Removing a server in use disables and quarantines it for a person to remove.',
     inputSchema: {
       type: 'object',
       properties: {
@@ -517,8 +517,22 @@ async function upstreamServers(ctx: ProxyContext, caller: CallerContext, args: R
       }
       case 'remove': {
         if (typeof args.name !== 'string' || !args.name) return errorResult('remove needs "name"')
-        await ctx.upstreams.remove(args.name, actor)
-        return jsonResult({ removed: args.name })
+        const target = ctx.upstreams.get(args.name)
+        if (!target) return errorResult(`no server named '${args.name}'`)
+        // a server that runs or can be called is taken out of use, not deleted: a person removes
+        // it for good (or takes it back); one that does neither (as an agent adds them) just goes
+        if (!target.enabled && target.quarantined) {
+          await ctx.upstreams.remove(args.name, actor)
+          return jsonResult({ removed: args.name })
+        }
+        await ctx.upstreams.setQuarantined(args.name, true, actor)
+        await ctx.upstreams.disable(args.name, actor)
+        return jsonResult({
+          removed: false,
+          disabled: args.name,
+          quarantined: true,
+          note: 'the server is disabled and quarantined: a person removes it for good, or enables and approves it again',
+        })
       }
       default:
         return errorResult('operation must be list, add or remove')
