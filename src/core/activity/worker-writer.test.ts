@@ -200,6 +200,22 @@ describe('activity writer on a worker thread', () => {
     expect((await s.verify()).ok).toBe(true)
   })
 
+  it('drops relayed messages before tool calls while behind, and the completion of a dropped pending record with it', async () => {
+    const s = open({ commitWindowMs: 60_000, queueLimit: 4 })
+    const open1 = s.record({ ...call('t1'), status: 'pending' })
+    const request = s.record({ type: 'mcp_message', status: 'pending', server_name: 'srv', metadata: { method: 'resources/read' } })
+    for (let i = 0; i < 20; i++) s.record({ type: 'mcp_message', status: 'success', server_name: 'srv', metadata: { method: 'notifications/message' } })
+    const t2 = s.record(call('t2'))
+    s.complete(request, { status: 'success' })
+    s.complete(open1, { status: 'success', duration_ms: 2 })
+    expect(s.stats()).toMatchObject({ dropped_by_type: { mcp_message: 19 } })
+    await s.flush()
+    const rows = rawRows()
+    expect(rows.map((r) => r.id)).toEqual(expect.arrayContaining([open1, t2]))
+    expect(rows.find((r) => r.id === open1)).toMatchObject({ status: 'success' })
+    expect(rows.map((r) => r.id)).not.toContain(request)
+  })
+
   it.skipIf(process.platform !== 'linux')('runs at the lowest priority (Linux sets it per thread) and leaves the calling thread as it was', async () => {
     const nice = (task: string): number => {
       const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8')

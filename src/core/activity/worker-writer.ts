@@ -14,7 +14,7 @@ import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import type { ActivitySettings } from './types'
 import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
-import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, NEVER_DROPPED, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
+import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, overflowVictim, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
 
 export interface WorkerWriterOptions {
   /** the built writer-worker.js (a worker needs JavaScript) */
@@ -68,6 +68,8 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let acked = 0
   // records this thread dropped because the worker fell too far behind (settings.queueLimit)
   const dropped = { dropped: 0, dropped_by_type: {} as Partial<Record<ActivityRecord['type'], number>> }
+  /** pending records dropped here (the latest queueLimit of them): their completions are dropped too */
+  const droppedPending = new Set<string>()
   let workerStats: WriterStatsInfo = { queued: 0, written: 0, batches: 0, dropped: 0, dropped_by_type: {} }
   let timer: NodeJS.Timeout | null = null
   let immediate: NodeJS.Immediate | null = null
@@ -143,12 +145,17 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
     queue.push(op)
     if (record.status === 'pending') pendingQueued.set(record.id, op)
     while (inFlight + queue.length > settings.queueLimit) {
-      const i = queue.findIndex((o) => 'record' in o && !NEVER_DROPPED.has(o.record.type))
+      const i = overflowVictim(queue, (o) => ('record' in o ? o.record.type : undefined))
       if (i < 0) break
       const { record: gone } = queue.splice(i, 1)[0] as { record: ActivityRecord }
       pendingQueued.delete(gone.id)
       dropped.dropped++
       dropped.dropped_by_type[gone.type] = (dropped.dropped_by_type[gone.type] ?? 0) + 1
+      // its completion, when it comes, has nothing to complete: it is dropped with it
+      if (gone.status === 'pending') {
+        droppedPending.add(gone.id)
+        if (droppedPending.size > settings.queueLimit) droppedPending.delete(droppedPending.values().next().value!)
+      }
     }
     schedule()
   }
@@ -248,6 +255,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
         logger.warn('activity completion after close; ignored', { id })
         return
       }
+      if (droppedPending.delete(id)) return
       const queued = pendingQueued.get(id)
       if (queued) {
         pendingQueued.delete(id)

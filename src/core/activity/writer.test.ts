@@ -124,6 +124,27 @@ describe('activity writer', () => {
     expect(stored).not.toContain(calls[4])
   })
 
+  it('drops relayed messages before tool calls, and the completion of a dropped pending record with it', async () => {
+    const warnings: string[] = []
+    const logger = { ...silentLogger, warn: (m: string) => void warnings.push(m) }
+    const w = (writer = createActivityWriter(db, { ...DEFAULT_ACTIVITY_SETTINGS, queueLimit: 4, commitWindowMs: 60_000 }, logger))
+    const answered = w.record(call({ status: 'pending' }))
+    w.complete(answered, { status: 'success', response: { ok: true } })
+    const open = w.record(call({ status: 'pending' }))
+    const request = w.record({ type: 'mcp_message', status: 'pending', metadata: { method: 'resources/read' } })
+    // a burst of a server's notifications
+    for (let i = 0; i < 50; i++) w.record({ type: 'mcp_message', status: 'success', metadata: { method: 'notifications/message' } })
+    w.complete(request, { status: 'success' })
+    w.complete(open, { status: 'success', duration_ms: 3 })
+    expect(w.stats()).toMatchObject({ dropped: 49, dropped_by_type: { mcp_message: 49 } })
+    await w.flush()
+    expect(row(answered)).toMatchObject({ status: 'success' })
+    expect(row(open)).toMatchObject({ status: 'success' })
+    expect(row(request)).toBeUndefined()
+    expect(db.prepare("SELECT count(*) AS n FROM activity WHERE type = 'mcp_message'").get()).toEqual({ n: 2 })
+    expect(warnings).toEqual([])
+  })
+
   it('never throws into the caller: a bad timestamp becomes now, an unknown type is dropped', async () => {
     const w = make()
     const before = Date.now()

@@ -16,6 +16,27 @@ import { toDiskForm, type RedactFn } from './disk-form'
 import type { ActivityRecorder, ActivitySettings } from './types'
 
 /** Never dropped on queue overflow: the audit trail of what was allowed, blocked or changed. */
+/** How far into a full queue overflow looks for a relayed message to drop before anything else. */
+const MESSAGE_SCAN = 1024
+
+/**
+ * The queued record an overflow drops: the oldest relayed message (within the first
+ * MESSAGE_SCAN entries), so that a burst of a server's notifications does not push out the tool
+ * calls made before it; else the oldest record that may be dropped; -1 when there is none.
+ * `typeOf` gives an entry's record type (undefined: not a record, e.g. a completion).
+ */
+export function overflowVictim<T>(queue: readonly T[], typeOf: (e: T) => ActivityType | undefined): number {
+  let first = -1
+  for (let i = 0; i < queue.length; i++) {
+    const type = typeOf(queue[i]!)
+    if (type === undefined || NEVER_DROPPED.has(type)) continue
+    if (type === 'mcp_message') return i
+    if (first < 0) first = i
+    if (i >= MESSAGE_SCAN) break
+  }
+  return first
+}
+
 export const NEVER_DROPPED: ReadonlySet<ActivityType> = new Set<ActivityType>([
   'policy_decision',
   'quarantine_change',
@@ -179,6 +200,8 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
   let queue: Entry[] = []
   let counter = 0
   const pendingQueued = new Map<string, Entry>()
+  /** pending records dropped from the queue (the latest queueLimit of them) */
+  const droppedPending = new Set<string>()
   const waiters: FlushWaiter[] = []
   const stats = { written: 0, batches: 0, dropped: 0, dropped_by_type: {} as Partial<Record<ActivityType, number>> }
   let lastError: string | undefined
@@ -205,12 +228,18 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
 
   const enforceLimit = (): void => {
     while (queue.length > settings.queueLimit) {
-      const i = queue.findIndex((e) => e.op.kind === 'insert' && !NEVER_DROPPED.has(e.op.record.type))
+      const i = overflowVictim(queue, (e) => (e.op.kind === 'insert' ? e.op.record.type : undefined))
       if (i < 0) return
       const [e] = queue.splice(i, 1)
       if (e!.op.kind === 'insert') {
-        pendingQueued.delete(e!.op.record.id)
-        countDrop(e!.op.record.type)
+        const { id, status, type } = e!.op.record
+        pendingQueued.delete(id)
+        countDrop(type)
+        // its completion, when it comes, has nothing to complete: it is dropped with it
+        if (status === 'pending') {
+          droppedPending.add(id)
+          if (droppedPending.size > settings.queueLimit) droppedPending.delete(droppedPending.values().next().value!)
+        }
       }
     }
   }
@@ -356,6 +385,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
         logger.warn('activity completion after close; ignored', { id })
         return
       }
+      if (droppedPending.delete(id)) return
       const queued = pendingQueued.get(id)
       if (queued && queued.op.kind === 'insert') {
         // still in the queue: one finalized insert instead of an insert and an update
