@@ -77,6 +77,8 @@ interface Inflight {
 }
 
 const key = (id: string | number): string => `${typeof id}:${id}`
+/** Ids a request can be paired with its answer by (JSON-RPC: a string or a number). */
+const usableId = (id: unknown): id is string | number => typeof id === 'string' || typeof id === 'number'
 
 /** What an answer made of the request it answers, asked at `from` and answered at `to`. */
 function outcomeOf(m: Rpc, from: number, to: number): ActivityCompletion {
@@ -143,20 +145,32 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
   const recordMessage = (m: Rpc, at: number, direction: Direction, outcome?: ActivityCompletion): string =>
     recorder.record({
       type: 'mcp_message',
-      status: m.id === undefined ? 'success' : 'pending',
+      // a request whose id is neither a string nor a number (null, true) cannot be paired with an answer
+      ...(m.id === undefined ? { status: 'success' } : usableId(m.id) ? { status: 'pending' } : { status: 'error', error: `request id ${JSON.stringify(m.id)} is neither a string nor a number: its answer cannot be paired with it` }),
       ...outcome,
       timestamp: isoTime(Math.floor(at)),
       server_name: serverName,
       session_id: sessionId,
-      request_id: m.id === undefined || m.id === null ? undefined : String(m.id),
+      request_id: m.id === undefined ? undefined : String(m.id),
       arguments: m.params,
       client,
       metadata: { transport: 'wrap', method: m.method, direction, kind: m.id === undefined ? 'notification' : 'request' },
     })
 
-  /** Remembers a request in flight; a reused id goes to the end, so the map stays in the order requests were made. */
-  const remember = (map: Map<string, Inflight>, id: string | number, entry: Inflight): void => {
+  /**
+   * A request in flight whose id a new request takes: the answer that comes can no longer be told
+   * apart, so the first one ends in the log now.
+   */
+  const reused = (map: Map<string, Inflight>, id: string | number, at: number): void => {
+    const earlier = map.get(key(id))
+    if (!earlier) return
     map.delete(key(id))
+    recorder.complete(earlier.recordId, { status: 'error', duration_ms: duration(earlier.at, at), error: `its id ${JSON.stringify(id)} was taken by a later request before an answer came; the answer cannot be told apart` })
+  }
+
+  /** Remembers a request in flight, at the end: the map stays in the order requests were made. */
+  const remember = (map: Map<string, Inflight>, id: string | number, entry: Inflight): void => {
+    reused(map, id, entry.at)
     map.set(key(id), entry)
   }
 
@@ -192,6 +206,9 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       if (!options.toolCallsOnly) {
         remember(calls, m.id, { recordId: recordMessage(m, at, 'client_to_server'), at })
         watch()
+      } else {
+        // not followed, but its answer would be taken for the tool call's of the same id
+        reused(calls, m.id, at)
       }
       return
     }
@@ -257,7 +274,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
 
   /** One message either way: a request, a notification or an answer. */
   const message = (m: Rpc, at: number, fromClient: boolean): void => {
-    const hasId = typeof m.id === 'string' || typeof m.id === 'number'
+    const hasId = usableId(m.id)
     if (typeof m.method === 'string') {
       if (m.method === 'notifications/cancelled') cancelled(m, at, fromClient)
       if (fromClient && hasId) return clientRequest(m as Rpc & { method: string; id: string | number }, at)
@@ -266,7 +283,15 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       // a request of the server's (sampling, roots, elicitation) waits for the client's answer, untimed
       if (hasId) {
         remember(serverRequests, m.id!, { recordId, at })
-        if (serverRequests.size > MAX_SERVER_REQUESTS) serverRequests.delete(serverRequests.keys().next().value!)
+        if (serverRequests.size > MAX_SERVER_REQUESTS) {
+          const [oldest, request] = serverRequests.entries().next().value!
+          serverRequests.delete(oldest)
+          recorder.complete(request.recordId, {
+            status: 'error',
+            duration_ms: duration(request.at, at),
+            error: `more than ${MAX_SERVER_REQUESTS} of the server's requests waited for the client; this oldest one is no longer followed`,
+          })
+        }
       }
       return
     }

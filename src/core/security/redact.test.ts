@@ -51,6 +51,11 @@ describe('redactText secrets', () => {
     expect(r.pii_detected).toEqual([])
   })
 
+  it('leaves a progress token alone (it pairs progress notifications with their request)', () => {
+    const r = redactValue({ _meta: { progressToken: 'p-0123456789abcdef' }, progress: 3 }, off)
+    expect(r.value).toEqual({ _meta: { progressToken: 'p-0123456789abcdef' }, progress: 3 })
+  })
+
   it('leaves words that only contain a keyword alone', () => {
     for (const text of ['bypass=the-cache-please', 'compass: north-north-west', 'primary_key=user_id_column', 'sort_key: created_at_desc']) {
       expect(redactText(text, off).text).toBe(text)

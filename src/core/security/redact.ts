@@ -54,7 +54,7 @@ const MIN_SCAN_LENGTH = 6
 // Keys whose string values are secrets whatever they look like. Pagination tokens are not.
 const SECRET_KEY =
   /(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|(?:secret|encryption|signing|master|client)[_-]?key|token|authorization|credentials?|cookie|(?:^|[_-])(?:pass|pwd))$/i
-const NOT_SECRET_KEY = /(?:page|next|continuation|sync|cursor)[_-]?token$|^max[_-]?tokens?$/i
+const NOT_SECRET_KEY = /(?:page|next|continuation|sync|cursor|progress)[_-]?token$|^max[_-]?tokens?$/i
 
 interface SecretRule {
   type: SecretType
