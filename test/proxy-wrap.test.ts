@@ -187,6 +187,36 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     await store.close()
   })
 
+  it('when the client stops reading (EPIPE), ends the server, records what it still answered, and exits with its code', async () => {
+    const store = tempStore()
+    const stdin = new PassThrough()
+    const stdout = new PassThrough()
+    // answers a call after a moment; exits at its stdin's end
+    const script =
+      'require("readline").createInterface({ input: process.stdin }).on("line", (l) => { const { id } = JSON.parse(l); setTimeout(() => process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "late" }] } }) + "\\n"), 50) }).on("close", () => setTimeout(() => process.exit(4), 150))'
+    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin, stdout })
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow', arguments: {} } }) + '\n')
+    await new Promise((r) => setTimeout(r, 10))
+    stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))
+    // what the client sends now reaches nobody: neither relayed nor recorded
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'unsent', arguments: {} } }) + '\n')
+    expect(await exit).toBe(4)
+    const calls = await store.records('tool_call')
+    expect(calls.map((c) => [c.tool_name, c.status])).toEqual([['slow', 'success']])
+    await store.close()
+  })
+
+  it('a server that ignores the end of its input is sent SIGTERM once its client went away', async () => {
+    const store = tempStore()
+    const stdout = new PassThrough()
+    const script = 'process.stdin.resume(); process.stdin.on("end", () => {}); setInterval(() => {}, 1000)'
+    const exit = runWrap({ command: process.execPath, args: ['-e', script], sensitiveTools: [], writeTools: [], recording: recordingFor(store).recording, logger: silentLogger, stdin: new PassThrough(), stdout })
+    await new Promise((r) => setTimeout(r, 200))
+    stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))
+    expect(await exit).toBe(143)
+    await store.close()
+  }, 15_000)
+
   it('relays garbage and a line over the recording limit unchanged both ways, says so in the log, and records the calls around them', async () => {
     const store = tempStore()
     const warnings: string[] = []

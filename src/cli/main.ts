@@ -15,11 +15,15 @@ function packageVersion(): string {
   }
 }
 
-// `mcpproxy activity export | head`: the reader went away, which is not an error of ours
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+// `mcpproxy activity export | head`: the reader went away, which is not an error of ours. A
+// command that handles its stdout's errors itself (wrap, stdio: the client went away) ends on its
+// own, its records written, so this one leaves it to them.
+const stdoutError = (err: NodeJS.ErrnoException): void => {
+  if (process.stdout.listeners('error').some((l) => l !== stdoutError)) return
   if (err.code === 'EPIPE') process.exit(0)
   throw err
-})
+}
+process.stdout.on('error', stdoutError)
 
 const code = await runCli(process.argv, {
   version: packageVersion(),

@@ -63,6 +63,9 @@ export interface WrapOptions {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
 
+/** How long a server may take to exit once its client went away, before SIGTERM (and as long again before SIGKILL). */
+export const CLIENT_GONE_GRACE_MS = 2_000
+
 /**
  * How long copies gather before they go to the recording thread: one message (and one wake-up
  * of that thread) per interval instead of two per call. The thread's commit window is shortened
@@ -221,8 +224,24 @@ export async function runWrap(options: WrapOptions): Promise<number> {
   options.stdin.pipe(child.stdin)
   child.stdout.pipe(options.stdout as NodeJS.WritableStream, { end: false })
   child.stdin.on('error', (err) => logger.debug('child stdin closed', { error: err.message }))
-  options.stdin.on('data', (chunk: Buffer) => sink.bytes(true, chunk, now()))
+  const fromClient = (chunk: Buffer): void => sink.bytes(true, chunk, now())
+  options.stdin.on('data', fromClient)
   child.stdout.on('data', (chunk: Buffer) => sink.bytes(false, chunk, now()))
+
+  // the client stopped reading (EPIPE on our stdout): nothing more can reach it, so the server is
+  // ended as at the client's EOF (then SIGTERM, then SIGKILL if it lingers); what it still writes
+  // is recorded, and wrap exits with its code once the records are on disk
+  let ending: NodeJS.Timeout[] = []
+  const clientGone = (err: NodeJS.ErrnoException): void => {
+    if (ending.length) return
+    logger.info('the client stopped reading: ending the server', { error: err.code ?? err.message })
+    child.stdout.unpipe(options.stdout as NodeJS.WritableStream)
+    options.stdin.unpipe(child.stdin)
+    options.stdin.off('data', fromClient)
+    child.stdin.end()
+    ending = [setTimeout(() => child.kill('SIGTERM'), CLIENT_GONE_GRACE_MS), setTimeout(() => child.kill('SIGKILL'), 2 * CLIENT_GONE_GRACE_MS)]
+  }
+  options.stdout.on('error', clientGone)
 
   let signalled = 0
   const forward = (signal: NodeJS.Signals): void => {
@@ -239,6 +258,8 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     })
     child.once('close', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + (SIGNALS[signal] ?? 1) : 1)))
   })
+  for (const t of ending) clearTimeout(t)
+  options.stdout.off('error', clientGone)
   options.stdin.unpipe(child.stdin)
   await sink.end(code, now())
   for (const s of forwarded) process.off(s, forward)
