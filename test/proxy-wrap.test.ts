@@ -153,6 +153,9 @@ describe.each(RECORDINGS)('wrap recording %s: a transparent stdio proxy for one 
     const session = store.db.prepare('SELECT * FROM session WHERE id = ?').get(echo.session_id) as Record<string, unknown>
     expect(session).toMatchObject({ transport: 'wrap', client_name: 'wrap-client', client_version: '4.5', client_pid: process.ppid, call_count: 2 })
     expect(session.ended_at).toEqual(expect.any(String))
+    // the session's start and end are in the log, the end with the server's exit code
+    expect(await store.records('system_start')).toEqual([expect.objectContaining({ session_id: echo.session_id, metadata: expect.objectContaining({ transport: 'wrap', command: [process.execPath, EVERYTHING, 'stdio'] }) })])
+    expect(await store.records('system_stop')).toEqual([expect.objectContaining({ status: 'success', session_id: echo.session_id, metadata: expect.objectContaining({ transport: 'wrap', exit_code: 0 }) })])
     // server-everything's own tools carry nothing the poisoning scan flags
     expect(await store.records('tool_change')).toEqual([])
     expect(fellBack()).toBe(false)

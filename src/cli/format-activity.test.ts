@@ -27,6 +27,9 @@ describe('activity formatting', () => {
   it('names the change in DETAILS for non-call records', () => {
     expect(detailsOf({ ...base, type: 'quarantine_change', metadata: { quarantined: true, reason: 'tool poisoning' } })).toBe('quarantined: tool poisoning')
     expect(detailsOf({ ...base, type: 'server_change', metadata: { action: 'restart' } })).toBe('restart')
+    expect(detailsOf({ ...base, type: 'system_stop', metadata: { transport: 'wrap', exit_code: 3 } })).toBe('wrap stop (exit 3)')
+    expect(detailsOf({ ...base, type: 'system_start', metadata: { transport: 'wrap' } })).toBe('wrap start')
+    expect(detailsOf({ ...base, type: 'mcp_message', metadata: { method: 'sampling/createMessage', direction: 'server_to_client' } })).toBe('← sampling/createMessage')
   })
 
   it('renders arguments YAML-like and MCP text results by their content', () => {

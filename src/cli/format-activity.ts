@@ -71,9 +71,9 @@ export function detailsOf(r: ActivitySummaryRow): string {
     case 'tool_change':
       return [r.tool_name, 'changed'].filter(Boolean).join(' ')
     case 'system_start':
-      return 'start'
+      return meta.transport === 'wrap' ? 'wrap start' : 'start'
     case 'system_stop':
-      return 'stop'
+      return meta.transport === 'wrap' ? `wrap stop${typeof meta.exit_code === 'number' ? ` (exit ${meta.exit_code})` : ''}` : 'stop'
     case 'mcp_message':
       return [meta.direction === 'server_to_client' ? '←' : undefined, str(meta.method)].filter(Boolean).join(' ')
     default:

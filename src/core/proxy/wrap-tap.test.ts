@@ -5,10 +5,12 @@ import { silentLogger } from '../logger'
 import { createWrapTap, type WrapTap } from './wrap-tap'
 
 /** A tap over a recorder that keeps what it was given: records by id, and their completions. */
-function tapped(options: { toolCallsOnly?: boolean } = {}) {
+function tapped(options: { toolCallsOnly?: boolean; dropped?: Record<string, number> } = {}) {
   const records = new Map<string, ActivityInput>()
   const completions = new Map<string, ActivityCompletion[]>()
+  const dropped = options.dropped ?? {}
   const recorder = {
+    stats: () => ({ dropped: Object.values(dropped).reduce((a, b) => a + b, 0), dropped_by_type: dropped }),
     record: (r: ActivityInput) => {
       const id = `r${records.size + 1}`
       records.set(id, r)
@@ -16,7 +18,7 @@ function tapped(options: { toolCallsOnly?: boolean } = {}) {
     },
     complete: (id: string, c: ActivityCompletion) => void completions.set(id, [...(completions.get(id) ?? []), c]),
   } as unknown as ActivityRecorder
-  const tap = createWrapTap({ recorder, logger: silentLogger, sessionId: 's1', client: { pid: 42 }, defaultServerName: 'cmd', sensitiveTools: [], writeTools: [], ...options })
+  const tap = createWrapTap({ recorder, logger: silentLogger, sessionId: 's1', client: { pid: 42 }, defaultServerName: 'cmd', sensitiveTools: [], writeTools: [], command: ['cmd', '--flag'], toolCallsOnly: options.toolCallsOnly })
   let at = 1_000_000
   const send = (side: 'client' | 'server', m: object): void => {
     at += 5
@@ -25,9 +27,11 @@ function tapped(options: { toolCallsOnly?: boolean } = {}) {
     else tap.fromServer(line, at)
   }
   /** every record as it would end: what was recorded, merged with its completions */
-  const final = () => [...records].map(([id, r]) => Object.assign({}, r, ...(completions.get(id) ?? [])) as ActivityInput & { metadata: Record<string, unknown> })
+  const everything = () => [...records].map(([id, r]) => Object.assign({}, r, ...(completions.get(id) ?? [])) as ActivityInput & { metadata: Record<string, unknown> })
+  /** the records of the messages (the session's start and stop left out) */
+  const final = () => everything().filter((r) => r.type !== 'system_start' && r.type !== 'system_stop')
   const byMethod = (method: string) => final().filter((r) => r.metadata?.method === method)
-  return { tap: tap as WrapTap, send, final, byMethod, completions, records, at: () => at }
+  return { tap: tap as WrapTap, send, final, everything, byMethod, completions, records, at: () => at }
 }
 
 describe('the wrap tap records every message', () => {
@@ -109,6 +113,26 @@ describe('the wrap tap records every message', () => {
     expect(t.byMethod('resources/list')[0]!.error).toBe('the server exited (code 3) before answering')
     expect(t.byMethod('roots/list')[0]!.error).toBe('the server exited (code 3) before the client answered')
     expect(all.every((r) => r.server_name === 'cmd')).toBe(true)
+  })
+
+  it('marks the session\'s start and end, with the exit code and what the writer could not keep', () => {
+    const t = tapped({ dropped: { mcp_message: 3 } })
+    t.send('client', { id: 1, method: 'initialize', params: { clientInfo: { name: 'cli', version: '2' } } })
+    t.send('server', { id: 1, result: { serverInfo: { name: 'srv' } } })
+    t.tap.end(0, t.at() + 1)
+    const all = t.everything()
+    expect(all[0]).toMatchObject({ type: 'system_start', status: 'success', session_id: 's1', server_name: 'cmd', metadata: { transport: 'wrap', pid: process.pid, command: ['cmd', '--flag'] } })
+    expect(all[all.length - 1]).toMatchObject({
+      type: 'system_stop',
+      status: 'error',
+      server_name: 'srv',
+      error: '3 records of this session were not written: the writer fell behind (mcp_message 3)',
+      metadata: { transport: 'wrap', exit_code: 0, dropped: 3, dropped_by_type: { mcp_message: 3 } },
+    })
+    const clean = tapped()
+    clean.tap.end(5, clean.at())
+    expect(clean.everything().at(-1)).toMatchObject({ type: 'system_stop', status: 'success', metadata: { exit_code: 5 } })
+    expect(clean.everything().at(-1)!.error).toBeUndefined()
   })
 
   it('never leaves a record pending: unusable ids, a reused id, and server requests past the limit end in the log', () => {

@@ -34,6 +34,8 @@ export interface WrapTapConfig {
   callTimeoutMs?: number
   /** record tool calls (and tool changes) only, not the other messages (`wrap --tool-calls-only`) */
   toolCallsOnly?: boolean
+  /** the server's command line, for the session's system_start record */
+  command?: string[]
 }
 
 export interface WrapTapOptions extends WrapTapConfig {
@@ -328,6 +330,16 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     }
   }
 
+  // the session's start: wrap is a recording process of its own, like a core
+  recorder.record({
+    type: 'system_start',
+    status: 'success',
+    server_name: serverName,
+    session_id: sessionId,
+    client,
+    metadata: { transport: 'wrap', pid: process.pid, ...(options.command ? { command: options.command } : {}) },
+  })
+
   return {
     fromClient: reader(true),
     fromServer: reader(false),
@@ -336,6 +348,20 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       session?.setClient({ exe })
     },
     end(code, at) {
+      const stopping = (): void => {
+        // the session's end, with what the writer could not keep of it (a burst it fell behind on)
+        const { dropped, dropped_by_type } = recorder.stats()
+        recorder.record({
+          type: 'system_stop',
+          status: dropped ? 'error' : 'success',
+          error: dropped ? `${dropped} records of this session were not written: the writer fell behind (${Object.entries(dropped_by_type).map(([t, n]) => `${t} ${n}`).join(', ')})` : undefined,
+          timestamp: isoTime(Math.floor(at)),
+          server_name: serverName,
+          session_id: sessionId,
+          client,
+          metadata: { transport: 'wrap', pid: process.pid, exit_code: code, ...(dropped ? { dropped, dropped_by_type } : {}) },
+        })
+      }
       for (const call of calls.values()) {
         recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `the server exited (code ${code}) before answering` })
       }
@@ -350,6 +376,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       initialize = undefined
       if (timer) clearTimeout(timer)
       timer = null
+      stopping()
     },
   }
 }

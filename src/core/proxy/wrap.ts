@@ -206,6 +206,7 @@ export async function runWrap(options: WrapOptions): Promise<number> {
     client: { pid: process.ppid } as ClientInfo,
     serverName: options.serverName,
     defaultServerName: basename(options.command),
+    command: [options.command, ...options.args],
     sensitiveTools: options.sensitiveTools,
     writeTools: options.writeTools,
     callTimeoutMs: options.callTimeoutMs,
