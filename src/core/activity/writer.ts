@@ -42,6 +42,9 @@ export const NEVER_DROPPED: ReadonlySet<ActivityType> = new Set<ActivityType>([
   'quarantine_change',
   'tool_change',
   'server_change',
+  // a recording process's start and stop (a core's, a wrap session's with what it dropped)
+  'system_start',
+  'system_stop',
 ])
 
 export const WRITER_BATCH_SIZE = 512
