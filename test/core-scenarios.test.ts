@@ -315,6 +315,12 @@ describe('core scenarios', () => {
       return tools.find((t) => t.name === 'rugpull:get_weather')?.description
     }
     expect(await shown()).toBe('Gets the weather for a city.')
+    // the people who review it see the tool as it is now, with the change
+    const { data: review } = (await (await fetch(`http://${core.listenAddress}/api/v1/servers/rugpull/tools`, { headers: { 'x-api-key': core.apiKey } })).json()) as {
+      data: { tools: Array<{ tool: string; description?: string; pin_state: string }>; changes: Array<{ tool: string }> }
+    }
+    expect(review.tools.find((t) => t.tool === 'get_weather')).toMatchObject({ description: 'Gets the weather for a city, with an optional context.', pin_state: 'changed' })
+    expect(review.changes.map((c) => c.tool)).toContain('get_weather')
     await patchConfig(core, { tool_exposure: 'direct' })
     try {
       const { tools } = await main.client.listTools(undefined, { timeout: 10_000 })

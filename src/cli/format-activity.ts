@@ -1,5 +1,5 @@
 /** Pure formatting of activity records and events for the terminal (RFC-003 layouts). */
-import type { ActivityRecord, ActivityStatus, ActivitySummaryInfo, ActivitySummaryRow, IntentInfo, VerifyResultInfo } from '../shared/activity'
+import { relayedMessageLabel, type ActivityRecord, type ActivityStatus, type ActivitySummaryInfo, type ActivitySummaryRow, type IntentInfo, type VerifyResultInfo } from '../shared/activity'
 import { formatClock, formatDateTime, formatDuration, formatListTime, paint, renderFields, renderTable } from './output'
 
 const TYPE_LABEL: Record<string, string> = {
@@ -75,7 +75,7 @@ export function detailsOf(r: ActivitySummaryRow): string {
     case 'system_stop':
       return meta.transport === 'wrap' ? `wrap stop${typeof meta.exit_code === 'number' ? ` (exit ${meta.exit_code})` : ''}` : 'stop'
     case 'mcp_message':
-      return [meta.direction === 'server_to_client' ? '←' : undefined, str(meta.method)].filter(Boolean).join(' ')
+      return relayedMessageLabel(meta) ?? ''
     default:
       return [str(meta.action), r.tool_name].filter(Boolean).join(' ')
   }

@@ -89,7 +89,8 @@ export function createIpcHandlers(core: Core, deps: IpcShellDeps): Handlers {
       const r = parse(NameSchema.extend({ tools: z.array(z.string()).optional() }), req)
       return { approved: await core.upstreams.approveTools(server(r.name), r.tools, 'desktop') }
     },
-    'servers.tools': (req) => core.upstreams.tools(server(parse(NameSchema, req).name)).map((t) => toToolInfo(t)),
+    // for review: the tools as they are now
+    'servers.tools': (req) => core.upstreams.tools(server(parse(NameSchema, req).name)).map((t) => toToolInfo(t, undefined, true)),
     'servers.logs': (req) => {
       const r = parse(NameSchema.extend({ lines: z.number().int().min(1).max(5000).optional() }), req)
       return { lines: core.upstreams.logs(server(r.name), r.lines) }

@@ -17,6 +17,12 @@ export const ACTIVITY_TYPES = [
   'mcp_message',
 ] as const
 export const ActivityTypeSchema = z.enum(ACTIVITY_TYPES)
+
+/** What a relayed message (mcp_message) is called in lists: its method, after an arrow when the server sent it. */
+export function relayedMessageLabel(metadata: Record<string, unknown> | undefined): string | undefined {
+  if (typeof metadata?.method !== 'string') return undefined
+  return `${metadata.direction === 'server_to_client' ? '← ' : ''}${metadata.method}`
+}
 export type ActivityType = z.infer<typeof ActivityTypeSchema>
 
 export const ACTIVITY_STATUSES = ['success', 'error', 'blocked', 'timeout', 'pending'] as const

@@ -14,7 +14,7 @@ import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import type { ActivitySettings } from './types'
 import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
-import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, overflowVictim, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
+import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, OverflowPicker, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
 
 export interface WorkerWriterOptions {
   /** the built writer-worker.js (a worker needs JavaScript) */
@@ -68,6 +68,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let acked = 0
   // records this thread dropped because the worker fell too far behind (settings.queueLimit)
   const dropped = { dropped: 0, dropped_by_type: {} as Partial<Record<ActivityRecord['type'], number>> }
+  const overflow = new OverflowPicker<WriterOp>((o) => ('record' in o ? o.record.type : undefined))
   /** pending records dropped here (the latest queueLimit of them): their completions are dropped too */
   const droppedPending = new Set<string>()
   let workerStats: WriterStatsInfo = { queued: 0, written: 0, batches: 0, dropped: 0, dropped_by_type: {} }
@@ -143,9 +144,10 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   const enqueue = (record: ActivityRecord): void => {
     const op = { record }
     queue.push(op)
+    overflow.queued(record.type)
     if (record.status === 'pending') pendingQueued.set(record.id, op)
     while (inFlight + queue.length > settings.queueLimit) {
-      const i = overflowVictim(queue, (o) => ('record' in o ? o.record.type : undefined))
+      const i = overflow.victim(queue)
       if (i < 0) break
       const { record: gone } = queue.splice(i, 1)[0] as { record: ActivityRecord }
       pendingQueued.delete(gone.id)

@@ -145,6 +145,17 @@ describe('activity writer', () => {
     expect(warnings).toEqual([])
   })
 
+  it('drops the relayed messages first however many tool calls are queued ahead of them', () => {
+    const w = make({ queueLimit: 2_000, commitWindowMs: 60_000 })
+    for (let i = 0; i < 1_500; i++) w.record(call())
+    for (let i = 0; i < 1_000; i++) w.record({ type: 'mcp_message', status: 'success', metadata: { method: 'notifications/progress' } })
+    for (let i = 0; i < 10; i++) w.record(call())
+    expect(w.stats()).toMatchObject({ dropped: 510, dropped_by_type: { mcp_message: 510 } })
+    // with no relayed message left, the oldest tool calls go
+    for (let i = 0; i < 500; i++) w.record(call())
+    expect(w.stats()).toMatchObject({ dropped: 1_010, dropped_by_type: { mcp_message: 1_000, tool_call: 10 } })
+  })
+
   it('never throws into the caller: a bad timestamp becomes now, an unknown type is dropped', async () => {
     const w = make()
     const before = Date.now()

@@ -15,28 +15,45 @@ import { applyBatch, type BatchCompletion, type BatchOp, type BatchResult } from
 import { toDiskForm, type RedactFn } from './disk-form'
 import type { ActivityRecorder, ActivitySettings } from './types'
 
-/** Never dropped on queue overflow: the audit trail of what was allowed, blocked or changed. */
-/** How far into a full queue overflow looks for a relayed message to drop before anything else. */
-const MESSAGE_SCAN = 1024
-
 /**
- * The queued record an overflow drops: the oldest relayed message (within the first
- * MESSAGE_SCAN entries), so that a burst of a server's notifications does not push out the tool
- * calls made before it; else the oldest record that may be dropped; -1 when there is none.
- * `typeOf` gives an entry's record type (undefined: not a record, e.g. a completion).
+ * Picks the queued record an overflow drops: the oldest relayed message, so that a burst of a
+ * server's notifications does not push out the tool calls made before it; else the oldest record
+ * that may be dropped. It counts the relayed messages queued (at least: those written since are
+ * noticed by the next scan that finds none), so that while there are none a pick stops at the
+ * first droppable entry, as cheap as before relayed messages existed.
  */
-export function overflowVictim<T>(queue: readonly T[], typeOf: (e: T) => ActivityType | undefined): number {
-  let first = -1
-  for (let i = 0; i < queue.length; i++) {
-    const type = typeOf(queue[i]!)
-    if (type === undefined || NEVER_DROPPED.has(type)) continue
-    if (type === 'mcp_message') return i
-    if (first < 0) first = i
-    if (i >= MESSAGE_SCAN) break
+export class OverflowPicker<T> {
+  private messages = 0
+
+  /** `typeOf` gives an entry's record type (undefined: not a record, e.g. a completion) */
+  constructor(private readonly typeOf: (e: T) => ActivityType | undefined) {}
+
+  /** tells of a record queued */
+  queued(type: ActivityType): void {
+    if (type === 'mcp_message') this.messages++
   }
-  return first
+
+  /** the index of the entry to drop, -1 when none may be */
+  victim(queue: readonly T[]): number {
+    let first = -1
+    for (let i = 0; i < queue.length; i++) {
+      const type = this.typeOf(queue[i]!)
+      if (type === undefined || NEVER_DROPPED.has(type)) continue
+      if (type === 'mcp_message') {
+        this.messages--
+        return i
+      }
+      if (first < 0) {
+        first = i
+        if (this.messages <= 0) return i
+      }
+    }
+    this.messages = 0
+    return first
+  }
 }
 
+/** Never dropped on queue overflow: the audit trail of what was allowed, blocked or changed. */
 export const NEVER_DROPPED: ReadonlySet<ActivityType> = new Set<ActivityType>([
   'policy_decision',
   'quarantine_change',
@@ -231,7 +248,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
 
   const enforceLimit = (): void => {
     while (queue.length > settings.queueLimit) {
-      const i = overflowVictim(queue, (e) => (e.op.kind === 'insert' ? e.op.record.type : undefined))
+      const i = overflow.victim(queue)
       if (i < 0) return
       const [e] = queue.splice(i, 1)
       if (e!.op.kind === 'insert') {
@@ -352,9 +369,11 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     settleWaiters()
   }
 
+  const overflow = new OverflowPicker<Entry>((e) => (e.op.kind === 'insert' ? e.op.record.type : undefined))
   const enqueue = (op: BatchOp): Entry => {
     const e: Entry = { n: ++counter, op }
     queue.push(e)
+    if (op.kind === 'insert') overflow.queued(op.record.type)
     enforceLimit()
     schedule(false)
     return e

@@ -37,7 +37,7 @@ describe('data dir', () => {
 })
 
 describe('loadConfig', () => {
-  it.skipIf(process.platform === 'win32')('closes a hand-made config file and data dir others could read (POSIX modes)', () => {
+  it.skipIf(process.platform === 'win32')('closes a hand-made config file others could read, leaving the user\'s own dir as it is (POSIX modes)', () => {
     const own = join(dir, 'hand-made')
     mkdirSync(own, { mode: 0o755 })
     chmodSync(own, 0o755)
@@ -46,7 +46,7 @@ describe('loadConfig', () => {
     chmodSync(file, 0o644)
     expect(loadConfig(own, {}).apiKey).toBe('written-by-hand-0123456789')
     expect(statSync(file).mode & 0o777).toBe(0o600)
-    expect(statSync(own).mode & 0o777).toBe(0o700)
+    expect(statSync(own).mode & 0o777).toBe(0o755)
   })
 
   it('writes a default config with a random key, mode 0600, on first run', () => {
@@ -255,6 +255,10 @@ describe('config service', () => {
       "mcpServers.remote.headers.Authorization is masked, but the server's url changed: give the value again",
     )
     await expect(svc.apply(moved('gh', { args: ['evil'] }))).rejects.toThrow("mcpServers.gh.env.GITHUB_TOKEN is masked, but the server's args changed")
+    // a new env value changes what runs as much as the command does
+    await expect(svc.apply(moved('gh', { env: { GITHUB_TOKEN: '********', NODE_OPTIONS: '--require /tmp/x.js' } }))).rejects.toThrow(
+      "mcpServers.gh.env.GITHUB_TOKEN is masked, but the server's env NODE_OPTIONS changed",
+    )
     expect(readFileSync(file, 'utf8')).toBe(before)
     // given again, the value goes with the new URL
     await svc.apply(moved('remote', { url: 'https://example.org/v2/mcp', headers: { Authorization: 'Bearer new' } }))

@@ -134,10 +134,9 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     writeConfigFile(paths.config, defaultConfigFile())
     created = true
   }
-  // the file holds the api key and the servers' secrets, the dir the log: a hand-made file or dir
-  // others can read is closed to them
+  // the file holds the api key and the servers' secrets: a hand-made one others can read is
+  // closed to them (the dir is left as it is: it may be the user's own folder)
   keepPrivate(paths.config, 0o600)
-  keepPrivate(dataDir, 0o700)
   const text = readFileSync(paths.config, 'utf8')
   const config = parseConfig(text, paths.config)
   const raw = JSON.parse(text) as Record<string, unknown>

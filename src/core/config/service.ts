@@ -69,6 +69,9 @@ export function createConfigService(store: ConfigStore, recorder: ActivityRecord
 /** What a server's secrets are sent to: its env to the command it runs, its headers to its URL. */
 const DESTINATION = { env: ['command', 'args', 'cwd'], headers: ['url'] } as const
 
+/** A destination field as compared (no args and an empty list are the same command). */
+const destinationOf = (field: string, v: unknown): string => JSON.stringify(field === 'args' ? (v ?? []) : (v ?? null))
+
 /**
  * Values sent back as the mask (from GET /config) keep the secret the running config holds, as
  * long as they would go where they went before: a masked value of a server whose command (for
@@ -87,9 +90,9 @@ function restoreMaskedServerSecrets(next: Record<string, unknown>, current: Reco
       const old = (before?.[field] ?? {}) as Record<string, unknown>
       for (const [k, v] of Object.entries(values)) {
         if (v !== MASK || !(k in old)) continue
-        // (no args and an empty list are the same command)
-        const norm = (d: string, v: unknown): string => JSON.stringify(d === 'args' ? (v ?? []) : (v ?? null))
-        const moved = DESTINATION[field].find((d) => norm(d, server[d]) !== norm(d, before![d]))
+        // the env's other values decide what the command runs too (NODE_OPTIONS, LD_PRELOAD, PATH)
+        const changedEnv = field === 'env' ? Object.entries(values).find(([ek, ev]) => ev !== MASK && ev !== old[ek])?.[0] : undefined
+        const moved = DESTINATION[field].find((d) => destinationOf(d, server[d]) !== destinationOf(d, before![d])) ?? (changedEnv ? `env ${changedEnv}` : undefined)
         if (moved) {
           throw new CoreError(
             'CONFIG_INVALID',

@@ -114,7 +114,7 @@ const PROXY_TOOLS: Tool[] = [
   {
     name: 'upstream_servers',
     description:
-      'List the upstream MCP servers, or add or remove one. A server added here is disabled and quarantined: a person must enable it and approve its tools before they can be called. Removing a server in use disables and quarantines it for a person to remove.',
+      'List the upstream MCP servers, or add or remove one. A server added here is disabled and quarantined: a person must enable it and approve its tools before they can be called. Removing a server disables and quarantines it for a person to remove.',
     inputSchema: {
       type: 'object',
       properties: {
@@ -517,14 +517,9 @@ async function upstreamServers(ctx: ProxyContext, caller: CallerContext, args: R
       }
       case 'remove': {
         if (typeof args.name !== 'string' || !args.name) return errorResult('remove needs "name"')
-        const target = ctx.upstreams.get(args.name)
-        if (!target) return errorResult(`no server named '${args.name}'`)
-        // a server that runs or can be called is taken out of use, not deleted: a person removes
-        // it for good (or takes it back); one that does neither (as an agent adds them) just goes
-        if (!target.enabled && target.quarantined) {
-          await ctx.upstreams.remove(args.name, actor)
-          return jsonResult({ removed: args.name })
-        }
+        if (!ctx.upstreams.get(args.name)) return errorResult(`no server named '${args.name}'`)
+        // an agent takes a server out of use, never out of the config: a person removes it for
+        // good (or takes it back)
         await ctx.upstreams.setQuarantined(args.name, true, actor)
         await ctx.upstreams.disable(args.name, actor)
         return jsonResult({

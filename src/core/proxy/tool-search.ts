@@ -12,8 +12,12 @@ interface Doc {
   description: string
 }
 
-export function toToolInfo(t: UpstreamTool, score?: number): ToolInfo {
-  const tool = listedTool(t)
+/**
+ * A tool as REST, IPC and retrieve_tools give it: as clients are shown it (its approved
+ * definition while it changed since), or as it is (`asIs`: for the people who review the change).
+ */
+export function toToolInfo(t: UpstreamTool, score?: number, asIs = false): ToolInfo {
+  const tool = asIs ? t.tool : listedTool(t)
   return {
     name: `${t.server}:${tool.name}`,
     server: t.server,

@@ -348,20 +348,6 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       session?.setClient({ exe })
     },
     end(code, at) {
-      const stopping = (): void => {
-        // the session's end, with what the writer could not keep of it (a burst it fell behind on)
-        const { dropped, dropped_by_type } = recorder.stats()
-        recorder.record({
-          type: 'system_stop',
-          status: dropped ? 'error' : 'success',
-          error: dropped ? `${dropped} records of this session were not written: the writer fell behind (${Object.entries(dropped_by_type).map(([t, n]) => `${t} ${n}`).join(', ')})` : undefined,
-          timestamp: isoTime(Math.floor(at)),
-          server_name: serverName,
-          session_id: sessionId,
-          client,
-          metadata: { transport: 'wrap', pid: process.pid, exit_code: code, ...(dropped ? { dropped, dropped_by_type } : {}) },
-        })
-      }
       for (const call of calls.values()) {
         recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `the server exited (code ${code}) before answering` })
       }
@@ -376,7 +362,18 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       initialize = undefined
       if (timer) clearTimeout(timer)
       timer = null
-      stopping()
+      // the session's end, with what the writer could not keep of it (a burst it fell behind on)
+      const { dropped, dropped_by_type } = recorder.stats()
+      recorder.record({
+        type: 'system_stop',
+        status: dropped ? 'error' : 'success',
+        error: dropped ? `${dropped} records of this session were not written: the writer fell behind (${Object.entries(dropped_by_type).map(([t, n]) => `${t} ${n}`).join(', ')})` : undefined,
+        timestamp: isoTime(Math.floor(at)),
+        server_name: serverName,
+        session_id: sessionId,
+        client,
+        metadata: { transport: 'wrap', pid: process.pid, exit_code: code, ...(dropped ? { dropped, dropped_by_type } : {}) },
+      })
     },
   }
 }

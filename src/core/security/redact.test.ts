@@ -38,7 +38,7 @@ const SECRETS: Array<[string, string, string]> = [
   ['generic_secret', 'api_key: abcd1234efgh', 'abcd1234efgh'],
   ['generic_secret', 'DJANGO_SECRET_KEY=zzSECRETzz111', 'zzSECRETzz111'],
   ['generic_secret', 'DB_PASS=hunter2hunter2', 'hunter2hunter2'],
-  ['generic_secret', 'pwd: s3cr3tpassw0rd', 's3cr3tpassw0rd'],
+  ['generic_secret', 'DB_PWD: s3cr3tpassw0rd', 's3cr3tpassw0rd'],
   ['generic_secret', '{"SECRET_KEY": "x"}', '"x"'],
 ]
 
@@ -57,9 +57,11 @@ describe('redactText secrets', () => {
   })
 
   it('leaves words that only contain a keyword alone', () => {
-    for (const text of ['bypass=the-cache-please', 'compass: north-north-west', 'primary_key=user_id_column', 'sort_key: created_at_desc']) {
+    for (const text of ['bypass=the-cache-please', 'compass: north-north-west', 'primary_key=user_id_column', 'sort_key: created_at_desc', 'PWD=/home/me/project']) {
       expect(redactText(text, off).text).toBe(text)
     }
+    // the working directory in an environment is no secret either
+    expect(redactValue({ env: { PWD: '/home/me/project', DB_PWD: 'hunter2' } }, off).value).toEqual({ env: { PWD: '/home/me/project', DB_PWD: '[REDACTED:generic_secret]' } })
   })
 
   it('keeps the non-secret parts around the mask', () => {

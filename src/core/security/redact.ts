@@ -53,7 +53,7 @@ const MIN_SCAN_LENGTH = 6
 
 // Keys whose string values are secrets whatever they look like. Pagination tokens are not.
 const SECRET_KEY =
-  /(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|(?:secret|encryption|signing|master|client)[_-]?key|token|authorization|credentials?|cookie|(?:^|[_-])(?:pass|pwd))$/i
+  /(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|(?:secret|encryption|signing|master|client)[_-]?key|token|authorization|credentials?|cookie|(?:^|[_-])pass|[_-]pwd)$/i
 const NOT_SECRET_KEY = /(?:page|next|continuation|sync|cursor|progress)[_-]?token$|^max[_-]?tokens?$/i
 
 interface SecretRule {
@@ -66,8 +66,9 @@ interface SecretRule {
   specific?: boolean
 }
 
-// a keyword may end in _key (SECRET_KEY=...); pass and pwd only as a word of their own (DB_PASS=, not bypass=)
-const GENERIC_KEYS = String.raw`(?:(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|credentials?|authorization)(?:[_-]?key)?|(?<![a-z])(?:pass|pwd))`
+// a keyword may end in _key (SECRET_KEY=...); pass only as a word of its own (DB_PASS=, not
+// bypass=), pwd only after a name (DB_PWD=: a bare PWD is the working directory)
+const GENERIC_KEYS = String.raw`(?:(?:password|passwd|passphrase|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|credentials?|authorization)(?:[_-]?key)?|(?<![a-z])pass|[a-z0-9][_-]pwd)`
 const GENERIC_KEYWORDS = ['pass', 'pwd', 'secret', 'key', 'token', 'credential', 'authorization']
 
 const rule = (type: SecretType, keywords: string[], src: string, flags = 'g', specific = false): SecretRule => ({

@@ -89,7 +89,8 @@ export function registerServerRoutes(app: ZodApp, ctx: HttpContext): void {
 
   app.get('/servers/:name/tools', { schema: { tags, summary: "A server's tools, with pending definition changes", params: ServerNameParams } }, async (req) => {
     requireServer(req.params.name)
-    return ok({ tools: up.tools(req.params.name).map((t) => toToolInfo(t)), changes: up.pendingToolChanges(req.params.name) })
+    // for review: the tools as they are now, with what changed since approval
+    return ok({ tools: up.tools(req.params.name).map((t) => toToolInfo(t, undefined, true)), changes: up.pendingToolChanges(req.params.name) })
   })
 
   app.get('/servers/:name/logs', { schema: { tags, summary: "The last lines of a server's log", params: ServerNameParams, querystring: LogsQuery } }, async (req) => {

@@ -1,7 +1,7 @@
 import { createColumnHelper, tableFeatures, useTable } from '@tanstack/react-table'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
-import type { ActivitySummaryRow } from '../../../shared/activity'
+import { relayedMessageLabel, type ActivitySummaryRow } from '../../../shared/activity'
 import { formatDuration, formatTime } from '../../lib/format'
 import { rowKeyTarget, tabStopIndex } from '../../lib/row-navigation'
 import { rowAt } from '../../lib/virtual-window'
@@ -22,8 +22,8 @@ const helper = createColumnHelper<typeof features, WindowRow>()
 
 function details(r: ActivitySummaryRow): string {
   if (r.tool_name) return r.tool_name
-  // a relayed message: its method, with an arrow when the server sent it
-  if (r.type === 'mcp_message' && typeof r.metadata?.method === 'string') return `${r.metadata.direction === 'server_to_client' ? '← ' : ''}${r.metadata.method}`
+  const message = r.type === 'mcp_message' ? relayedMessageLabel(r.metadata) : undefined
+  if (message) return message
   const action = r.metadata && typeof r.metadata.action === 'string' ? r.metadata.action : ''
   return action || r.error || ''
 }
