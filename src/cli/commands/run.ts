@@ -175,7 +175,7 @@ export function wrapCommand(getCtx: () => CliContext): Command {
         opened.store ??= createActivityStore({ file: ctx.paths.db, settings, logger: logger.child('activity'), retention: false })
         // the wrap session is kept in the same database as the app's sessions
         opened.db ??= openDb(ctx.paths.db)
-        return { recorder: opened.store, db: opened.db }
+        return { recorder: opened.store, db: opened.db, redactPii: settings.redactPii }
       }
       const flat = (v: string[] | undefined): string[] => (v ?? []).flatMap((s) => list(s, []))
       let code = 1

@@ -46,7 +46,7 @@ export function createProxyServices(options: ProxyServicesOptions): ProxyService
   const { upstreams, bus, recorder } = options
   const logger = options.logger.child('proxy')
   const approvals = createApprovalRegistry(recorder, bus)
-  const sessions = createSessionRegistry({ db: options.db, logger })
+  const sessions = createSessionRegistry({ db: options.db, logger, redactPii: () => options.config().redact_pii })
   const tools = createToolSearch(upstreams, bus)
   const catalogue = createDirectCatalogue(upstreams, bus)
   const context: ProxyContext = {

@@ -50,6 +50,11 @@ describe('session registry', () => {
     expect(rowOf(db, 'sess-s')).toMatchObject({ client_name: 'agent token=[REDACTED:github_token]', client_version: '2' })
     expect(JSON.stringify(db.prepare('SELECT * FROM session').all())).not.toContain(token)
     reg.close()
+    // PII too, when the records' redact_pii is on
+    const pii = createSessionRegistry({ db, logger: silentLogger, redactPii: () => true })
+    pii.open('http', { name: 'agent of jane@example.com' }, 'sess-p')
+    expect(rowOf(db, 'sess-p').client_name).not.toContain('jane@example.com')
+    pii.close()
   })
 
   it('keeps a later client detail without losing the earlier ones, and lists newest first', () => {

@@ -28,6 +28,8 @@ export interface SessionRegistryOptions {
   flushIntervalMs?: number
   /** ended sessions kept in memory for list() */
   keepEnded?: number
+  /** whether PII in what a client says of itself is masked too, as the records' redact_pii (default false) */
+  redactPii?: () => boolean
 }
 
 /**
@@ -57,7 +59,7 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
     : null
 
   // what a client says of itself is masked like a record's fields before it reaches disk
-  const masked = (v: string | undefined): string | null => (v === undefined ? null : redactText(v, { redactPii: false }).text)
+  const masked = (v: string | undefined): string | null => (v === undefined ? null : redactText(v, { redactPii: options.redactPii?.() ?? false }).text)
   const row = (s: SessionInfo) => ({
     id: s.id,
     transport: s.transport,

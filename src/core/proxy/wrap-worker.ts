@@ -19,7 +19,7 @@ yieldToRelaying(logger)
 
 const db = openDb(data.file, { nativeBinding: data.nativeBinding })
 const writer = createActivityWriter(db, data.settings, logger)
-const sessions = createSessionRegistry({ db, logger })
+const sessions = createSessionRegistry({ db, logger, redactPii: () => data.settings.redactPii })
 const session = sessions.open('wrap', data.client, data.sessionId)
 const tap = createWrapTap({ ...data, recorder: writer, logger, session })
 

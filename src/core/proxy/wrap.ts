@@ -21,6 +21,8 @@ export interface InThreadRecording {
   recorder: ActivityRecorder
   /** persists the session (`session` table) when given */
   db?: Db
+  /** mask PII in the persisted session's client details too (the records' redact_pii) */
+  redactPii?: boolean
 }
 
 /** Recording on a thread of its own (wrap-worker.ts, built as JavaScript). */
@@ -81,7 +83,7 @@ interface TapSink {
 }
 
 function inThreadSink(recording: InThreadRecording, tap: WrapTapConfig, logger: Logger): TapSink {
-  const sessions = recording.db ? createSessionRegistry({ db: recording.db, logger }) : undefined
+  const sessions = recording.db ? createSessionRegistry({ db: recording.db, logger, redactPii: () => recording.redactPii ?? false }) : undefined
   const session = sessions?.open('wrap', tap.client, tap.sessionId)
   const t = createWrapTap({ ...tap, recorder: recording.recorder, logger, session })
   // parsed after the bytes went on, batched per turn of the event loop
