@@ -6,6 +6,7 @@ import { formatDuration } from '../../lib/format'
 import { routeHref } from '../../lib/route'
 import { useActivityStore } from '../../stores/stores-context'
 import { StatusBadge } from './marks'
+import { recordTitle } from '../../lib/record-title'
 
 function Field({ label, children }: { label: string; children: ReactNode }): ReactNode {
   if (children === undefined || children === null || children === '') return null
@@ -188,7 +189,7 @@ export function DetailPanel({ onClose }: { onClose: () => void }): ReactNode {
 
   if (!detail) return null
   const r = detail.record
-  const title = r ? (r.tool_name ? `${r.type === 'tool_call' ? 'Tool call' : r.type}: ${r.server_name ?? ''}:${r.tool_name}` : `${r.type}${r.server_name ? `: ${r.server_name}` : ''}`) : 'Activity'
+  const title = recordTitle(r)
   return (
     <aside className="detail" role="dialog" aria-modal="false" aria-labelledby="detail-title">
       <header>
