@@ -207,6 +207,10 @@ describe('query plans of counts, filter-options, summary, get and since', () => 
     expect(plans).toContain('SEARCH activity USING INDEX activity_by_type (type=? AND id>? AND id<?)')
     expect(plans.filter((l) => FULL_SCAN.test(l) || /^SCAN activity_hourly/.test(l))).toEqual([])
   })
+  it('hourly: the hourly rollups by their primary key', () => {
+    const plans = plansOf(() => queries.hourly(24, new Date(T0 + 2000 * 60_000))).flatMap((p) => p.plan)
+    expect(plans).toEqual(['SEARCH activity_hourly_status USING PRIMARY KEY (hour>? AND hour<?)'])
+  })
   it('metrics: id-range index scans only', () => {
     expectPlan(() => queries.metrics(7, undefined, new Date(T0 + 2000 * 60_000)), {
       main: /activity_by_type \(type=\? AND id>\? AND id<\?\)/,

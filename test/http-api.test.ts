@@ -239,6 +239,13 @@ describe('activity', () => {
     const metrics = await json(await api('/activity/metrics?days=7&server=everything'))
     expect(metrics.data).toMatchObject({ days: 7 })
     expect((await api('/activity/metrics?days=0')).status).toBe(400)
+    const hourly = await json(await api('/activity/hourly'))
+    expect(hourly.data.hours).toHaveLength(24)
+    expect(hourly.data.hours.reduce((n: number, h: { calls: number }) => n + h.calls, 0)).toBeGreaterThan(0)
+    expect((await json(await api('/activity/hourly?hours=3'))).data.hours).toHaveLength(3)
+    const badHours = await api('/activity/hourly?hours=500')
+    expect(badHours.status).toBe(400)
+    expect((await json(badHours)).error).toMatch(/^hours: /)
     const verify = await json(await api('/activity/verify'))
     expect(verify.data.ok).toBe(true)
   })
@@ -407,7 +414,7 @@ describe('OpenAPI', () => {
       'POST /api/v1/servers/restart_all', 'POST /api/v1/servers/reconnect', 'GET /api/v1/tools',
       'GET /api/v1/activity', 'DELETE /api/v1/activity', 'GET /api/v1/activity/{id}', 'DELETE /api/v1/activity/{id}',
       'GET /api/v1/activity/count', 'GET /api/v1/activity/filter-options/{filter}', 'GET /api/v1/activity/summary',
-      'GET /api/v1/activity/metrics', 'GET /api/v1/activity/export', 'POST /api/v1/activity/import', 'GET /api/v1/activity/verify', 'POST /api/v1/activity/download-token',
+      'GET /api/v1/activity/metrics', 'GET /api/v1/activity/hourly', 'GET /api/v1/activity/export', 'POST /api/v1/activity/import', 'GET /api/v1/activity/verify', 'POST /api/v1/activity/download-token',
       'GET /api/v1/activity/report', 'GET /api/v1/sessions', 'GET /api/v1/sessions/{id}', 'GET /api/v1/approvals',
       'POST /api/v1/approvals/{id}', 'GET /api/v1/config', 'POST /api/v1/config/validate', 'POST /api/v1/config/apply',
       'GET /events', 'POST /mcp',

@@ -68,6 +68,7 @@ describe('IPC handlers over a real core', () => {
   it('turns bad input into an INVALID_PARAMETER error naming the field', async () => {
     expect(await ipc.invoke('activity.list', { limit: 500 })).toMatchObject({ error: { code: 'INVALID_PARAMETER', message: expect.stringContaining('limit') } })
     expect(await ipc.invoke('activity.summary', { period: '2y' })).toMatchObject({ error: { code: 'INVALID_PARAMETER', message: expect.stringContaining('period') } })
+    expect(await ipc.invoke('activity.hourly', { hours: 0 })).toMatchObject({ error: { code: 'INVALID_PARAMETER', message: expect.stringContaining('hours') } })
   })
 
   it('maps core errors to their codes', async () => {

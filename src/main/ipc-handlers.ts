@@ -4,7 +4,7 @@
  */
 import type { IpcMainInvokeEvent } from 'electron'
 import { z } from 'zod'
-import { ActivityFilterSchema, ActivityListQuerySchema, FILTER_OPTION_FIELDS, SUMMARY_PERIODS } from '../shared/activity'
+import { ActivityFilterSchema, ActivityListQuerySchema, FILTER_OPTION_FIELDS, MAX_HOURLY_HOURS, SUMMARY_PERIODS } from '../shared/activity'
 import type { AppInfo, IpcChannel, IpcEnvelope, IpcInvokeMap, IpcRequest, IpcResponse } from '../shared/ipc'
 import { AddServerSchema, ApprovalDecisionSchema } from '../shared/servers'
 import type { Core } from '../core/core-types'
@@ -66,6 +66,7 @@ export function createIpcHandlers(core: Core, deps: IpcShellDeps): Handlers {
       const r = parse(z.object({ days: z.number().int().min(1).max(365), server: z.string().optional() }), req)
       return core.activity.metrics(r.days, r.server)
     },
+    'activity.hourly': (req) => core.activity.hourly(parse(z.object({ hours: z.number().int().min(1).max(MAX_HOURLY_HOURS) }), req).hours),
     'activity.verify': () => core.activity.verify(),
     'activity.delete': (req) => ({ deleted: core.activity.delete(parse(IdSchema, req).id, 'desktop') }),
     'activity.exportToFile': (req) => {

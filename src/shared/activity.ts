@@ -204,6 +204,14 @@ export interface ActivityMetricsInfo {
   per_server: Array<{ server: string; calls: number; errors: number; blocked: number; p95_duration_ms: number | null }>
 }
 
+/** The most hours an hourly series covers (a week). */
+export const MAX_HOURLY_HOURS = 168
+
+/** Tool calls per clock hour (UTC hours, as the hourly rollups keep them), oldest first, ending with the current hour. */
+export interface ActivityHourlyInfo {
+  hours: Array<{ start: string; calls: number }>
+}
+
 export interface VerifyResultInfo {
   ok: boolean
   checked: number

@@ -7,6 +7,7 @@
 import type {
   ActivityFilter,
   ActivityListQuery,
+  ActivityHourlyInfo,
   ActivityMetricsInfo,
   ActivityPage,
   ActivityRecord,
@@ -47,6 +48,7 @@ export interface IpcInvokeMap {
   'activity.filterOptions': [{ field: FilterOptionField; filter?: ActivityFilter }, FilterOptionInfo[]]
   'activity.summary': [{ period: SummaryPeriod }, ActivitySummaryInfo]
   'activity.metrics': [{ days: number; server?: string }, ActivityMetricsInfo]
+  'activity.hourly': [{ hours: number }, ActivityHourlyInfo]
   'activity.verify': [void, VerifyResultInfo]
   'activity.delete': [{ id: string }, { deleted: boolean }]
   /** opens a save dialog and writes the export; resolves with the path or null when cancelled */
@@ -82,6 +84,7 @@ export const IPC_CHANNELS = [
   'activity.filterOptions',
   'activity.summary',
   'activity.metrics',
+  'activity.hourly',
   'activity.verify',
   'activity.delete',
   'activity.exportToFile',

@@ -441,6 +441,33 @@ describe('summary from the hourly rollups', () => {
   })
 })
 
+describe('hourly', () => {
+  it('counts the tool calls of each clock hour as the records give them, after a completion, with empty hours as 0', () => {
+    const HOUR = 60 * MIN
+    const records = Array.from({ length: 300 }, (_, i) =>
+      rec(`hr${i}`, T0 - 30 * HOUR + i * 11 * MIN + (i % 7) * 1000, { type: i % 6 ? 'tool_call' : 'config_change', status: i % 5 ? 'success' : 'pending' }),
+    )
+    appendRecords(db, records)
+    finalizePending(db, ids['hr5']!, { status: 'error', duration_ms: 5 })
+    const now = new Date(T0 + 25 * MIN)
+    const { hours } = q.hourly(24, now)
+    expect(hours).toHaveLength(24)
+    expect(hours[23]!.start).toBe(new Date(T0).toISOString())
+    for (const h of hours) {
+      const start = Date.parse(h.start)
+      const n = (db.prepare("SELECT count(*) AS n FROM activity WHERE type = 'tool_call' AND ts >= ? AND ts < ?").get(start, start + HOUR) as { n: number }).n
+      expect(h.calls, h.start).toBe(n)
+    }
+    expect(hours.some((h) => h.calls > 0)).toBe(true)
+    // hours after the last record are there, empty
+    expect(q.hourly(3, new Date(T0 + 30 * HOUR)).hours.map((h) => h.calls)).toEqual([0, 0, 0])
+  })
+
+  it('refuses hours outside 1..168 naming the parameter', () => {
+    for (const bad of [0, 169, 1.5]) expect(() => q.hourly(bad)).toThrow(/hours: must be an integer from 1 to 168/)
+  })
+})
+
 describe('metrics', () => {
   it('gives a per-day UTC series and per-server totals of tool calls', () => {
     const m = q.metrics(2, undefined, new Date(T0))

@@ -9,8 +9,10 @@ import {
   ACTIVITY_STATUSES,
   ACTIVITY_TYPES,
   FILTER_OPTION_FIELDS,
+  MAX_HOURLY_HOURS,
   SUMMARY_PERIODS,
   type ActivityFilter,
+  type ActivityHourlyInfo,
   type ActivityMetricsInfo,
   type ActivityPage,
   type ActivityRecord,
@@ -535,6 +537,20 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     return { statuses, tools }
   }
 
+  /** Tool calls per hour from the hourly rollups: one read of at most `hours` rollup rows per status. */
+  const hourly = (hours: number, now: Date = new Date()): ActivityHourlyInfo => {
+    if (!Number.isInteger(hours) || hours < 1 || hours > MAX_HOURLY_HOURS) {
+      throw new CoreError('INVALID_PARAMETER', `hours: must be an integer from 1 to ${MAX_HOURLY_HOURS}`, { parameter: 'hours' })
+    }
+    const current = Math.floor(now.getTime() / HOUR_MS)
+    const first = current - hours + 1
+    const rows = stmt(
+      `SELECT hour, sum(n) AS n FROM activity_hourly_status WHERE hour >= ? AND hour <= ? AND type = 'tool_call' GROUP BY hour`,
+    ).all(first, current) as Array<{ hour: number; n: number }>
+    const calls = new Map(rows.map((r) => [r.hour, r.n]))
+    return { hours: Array.from({ length: hours }, (_, i) => ({ start: new Date((first + i) * HOUR_MS).toISOString(), calls: calls.get(first + i) ?? 0 })) }
+  }
+
   const summary = (period: SummaryPeriod, now: Date = new Date()): ActivitySummaryInfo => {
     if (!(SUMMARY_PERIODS as readonly string[]).includes(period)) {
       throw new CoreError('INVALID_PARAMETER', `period: must be one of ${SUMMARY_PERIODS.join(', ')}`, { parameter: 'period' })
@@ -685,6 +701,7 @@ export function createActivityQueries(db: Db, options: ActivityQueriesOptions = 
     filterOptions,
     summary,
     metrics,
+    hourly,
     since,
     lastSeq: () => readChainHead(db).seq,
   }

@@ -5,6 +5,7 @@ import type {
   ActivityCompletion,
   ActivityFilter,
   ActivityInput,
+  ActivityHourlyInfo,
   ActivityMetricsInfo,
   ActivityPage,
   ActivityRecord,
@@ -75,6 +76,8 @@ export interface ActivityQueries {
   filterOptions(field: FilterOptionField, filter?: ActivityFilter): FilterOptionInfo[]
   summary(period: SummaryPeriod, now?: Date): ActivitySummaryInfo
   metrics(days: number, server?: string, now?: Date): ActivityMetricsInfo
+  /** tool calls per hour over the last `hours` clock hours (1..MAX_HOURLY_HOURS), from the rollups */
+  hourly(hours: number, now?: Date): ActivityHourlyInfo
   /**
    * Records with seq > afterSeq in seq order (for SSE replay and cross-process tailing): at most
    * `limit` seqs are read; those in `except` (records the caller has already) are not fetched.

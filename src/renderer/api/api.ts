@@ -4,6 +4,7 @@
  */
 import type {
   ActivityFilter,
+  ActivityHourlyInfo,
   ActivityMetricsInfo,
   ActivityPage,
   ActivityRecord,
@@ -87,6 +88,8 @@ export interface Api {
   filterOptions(field: FilterOptionField, filter?: ActivityFilter): Promise<FilterOptionInfo[]>
   summary(period: SummaryPeriod): Promise<ActivitySummaryInfo>
   metrics(days: number, server?: string): Promise<ActivityMetricsInfo>
+  /** tool calls per clock hour, oldest first, ending with the current hour */
+  hourly(hours: number): Promise<ActivityHourlyInfo>
   verify(): Promise<VerifyResultInfo>
   /** JSON Lines, CSV or the HTML report of exactly these filters */
   exportDownload(filter: ActivityFilter, kind: ExportKind): Download

@@ -1,5 +1,6 @@
 import type {
   ActivityFilter,
+  ActivityHourlyInfo,
   ActivityMetricsInfo,
   ActivityPage,
   ActivityRecord,
@@ -134,6 +135,10 @@ export class HttpApi implements Api {
     const params = new URLSearchParams({ days: String(days) })
     if (server) params.set('server', server)
     return (await this.get('/api/v1/activity/metrics', params)) as ActivityMetricsInfo
+  }
+
+  async hourly(hours: number): Promise<ActivityHourlyInfo> {
+    return (await this.get('/api/v1/activity/hourly', new URLSearchParams({ hours: String(hours) }))) as ActivityHourlyInfo
   }
 
   async verify(): Promise<VerifyResultInfo> {

@@ -1,5 +1,6 @@
 import type {
   ActivityFilter,
+  ActivityHourlyInfo,
   ActivityMetricsInfo,
   ActivityPage,
   ActivityRecord,
@@ -75,6 +76,9 @@ export class IpcApi implements Api {
   }
   metrics(days: number, server?: string): Promise<ActivityMetricsInfo> {
     return this.call('activity.metrics', { days, server })
+  }
+  hourly(hours: number): Promise<ActivityHourlyInfo> {
+    return this.call('activity.hourly', { hours })
   }
   verify(): Promise<VerifyResultInfo> {
     return this.call('activity.verify', undefined)

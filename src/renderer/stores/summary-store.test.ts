@@ -6,12 +6,15 @@ const event: CoreEvent = { name: 'activity.tool_call.completed', data: { id: 'x'
 
 function fakeApi() {
   const countActivity = vi.fn(async () => 3)
+  // the core's hours: two with calls, the rest absent (the store shows those as 0)
+  const hourly = vi.fn(async () => ({ hours: [{ start: '2026-05-05T09:00:00.000Z', calls: 7 }, { start: '2026-05-05T10:00:00.000Z', calls: 2 }] }))
   const api = {
     countActivity,
+    hourly,
     summary: vi.fn(async () => ({ p95_duration_ms: 120 })),
     listActivity: vi.fn(async () => ({ activities: [], total: 0, limit: 50, offset: 0 })),
   } as unknown as Api
-  return { api, countActivity }
+  return { api, countActivity, hourly }
 }
 
 describe('summary store', () => {
@@ -28,15 +31,23 @@ describe('summary store', () => {
   })
 
   it('loads counts while open, ignores events once the widget is closed', async () => {
-    const { api, countActivity } = fakeApi()
+    const { api, countActivity, hourly } = fakeApi()
     const store = createSummaryStore(api, { now: () => Date.parse('2026-05-05T10:30:00.000Z'), intervalMs: 100 })
     await store.getState().opened()
     expect(store.getState().today).toEqual({ total: 3, success: 3, error: 3, blocked: 3 })
+    // the 24 bars come from one request, placed by their hour
+    expect(hourly).toHaveBeenCalledTimes(1)
+    expect(hourly).toHaveBeenCalledWith(24)
+    const bars = store.getState().hours
+    expect(bars).toHaveLength(24)
+    expect(bars.slice(-2)).toEqual([{ start: '2026-05-05T09:00:00.000Z', calls: 7 }, { start: '2026-05-05T10:00:00.000Z', calls: 2 }])
+    expect(bars.slice(0, -2).every((b) => b.calls === 0)).toBe(true)
+    expect(countActivity).toHaveBeenCalledTimes(4)
     // every count is of tool calls (a blocked call also has a policy_decision record)
     const filters = countActivity.mock.calls.map((args: unknown[]) => args[0] as { type?: string[] })
     expect(filters.every((f) => JSON.stringify(f.type) === '["tool_call"]')).toBe(true)
     expect(store.getState().p95).toBe(120)
-    expect(selectMaxHour(store.getState())).toBe(3)
+    expect(selectMaxHour(store.getState())).toBe(7)
     const afterOpen = countActivity.mock.calls.length
 
     for (let i = 0; i < 50; i++) store.getState().coreEventReceived(event)

@@ -54,7 +54,7 @@ export function createSummaryStore(api: Api, options: { now?: () => number; inte
       const since = new Date(startOfToday(t)).toISOString()
       const tc = { type: ['tool_call' as const] }
       try {
-        const [total, success, error, blocked, summary, recent, ...hours] = await Promise.all([
+        const [total, success, error, blocked, summary, recent, hourly] = await Promise.all([
           api.countActivity({ ...tc, start_time: since }),
           api.countActivity({ ...tc, start_time: since, status: ['success'] }),
           api.countActivity({ ...tc, start_time: since, status: ['error', 'timeout'] }),
@@ -62,15 +62,15 @@ export function createSummaryStore(api: Api, options: { now?: () => number; inte
           api.countActivity({ ...tc, start_time: since, status: ['blocked'] }),
           api.summary('24h'),
           api.listActivity({ filter: tc, limit: 50, offset: 0 }),
-          ...hourBuckets(t).map((b) =>
-            api.countActivity({ ...tc, start_time: new Date(b.start).toISOString(), end_time: new Date(b.end - 1).toISOString() }),
-          ),
+          // one request for the 24 bars, from the core's hourly rollups
+          api.hourly(24),
         ])
+        const byStart = new Map(hourly.hours.map((h) => [Date.parse(h.start), h.calls]))
         set({
           today: { total, success, error, blocked },
           p95: summary.p95_duration_ms,
           recent: recent.activities,
-          hours: hourBuckets(t).map((b, i) => ({ start: new Date(b.start).toISOString(), calls: hours[i] ?? 0 })),
+          hours: hourBuckets(t).map((b) => ({ start: new Date(b.start).toISOString(), calls: byStart.get(b.start) ?? 0 })),
           error: undefined,
           loading: false,
         })

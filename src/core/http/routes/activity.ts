@@ -5,6 +5,7 @@ import {
   ActivityListQuerySchema,
   ExportQuerySchema,
   FILTER_OPTION_FIELDS,
+  MAX_HOURLY_HOURS,
   SUMMARY_PERIODS,
   type ActivityFilter,
   exportFileName,
@@ -22,6 +23,7 @@ const MetricsQuery = z.object({
   days: z.coerce.number().int().min(1).max(366).default(30),
   server: z.string().min(1).optional(),
 })
+const HourlyQuery = z.object({ hours: z.coerce.number().int().min(1).max(MAX_HOURLY_HOURS).default(24) })
 const FilterParams = z.object({ filter: z.enum(FILTER_OPTION_FIELDS) })
 const ReportQuery = ActivityFilterSchema.extend({
   title: z.string().min(1).max(200).optional(),
@@ -81,6 +83,9 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
     ok(await store.summary(req.query.period)),
   )
 
+  app.get('/activity/hourly', { schema: { tags, summary: 'Tool calls per clock hour (UTC), oldest first, ending with the current hour', querystring: HourlyQuery } }, async (req) =>
+    ok(store.hourly(req.query.hours)),
+  )
   app.get('/activity/metrics', { schema: { tags, summary: 'Daily call, error and latency series', querystring: MetricsQuery } }, async (req) =>
     ok(await store.metrics(req.query.days, req.query.server)),
   )
