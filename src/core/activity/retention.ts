@@ -271,3 +271,30 @@ export function scheduleRetention(
     },
   }
 }
+
+/**
+ * The store's retention on a connection: pruning in turns on `settings.cleanupIntervalMin`
+ * (`settings` is read live, as the store updates it in place), restarted with the new interval
+ * when it changes. What the store runs on its own thread and the writer worker on its connection.
+ */
+export function createRetentionRunner(db: Db, settings: ActivitySettings, logger: Logger): { start(): void; intervalChanged(previousMin: number): void; stop(): void } {
+  let schedule: { stop(): void } | null = null
+  const begin = (firstRunMs?: number): { stop(): void } =>
+    scheduleRetention((cancelled) => pruneActivityInTurns(db, settings, { logger, cancelled }), settings.cleanupIntervalMin, logger, firstRunMs)
+  return {
+    start() {
+      schedule ??= begin()
+    },
+    intervalChanged(previousMin) {
+      if (!schedule || settings.cleanupIntervalMin === previousMin) return
+      schedule.stop()
+      // the next run one new interval from now
+      schedule = begin(settings.cleanupIntervalMin * 60_000)
+    },
+    stop() {
+      schedule?.stop()
+      schedule = null
+    },
+  }
+}
+

@@ -14,7 +14,7 @@ import { exportActivity } from './export'
 import { importActivity } from './import'
 import { createActivityQueries } from './query'
 import { createHeavyReads } from './read-offload'
-import { pruneActivity, pruneActivityInTurns, scheduleRetention } from './retention'
+import { createRetentionRunner, pruneActivity } from './retention'
 import {
   DEFAULT_ACTIVITY_SETTINGS,
   type ActivityMaintenance,
@@ -110,13 +110,9 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     }
   }
 
-  const startRetention = (firstRunMs?: number): { stop(): void } | null =>
-    options.retention === false
-      ? null
-      : scheduleRetention((cancelled) => pruneActivityInTurns(db, settings, { logger, cancelled }), settings.cleanupIntervalMin, logger, firstRunMs)
+  const retention = createRetentionRunner(db, settings, logger)
   // with a writer worker, retention runs there (off this thread), and comes back here if it fails
   const retentionOnWorker = options.writerWorkerUrl !== undefined && options.retention !== false
-  let retention: { stop(): void } | null = null
   const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void; reportCommits?: (on: boolean) => void } = options.writerWorkerUrl
     ? createWorkerWriter(db, settings, logger, { onCommitted }, {
         workerUrl: options.writerWorkerUrl,
@@ -124,11 +120,11 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
         nativeBinding: options.nativeBinding,
         retention: retentionOnWorker,
         onFallback: () => {
-          if (retentionOnWorker && !closed) retention ??= startRetention()
+          if (retentionOnWorker && !closed) retention.start()
         },
       })
     : createActivityWriter(db, settings, logger, { onCommitted })
-  if (!retentionOnWorker) retention = startRetention()
+  if (!retentionOnWorker && options.retention !== false) retention.start()
   const heavy = createHeavyReads(db, queries, { workerUrl: options.readWorkerUrl, file: options.file, nativeBinding: options.nativeBinding, logger })
 
   const stopPolling = (): void => {
@@ -168,10 +164,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       const interval = settings.cleanupIntervalMin
       Object.assign(settings, next)
       writer.updateSettings?.(settings)
-      if (settings.cleanupIntervalMin !== interval && retention && !closed) {
-        retention.stop()
-        retention = startRetention(settings.cleanupIntervalMin * 60_000)
-      }
+      if (!closed) retention.intervalChanged(interval)
     },
     onAppended(listener) {
       if (!listeners.size) {
@@ -195,7 +188,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     close() {
       closed ??= (async () => {
         stopPolling()
-        retention?.stop()
+        retention.stop()
         try {
           await heavy.close().catch(() => undefined)
           await writer.close()

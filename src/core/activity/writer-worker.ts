@@ -8,7 +8,7 @@ import { openDb } from '../store/db'
 import type { FromWorker, ToWorker, WriterWorkerData } from './writer-protocol'
 import { forwardingLogger, yieldToRelaying } from './recording-thread'
 import { isCoreError } from '../errors'
-import { pruneActivityInTurns, scheduleRetention } from './retention'
+import { createRetentionRunner } from './retention'
 import { createActivityWriter } from './writer'
 
 const port = parentPort!
@@ -23,9 +23,8 @@ const settings = { ...data.settings }
 const db = openDb(data.file, { nativeBinding: data.nativeBinding })
 // the store's retention, when it runs here: its chunks take turns with the writer's commits on
 // this thread, and never hold up the store's own (the core's MCP calls, REST, the tray)
-const startRetention = (firstRunMs?: number): { stop(): void } =>
-  scheduleRetention((cancelled) => pruneActivityInTurns(db, settings, { logger, cancelled }), settings.cleanupIntervalMin, logger, firstRunMs)
-let retention = data.retention ? startRetention() : null
+const retention = createRetentionRunner(db, settings, logger)
+if (data.retention) retention.start()
 let received = 0
 let acked = 0
 /** a report due after commits no message asked for (the writer's own retry): one per turn, not one per batch */
@@ -83,18 +82,14 @@ port.on('message', (m: ToWorker) => {
     case 'settings': {
       const interval = settings.cleanupIntervalMin
       Object.assign(settings, m.settings)
-      if (retention && settings.cleanupIntervalMin !== interval) {
-        retention.stop()
-        retention = startRetention(settings.cleanupIntervalMin * 60_000)
-      }
+      retention.intervalChanged(interval)
       break
     }
     case 'reportCommits':
       reportCommits = m.on
       break
     case 'close':
-      retention?.stop()
-      retention = null
+      retention.stop()
       void writer
         .close()
         .then(
