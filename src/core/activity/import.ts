@@ -20,6 +20,7 @@ import type { DiskFormSettings } from './disk-form'
 import { parseItems, type ParsedItems } from './import-parse'
 import { unpackRecords, type ImportWorkerReply, type ImportWorkerRequest } from './import-protocol'
 import { DEFAULT_ACTIVITY_SETTINGS } from './types'
+import { workerScript } from '../worker-script'
 
 /**
  * Records appended per IMMEDIATE transaction: each commit costs about as much as inserting a few
@@ -63,7 +64,7 @@ interface Group {
 
 /** The worker side: posts groups in order and resolves each with its reply; rejects all if the worker dies. */
 function startWorker(url: string | URL, head: ChainHead, disk: DiskFormSettings): { parse(items: string[]): Promise<ImportWorkerReply>; stop(): Promise<void> } {
-  const worker = new Worker(typeof url === 'string' && url.startsWith('file:') ? new URL(url) : url)
+  const worker = new Worker(workerScript(url))
   const waiting = new Map<number, { resolve: (reply: ImportWorkerReply) => void; reject: (e: Error) => void }>()
   let posted = 0
   let failure: Error | null = null

@@ -11,6 +11,7 @@ import type { Logger } from '../logger'
 import type { Db } from '../store/db'
 import { runHeavyRead, type ActivityHeavyReads, type HeavyRead, type ReadReply, type ReadRequest, type ReadWorkerData } from './read-protocol'
 import type { ActivityQueries } from './types'
+import { workerScript } from '../worker-script'
 
 export interface HeavyReadsOptions {
   /** the built read worker (out/cli/activity-read-worker.js); without it the reads run on this thread */
@@ -56,7 +57,7 @@ export function createHeavyReads(db: Db, queries: Pick<ActivityQueries, 'summary
   const start = (): Worker => {
     const url = options.workerUrl!
     const data: ReadWorkerData = { file: options.file, nativeBinding: options.nativeBinding }
-    const w = new Worker(typeof url === 'string' && url.startsWith('file:') ? new URL(url) : url, { workerData: data })
+    const w = new Worker(workerScript(url), { workerData: data })
     w.on('message', (m: ReadReply) => {
       if (m.n === 0) return options.logger.info('activity read worker started')
       const entry = waiting.get(m.n)

@@ -15,6 +15,7 @@ import type { Db } from '../store/db'
 import type { ActivitySettings } from './types'
 import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
 import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, OverflowPicker, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
+import { workerScript } from '../worker-script'
 
 export interface WorkerWriterOptions {
   /** the built writer-worker.js (a worker needs JavaScript) */
@@ -54,7 +55,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   // the worker answers on a port of its own, so writeNow() can take its reports synchronously
   const { port1: reports, port2 } = new MessageChannel()
   const data: WriterWorkerData = { file: options.file, settings: { ...settings }, nativeBinding: options.nativeBinding, signal, reportCommits: false, reports: port2, retention: options.retention ?? false }
-  const worker = new Worker(options.workerUrl, { workerData: data, transferList: [port2] })
+  const worker = new Worker(workerScript(options.workerUrl), { workerData: data, transferList: [port2] })
   let queue: WriterOp[] = []
   // id -> the queued pending insert, so a completion within the window merges into it
   const pendingQueued = new Map<string, { record: ActivityRecord }>()

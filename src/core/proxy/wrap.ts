@@ -15,6 +15,7 @@ import { processExe } from './peer-process'
 import { createSessionRegistry } from './sessions'
 import type { FromWrapWorker, ToWrapWorker, WrapWorkerData } from './wrap-protocol'
 import { createWrapTap, now, type WrapTapConfig } from './wrap-tap'
+import { workerScript } from '../worker-script'
 
 /** Recording on the relay's thread. */
 export interface InThreadRecording {
@@ -142,7 +143,7 @@ function workerSink(recording: WorkerRecording, tap: WrapTapConfig, logger: Logg
     done?.()
   }
   try {
-    worker = new Worker(typeof recording.workerUrl === 'string' && recording.workerUrl.startsWith('file:') ? new URL(recording.workerUrl) : recording.workerUrl, { workerData: data })
+    worker = new Worker(workerScript(recording.workerUrl), { workerData: data })
     worker.on('message', (m: FromWrapWorker) => {
       if (m.k === 'log') logger[m.level](m.msg, m.fields)
       else {
