@@ -391,6 +391,10 @@ describe('wrap with a recording thread that fails', () => {
     expect(fellBack()).toBe(true)
     expect(errors.some((m) => m.includes('recording thread failed'))).toBe(true)
     expect((await store.records('tool_call')).map((r) => r.tool_name).sort()).toEqual(['echo', 'get-sum'])
+    // the session's start on this thread says why it is here
+    const starts = await store.records('system_start')
+    expect(starts[0]!.metadata).toMatchObject({ transport: 'wrap', recording: 'moved to the relay thread: the recording thread failed' })
+    expect((await store.records('system_stop')).map((r) => r.metadata?.exit_code)).toEqual([0])
     await store.close()
   })
 

@@ -36,6 +36,8 @@ export interface WrapTapConfig {
   toolCallsOnly?: boolean
   /** the server's command line, for the session's system_start record */
   command?: string[]
+  /** the session goes on here from a recording thread that failed (the start record says so) */
+  continued?: boolean
 }
 
 export interface WrapTapOptions extends WrapTapConfig {
@@ -330,14 +332,20 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     }
   }
 
-  // the session's start: wrap is a recording process of its own, like a core
+  // the session's start: wrap is a recording process of its own, like a core (recorded again, saying
+  // so, when recording moves to the relay's thread: the failed thread may not have written its own)
   recorder.record({
     type: 'system_start',
     status: 'success',
     server_name: serverName,
     session_id: sessionId,
     client,
-    metadata: { transport: 'wrap', pid: process.pid, ...(options.command ? { command: options.command } : {}) },
+    metadata: {
+      transport: 'wrap',
+      pid: process.pid,
+      ...(options.command ? { command: options.command } : {}),
+      ...(options.continued ? { recording: 'moved to the relay thread: the recording thread failed' } : {}),
+    },
   })
 
   return {

@@ -132,7 +132,8 @@ function workerSink(recording: WorkerRecording, tap: WrapTapConfig, logger: Logg
     logger.error("the wrap's recording thread failed; recording on this thread from now on", { error: err.message })
     void worker?.terminate()
     try {
-      fallback = inThreadSink(recording.fallback(), tap, logger)
+      // the session goes on here; its start record on this thread says so
+      fallback = inThreadSink(recording.fallback(), { ...tap, continued: true }, logger)
     } catch (again) {
       // the relay goes on: the agent's session matters more than its log, which says so
       logger.error('cannot record on this thread either; relaying without recording', { error: (again as Error).message })
