@@ -51,6 +51,12 @@ describe('redactText secrets', () => {
     expect(r.pii_detected).toEqual([])
   })
 
+  it('masks the value after a secret-named flag in an argument list, and leaves other flags\' values alone', () => {
+    const r = redactValue({ args: ['serve', '--password', 'hunter2', '--port', '8080', '-token', GH, '--verbose'] }, off)
+    expect(r.value).toEqual({ args: ['serve', '--password', '[REDACTED:generic_secret]', '--port', '8080', '-token', '[REDACTED:github_token]', '--verbose'] })
+    expect(r.detection_types.sort()).toEqual(['generic_secret', 'github_token'])
+  })
+
   it('leaves a progress token alone (it pairs progress notifications with their request)', () => {
     const r = redactValue({ _meta: { progressToken: 'p-0123456789abcdef' }, progress: 3 }, off)
     expect(r.value).toEqual({ _meta: { progressToken: 'p-0123456789abcdef' }, progress: 3 })

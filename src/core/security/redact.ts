@@ -314,6 +314,9 @@ export function redactText(text: string, options: RedactOptions): RedactTextResu
   return { text: out, detection_types: [...found.secrets], pii_detected: [...found.pii] }
 }
 
+/** A command-line flag on its own (`--password`, `-token`), its name captured. */
+const FLAG = /^--?([A-Za-z][\w-]*)$/
+
 function keyType(key: string, value: string, parent: Record<string, unknown>): SecretType | undefined {
   if (!SECRET_KEY.test(key) || NOT_SECRET_KEY.test(key)) return undefined
   if (/^private[_-]?key$/i.test(key) && parent.type === 'service_account') return 'gcp_service_account_key'
@@ -372,6 +375,14 @@ function copy(value: unknown, options: RedactOptions, found: Findings, seen: Set
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i]
       if (typeof v === 'string') {
+        // a command line's value after a secret-named flag (["--password", "hunter2"])
+        const flag = i > 0 && typeof value[i - 1] === 'string' ? FLAG.exec(value[i - 1] as string)?.[1] : undefined
+        const type = flag && v.length > 0 ? keyType(flag, v, {}) : undefined
+        if (type) {
+          found.secrets.add(type)
+          arr[i] = mask(type)
+          continue
+        }
         arr[i] = v
         if (v.length >= MIN_SCAN_LENGTH) slots.add(arr, i, v)
       } else arr[i] = copy(v, options, found, seen, slots)
