@@ -297,4 +297,3 @@ export function createRetentionRunner(db: Db, settings: ActivitySettings, logger
     },
   }
 }
-

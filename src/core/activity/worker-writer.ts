@@ -69,9 +69,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let acked = 0
   // records this thread dropped because the worker fell too far behind (settings.queueLimit)
   const dropped = { dropped: 0, dropped_by_type: {} as Partial<Record<ActivityRecord['type'], number>> }
-  const overflow = new OverflowPicker<WriterOp>((o) => ('record' in o ? o.record.type : undefined))
-  /** pending records dropped here (the latest queueLimit of them): their completions are dropped too */
-  const droppedPending = new Set<string>()
+  const overflow = new OverflowPicker<WriterOp>((o) => ('record' in o ? o.record.type : undefined), () => settings.queueLimit)
   let workerStats: WriterStatsInfo = { queued: 0, written: 0, batches: 0, dropped: 0, dropped_by_type: {} }
   let timer: NodeJS.Timeout | null = null
   let immediate: NodeJS.Immediate | null = null
@@ -154,11 +152,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
       pendingQueued.delete(gone.id)
       dropped.dropped++
       dropped.dropped_by_type[gone.type] = (dropped.dropped_by_type[gone.type] ?? 0) + 1
-      // its completion, when it comes, has nothing to complete: it is dropped with it
-      if (gone.status === 'pending') {
-        droppedPending.add(gone.id)
-        if (droppedPending.size > settings.queueLimit) droppedPending.delete(droppedPending.values().next().value!)
-      }
+      overflow.dropped(gone)
     }
     schedule()
   }
@@ -258,7 +252,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
         logger.warn('activity completion after close; ignored', { id })
         return
       }
-      if (droppedPending.delete(id)) return
+      if (overflow.completionDropped(id)) return
       const queued = pendingQueued.get(id)
       if (queued) {
         pendingQueued.delete(id)

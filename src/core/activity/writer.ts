@@ -20,13 +20,33 @@ import type { ActivityRecorder, ActivitySettings } from './types'
  * server's notifications does not push out the tool calls made before it; else the oldest record
  * that may be dropped. It counts the relayed messages queued (at least: those written since are
  * noticed by the next scan that finds none), so that while there are none a pick stops at the
- * first droppable entry, as cheap as before relayed messages existed.
+ * first droppable entry, as cheap as before relayed messages existed. It also remembers the
+ * pending records it dropped (the latest `limit()` of them), whose completions go with them.
  */
 export class OverflowPicker<T> {
   private messages = 0
+  private readonly droppedPending = new Set<string>()
 
-  /** `typeOf` gives an entry's record type (undefined: not a record, e.g. a completion) */
-  constructor(private readonly typeOf: (e: T) => ActivityType | undefined) {}
+  /**
+   * `typeOf` gives an entry's record type (undefined: not a record, e.g. a completion); `limit`
+   * is the queue limit (how many dropped pending ids are kept)
+   */
+  constructor(
+    private readonly typeOf: (e: T) => ActivityType | undefined,
+    private readonly limit: () => number,
+  ) {}
+
+  /** tells of a record dropped: a pending one's completion is dropped too when it comes */
+  dropped(record: Pick<ActivityRecord, 'id' | 'status'>): void {
+    if (record.status !== 'pending') return
+    this.droppedPending.add(record.id)
+    if (this.droppedPending.size > this.limit()) this.droppedPending.delete(this.droppedPending.values().next().value!)
+  }
+
+  /** whether a completion is of a record dropped while pending (asked once: then forgotten) */
+  completionDropped(id: string): boolean {
+    return this.droppedPending.delete(id)
+  }
 
   /** tells of a record queued */
   queued(type: ActivityType): void {
@@ -220,8 +240,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
   let queue: Entry[] = []
   let counter = 0
   const pendingQueued = new Map<string, Entry>()
-  /** pending records dropped from the queue (the latest queueLimit of them) */
-  const droppedPending = new Set<string>()
+  const overflow = new OverflowPicker<Entry>((e) => (e.op.kind === 'insert' ? e.op.record.type : undefined), () => settings.queueLimit)
   const waiters: FlushWaiter[] = []
   const stats = { written: 0, batches: 0, dropped: 0, dropped_by_type: {} as Partial<Record<ActivityType, number>> }
   let lastError: string | undefined
@@ -252,14 +271,9 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
       if (i < 0) return
       const [e] = queue.splice(i, 1)
       if (e!.op.kind === 'insert') {
-        const { id, status, type } = e!.op.record
-        pendingQueued.delete(id)
-        countDrop(type)
-        // its completion, when it comes, has nothing to complete: it is dropped with it
-        if (status === 'pending') {
-          droppedPending.add(id)
-          if (droppedPending.size > settings.queueLimit) droppedPending.delete(droppedPending.values().next().value!)
-        }
+        pendingQueued.delete(e!.op.record.id)
+        countDrop(e!.op.record.type)
+        overflow.dropped(e!.op.record)
       }
     }
   }
@@ -369,7 +383,6 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
     settleWaiters()
   }
 
-  const overflow = new OverflowPicker<Entry>((e) => (e.op.kind === 'insert' ? e.op.record.type : undefined))
   const enqueue = (op: BatchOp): Entry => {
     const e: Entry = { n: ++counter, op }
     queue.push(e)
@@ -407,7 +420,7 @@ export function createActivityWriter(db: Db, settings: ActivitySettings, logger:
         logger.warn('activity completion after close; ignored', { id })
         return
       }
-      if (droppedPending.delete(id)) return
+      if (overflow.completionDropped(id)) return
       const queued = pendingQueued.get(id)
       if (queued && queued.op.kind === 'insert') {
         // still in the queue: one finalized insert instead of an insert and an update

@@ -74,9 +74,9 @@ const destinationOf = (field: string, v: unknown): string => JSON.stringify(fiel
 
 /**
  * Values sent back as the mask (from GET /config) keep the secret the running config holds, as
- * long as they would go where they went before: a masked value of a server whose command (for
- * env) or URL (for headers) changed is refused, so that an edit can never send a secret it did
- * not give to a new destination.
+ * long as they would go where they went before: a masked value of a server whose URL (for
+ * headers), or command, args, cwd or other env values (for env) changed is refused, so that an
+ * edit can never send a secret it did not give to a new destination.
  */
 function restoreMaskedServerSecrets(next: Record<string, unknown>, current: Record<string, unknown>): void {
   const servers = next.mcpServers as Record<string, Record<string, unknown>> | undefined
@@ -88,11 +88,11 @@ function restoreMaskedServerSecrets(next: Record<string, unknown>, current: Reco
       if (!values || typeof values !== 'object') continue
       const before = known[name]
       const old = (before?.[field] ?? {}) as Record<string, unknown>
+      // the env's other values decide what the command runs too (NODE_OPTIONS, LD_PRELOAD, PATH)
+      const changedEnv = field === 'env' ? Object.entries(values).find(([ek, ev]) => ev !== MASK && ev !== old[ek])?.[0] : undefined
+      const moved = DESTINATION[field].find((d) => destinationOf(d, server[d]) !== destinationOf(d, before?.[d])) ?? (changedEnv ? `env ${changedEnv}` : undefined)
       for (const [k, v] of Object.entries(values)) {
         if (v !== MASK || !(k in old)) continue
-        // the env's other values decide what the command runs too (NODE_OPTIONS, LD_PRELOAD, PATH)
-        const changedEnv = field === 'env' ? Object.entries(values).find(([ek, ev]) => ev !== MASK && ev !== old[ek])?.[0] : undefined
-        const moved = DESTINATION[field].find((d) => destinationOf(d, server[d]) !== destinationOf(d, before![d])) ?? (changedEnv ? `env ${changedEnv}` : undefined)
         if (moved) {
           throw new CoreError(
             'CONFIG_INVALID',

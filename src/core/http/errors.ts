@@ -104,12 +104,12 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger): void
   })
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))].sort()
     if (allowed.length && !allowed.includes(req.method)) {
-      reply.header('allow', allowed.sort().join(', '))
-      return sendError(reply, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${redactUrl(path)}; use ${allowed.sort().join(' or ')}`)
+      reply.header('allow', allowed.join(', '))
+      return sendError(reply, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}`)
     }
-    return sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${redactUrl(req.url).split('?')[0]}`)
+    return sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${path}`)
   })
 }
 

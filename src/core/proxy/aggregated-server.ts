@@ -141,7 +141,6 @@ function jsonResult(value: unknown): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }] }
 }
 
-
 interface CallRequest {
   server: string
   tool: string

@@ -44,6 +44,9 @@ export function traceFrom(meta: Record<string, unknown> | undefined): TraceConte
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${traceFlags}` }
 }
 
+/** A duration in ms, to the microsecond, between two readings of a clock in ms. */
+export const durationMs = (from: number, to: number): number => Math.round((to - from) * 1000) / 1000
+
 export interface CallStart {
   server: string
   tool: string
@@ -129,7 +132,7 @@ export function createCallRecorder(recorder: ActivityRecorder, bus: EventBus): C
         finish(end) {
           if (done) return
           done = true
-          const duration = Math.round((performance.now() - startedAt) * 1000) / 1000
+          const duration = durationMs(startedAt, performance.now())
           setImmediate(() => {
             const error = end.error ?? errorText(end.result)
             recorder.complete(id, {

@@ -20,6 +20,7 @@ import {
   type ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { ProxyContext } from './aggregated-server'
+import { durationMs } from './call-recorder'
 import { isTimeout } from './call-timeout'
 import { blockedMessage, type ServerRequestInput } from './gates'
 import { DIRECT_SEPARATOR, type CallerContext, type UpstreamManager } from './types'
@@ -100,7 +101,7 @@ async function recorded<T>(ctx: ProxyContext, caller: CallerContext, req: { serv
     client: caller.client,
     metadata: { transport: caller.transport, method: req.method, direction: 'client_to_server', kind: 'request' },
   })
-  const duration_ms = (): number => Math.round((performance.now() - started) * 1000) / 1000
+  const duration_ms = (): number => durationMs(started, performance.now())
   try {
     const result = await run()
     ctx.recorder.complete(id, { status: 'success', duration_ms: duration_ms(), response: result })

@@ -15,7 +15,7 @@ import type { ActivityRecorder } from '../activity/types'
 import { isoTime } from '../activity/writer'
 import type { Logger } from '../logger'
 import { classifyTool } from '../security/policy'
-import { traceFrom } from './call-recorder'
+import { durationMs, traceFrom } from './call-recorder'
 import { createToolWatch } from './wrap-tool-watch'
 import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
 import type { Session } from './sessions'
@@ -89,12 +89,11 @@ function outcomeOf(m: Rpc, from: number, to: number): ActivityCompletion {
   const isError = m.error !== undefined || m.result?.isError === true
   return {
     status: isError ? 'error' : 'success',
-    duration_ms: duration(from, to),
+    duration_ms: durationMs(from, to),
     response: m.error ?? m.result,
     error: m.error ? (m.error.message ?? 'JSON-RPC error') : isError ? firstText(m.result) : undefined,
   }
 }
-const duration = (from: number, to: number): number => Math.round((to - from) * 1000) / 1000
 
 function firstText(result: Record<string, unknown> | undefined): string {
   const content = result?.content as Array<{ type?: string; text?: string }> | undefined
@@ -161,6 +160,10 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       metadata: { transport: 'wrap', method: m.method, direction, kind: m.id === undefined ? 'notification' : 'request' },
     })
 
+  /** Ends the record of a request in flight as an error, at `at`. */
+  const fail = (request: Inflight, at: number, error: string): void =>
+    recorder.complete(request.recordId, { status: 'error', duration_ms: durationMs(request.at, at), error })
+
   /**
    * A request in flight whose id a new request takes: the answer that comes can no longer be told
    * apart, so the first one ends in the log now.
@@ -169,7 +172,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
     const earlier = map.get(key(id))
     if (!earlier) return
     map.delete(key(id))
-    recorder.complete(earlier.recordId, { status: 'error', duration_ms: duration(earlier.at, at), error: `its id ${JSON.stringify(id)} was taken by a later request before an answer came; the answer cannot be told apart` })
+    fail(earlier, at, `its id ${JSON.stringify(id)} was taken by a later request before an answer came; the answer cannot be told apart`)
   }
 
   /** Remembers a request in flight, at the end: the map stays in the order requests were made. */
@@ -181,13 +184,13 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
   /** notifications/cancelled: the request it names ends in the log now (its answer, if one still comes, is not recorded). */
   const cancelled = (m: Rpc, at: number, fromClient: boolean): void => {
     const id = m.params?.requestId
-    if (typeof id !== 'string' && typeof id !== 'number') return
+    if (!usableId(id)) return
     const map = fromClient ? calls : serverRequests
     const call = map.get(key(id))
     if (!call) return
     map.delete(key(id))
     const reason = typeof m.params?.reason === 'string' && m.params.reason ? `: ${m.params.reason}` : ''
-    recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `cancelled by the ${fromClient ? 'client' : 'server'}${reason}` })
+    fail(call, at, `cancelled by the ${fromClient ? 'client' : 'server'}${reason}`)
   }
 
   /** A request the client sent: a tool call, or any other method (recorded as mcp_message unless toolCallsOnly). */
@@ -201,7 +204,8 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         session?.setClient({ name: info.name, version: info.version })
       }
       return
-    } else if (m.method === 'tools/list') {
+    }
+    if (m.method === 'tools/list') {
       listRequests.set(key(m.id), m.params?.cursor === undefined)
       // requests a server never answered are forgotten, oldest first
       if (listRequests.size > MAX_LIST_REQUESTS) listRequests.delete(listRequests.keys().next().value!)
@@ -290,11 +294,7 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
         if (serverRequests.size > MAX_SERVER_REQUESTS) {
           const [oldest, request] = serverRequests.entries().next().value!
           serverRequests.delete(oldest)
-          recorder.complete(request.recordId, {
-            status: 'error',
-            duration_ms: duration(request.at, at),
-            error: `more than ${MAX_SERVER_REQUESTS} of the server's requests waited for the client; this oldest one is no longer followed`,
-          })
+          fail(request, at, `more than ${MAX_SERVER_REQUESTS} of the server's requests waited for the client; this oldest one is no longer followed`)
         }
       }
       return
@@ -356,16 +356,12 @@ export function createWrapTap(options: WrapTapOptions): WrapTap {
       session?.setClient({ exe })
     },
     end(code, at) {
-      for (const call of calls.values()) {
-        recorder.complete(call.recordId, { status: 'error', duration_ms: duration(call.at, at), error: `the server exited (code ${code}) before answering` })
-      }
+      for (const call of calls.values()) fail(call, at, `the server exited (code ${code}) before answering`)
       calls.clear()
-      for (const request of serverRequests.values()) {
-        recorder.complete(request.recordId, { status: 'error', duration_ms: duration(request.at, at), error: `the server exited (code ${code}) before the client answered` })
-      }
+      for (const request of serverRequests.values()) fail(request, at, `the server exited (code ${code}) before the client answered`)
       serverRequests.clear()
       if (initialize && !options.toolCallsOnly) {
-        recordMessage(initialize.m, initialize.at, 'client_to_server', { status: 'error', duration_ms: duration(initialize.at, at), error: `the server exited (code ${code}) before answering` })
+        recordMessage(initialize.m, initialize.at, 'client_to_server', { status: 'error', duration_ms: durationMs(initialize.at, at), error: `the server exited (code ${code}) before answering` })
       }
       initialize = undefined
       if (timer) clearTimeout(timer)
