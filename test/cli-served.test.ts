@@ -339,6 +339,16 @@ describe('mcpproxy with a served core', () => {
     }
   }, 60_000)
 
+  it("another data dir's core on the address this one's config names is not taken for a wrong key: commands go to the local log", async () => {
+    const otherDir = join(dir, 'other-config-same-port')
+    mkdirSync(otherDir, { recursive: true })
+    writeFileSync(join(otherDir, 'mcp_config.json'), JSON.stringify({ api_key: 'another-key-another-key-1234', listen: `127.0.0.1:${port}`, mcpServers: {} }))
+    const r = await run(['--data-dir', otherDir, 'activity', 'list', '--json'])
+    expect(r.stderr).not.toMatch(/rejected the API key/)
+    // the local log, which this data dir does not have yet
+    expect(r.stderr).toContain(`no activity database at ${join(otherDir, 'activity.db')}`)
+  })
+
   it('without the socket, commands find the core through the address serve recorded, with the key; a wrong key is a clear error', async () => {
     rmSync(join(dataDir, 'mcpproxy.sock'), { force: true })
     const s = await cli(['status', '--json'])

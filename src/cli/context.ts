@@ -67,13 +67,18 @@ function sameDir(a: string, b: string): boolean {
   return real(a) === real(b)
 }
 
-async function probe(endpoint: CoreEndpoint, dataDir: string): Promise<RunningCore | null> {
+/**
+ * The core at `endpoint` if it runs for `dataDir`. A refused key is an error only at an address
+ * this data dir's own core recorded (`own`): at the config's address it may be another data dir's
+ * core (the default port is shared), which is not ours to report on.
+ */
+async function probe(endpoint: CoreEndpoint, dataDir: string, own: boolean): Promise<RunningCore | null> {
   const client = new ApiClient(endpoint)
   let status: StatusInfo
   try {
     status = await client.request<StatusInfo>('GET', '/status', { timeoutMs: PROBE_TIMEOUT_MS })
   } catch (err) {
-    if (err instanceof CliError && err.status === 401) throw err
+    if (own && err instanceof CliError && err.status === 401) throw err
     return null
   }
   if (!status || typeof status !== 'object' || status.status !== 'running') return null
@@ -107,13 +112,13 @@ export function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = p
     } catch {
       // a broken config must not hide a running core: the socket needs no key
     }
-    const candidates: CoreEndpoint[] = []
-    if (existsSync(paths.socket)) candidates.push({ kind: 'socket', address: paths.socket, socketPath: paths.socket })
+    const candidates: Array<{ endpoint: CoreEndpoint; own: boolean }> = []
+    if (existsSync(paths.socket)) candidates.push({ endpoint: { kind: 'socket', address: paths.socket, socketPath: paths.socket }, own: true })
     const runtime = readRuntimeFile(paths.dataDir)
-    if (runtime?.listen) candidates.push({ kind: 'tcp', address: runtime.listen, apiKey })
-    if (listen && listen !== runtime?.listen) candidates.push({ kind: 'tcp', address: listen, apiKey })
-    for (const endpoint of candidates) {
-      const found = await probe(endpoint, dataDir)
+    if (runtime?.listen) candidates.push({ endpoint: { kind: 'tcp', address: runtime.listen, apiKey }, own: true })
+    if (listen && listen !== runtime?.listen) candidates.push({ endpoint: { kind: 'tcp', address: listen, apiKey }, own: false })
+    for (const { endpoint, own } of candidates) {
+      const found = await probe(endpoint, dataDir, own)
       if (found) return found
     }
     return null
