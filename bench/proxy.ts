@@ -249,11 +249,20 @@ async function crossTalk(a: Call, b: Call, perClient = 400): Promise<string> {
   return wrong === 0 && failed === 0 ? `pass (0 of ${perClient * 2} crossed)` : `FAIL (${wrong} crossed, ${failed} failed of ${perClient * 2})`
 }
 
+function stopSharedCore(dir: string): void {
+  try {
+    process.kill((JSON.parse(readFileSync(join(dir, 'runtime.json'), 'utf8')) as { pid: number }).pid, 'SIGTERM')
+  } catch {
+    // none running
+  }
+}
+
 /** A data dir with server-everything configured (not quarantined) and a fixed API key. */
 function dataDir(root: string, name: string): string {
   const dir = join(root, name)
   mkdirSync(dir, { recursive: true })
-  const config = { api_key: API_KEY, mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }
+  // port 0: a shared core that `mcpproxy stdio` starts takes any free port
+  const config = { api_key: API_KEY, listen: '127.0.0.1:0', mcpServers: { everything: { command: node, args: [EVERYTHING, 'stdio'], quarantined: false } } }
   writeFileSync(join(dir, 'mcp_config.json'), JSON.stringify(config), { mode: 0o600 })
   return dir
 }
@@ -426,6 +435,8 @@ async function main(): Promise<void> {
   if (ONLY !== 'http') {
     stdio.push(await stdioContender('bare byte relay (floor)', [resolve('bench/relay.mjs'), node, EVERYTHING, 'stdio'], false))
     stdio.push(await stdioContender('mcpproxy wrap', [CLI, 'wrap', '--data-dir', wrapDir, '--', node, EVERYTHING, 'stdio'], false, join(wrapDir, 'activity.db')))
+    // with no core running, `mcpproxy stdio` starts the data dir's shared core and bridges to it
+    // (its CPU counts: the core is the bridge's child)
     stdio.push(await stdioContender('mcpproxy stdio (call_tool)', [CLI, 'stdio', '--data-dir', stdioDir], true, join(stdioDir, 'activity.db')))
     for (const v of variants) {
       const dir = dataDir(root, `variant-${v}`)
@@ -436,6 +447,8 @@ async function main(): Promise<void> {
   }
   const stdioFigs = await rounds(stdio, CALLS)
   for (const c of stdio) await c.close()
+  // the shared core outlives its last client by its idle time
+  stopSharedCore(stdioDir)
 
   // ---------------------------------------------------------------- HTTP
   interface HttpResult {

@@ -369,7 +369,7 @@ describe('mcpproxy with a served core', () => {
   }, 30_000)
 })
 
-describe('mcpproxy stdio and wrap with no core running', () => {
+describe('mcpproxy wrap with no core running', () => {
   let data2: string
   beforeAll(() => {
     data2 = join(dir, 'data2')
@@ -379,60 +379,6 @@ describe('mcpproxy stdio and wrap with no core running', () => {
       JSON.stringify({ api_key: apiKey, tool_exposure: 'direct', listen: '127.0.0.1:1', mcpServers: { everything: { command: process.execPath, args: [EVERYTHING, 'stdio'], quarantined: false } } }),
     )
   })
-
-  it('stdio on its own denies a call an ask rule holds at once, saying that nobody can approve it here', async () => {
-    const data3 = join(dir, 'data3')
-    mkdirSync(data3, { recursive: true })
-    writeFileSync(
-      join(data3, 'mcp_config.json'),
-      JSON.stringify({
-        api_key: apiKey,
-        tool_exposure: 'direct',
-        listen: '127.0.0.1:1',
-        // waiting for nobody would outlast the test by far
-        approval_timeout_s: 3600,
-        policy: { rules: [{ tool: 'echo', action: 'ask', reason: 'a person looks first' }] },
-        mcpServers: { everything: { command: process.execPath, args: [EVERYTHING, 'stdio'], quarantined: false } },
-      }),
-    )
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, '--data-dir', data3, 'stdio'], env: baseEnv() as Record<string, string>, stderr: 'pipe' })
-    const client = new Client({ name: 'stdio-asker', version: '1.0.0' })
-    await client.connect(transport)
-    try {
-      const result = (await client.callTool({ name: 'everything__echo', arguments: { message: 'may I' } })) as CallToolResult
-      expect(result.isError).toBe(true)
-      expect(result.content[0]).toMatchObject({ text: expect.stringContaining('nobody can answer approvals of this `mcpproxy stdio`') })
-      // other tools are not held
-      const sum = (await client.callTool({ name: 'everything__get-sum', arguments: { a: 1, b: 2 } })) as CallToolResult
-      expect(sum.isError).toBeFalsy()
-    } finally {
-      await client.close()
-    }
-    const page = JSON.parse((await run(['--data-dir', data3, 'activity', 'list', '--json', '--type', 'policy_decision'])).stdout) as ActivityPage
-    expect(page.activities).toEqual([
-      expect.objectContaining({ tool_name: 'echo', status: 'blocked', policy: expect.objectContaining({ decision: 'deny', reason: expect.stringContaining('(a person looks first)') }) }),
-    ])
-  }, 40_000)
-
-  it('stdio serves the aggregated server itself, and nothing but MCP reaches stdout', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, '--data-dir', data2, 'stdio'], env: baseEnv() as Record<string, string>, stderr: 'pipe' })
-    const client = new Client({ name: 'stdio-own', version: '1.0.0' })
-    // a log line on stdout would reach the client as a JSON parse error
-    const errors: Error[] = []
-    client.onerror = (e) => errors.push(e)
-    await client.connect(transport)
-    try {
-      const { tools } = await client.listTools()
-      expect(tools.map((t) => t.name)).toContain('everything__echo')
-      const result = (await client.callTool({ name: 'everything__echo', arguments: { message: 'own core' } })) as CallToolResult
-      expect(result.content[0]).toMatchObject({ text: 'Echo: own core' })
-      expect(errors).toEqual([])
-    } finally {
-      await client.close()
-    }
-    const page = JSON.parse((await run(['--data-dir', data2, 'activity', 'list', '--json', '--type', 'tool_call'])).stdout) as ActivityPage
-    expect(page.activities.some((a) => a.tool_name === 'echo' && a.status === 'success')).toBe(true)
-  }, 40_000)
 
   it('wrap relays one server transparently, records its calls in the same database, exits with its code', async () => {
     const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, '--data-dir', data2, 'wrap', '--sensitive-tools', 'get-env', '--', process.execPath, EVERYTHING, 'stdio'], env: baseEnv() as Record<string, string>, stderr: 'pipe' })

@@ -8,7 +8,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { PassThrough } from 'node:stream'
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { ActivityRecord } from '../src/shared/activity'
 import { createActivityQueries } from '../src/core/activity/query'
 import { DEFAULT_ACTIVITY_SETTINGS } from '../src/core/activity/types'
@@ -134,4 +137,25 @@ export async function startHarness(configInput: ConfigInput = {}, extraServers: 
 export function textOf(result: unknown): string {
   const content = (result as CallToolResult).content ?? []
   return content.map((c) => (c.type === 'text' ? c.text : '')).join('')
+}
+
+/** A client transport over a pair of in-process streams (what a spawning client would hold). */
+export function streamTransport(toServer: PassThrough, fromServer: PassThrough): Transport {
+  const buffer = new ReadBuffer()
+  const t: Transport = {
+    async start() {
+      fromServer.on('data', (chunk: Buffer) => {
+        buffer.append(chunk)
+        for (let m = buffer.readMessage(); m; m = buffer.readMessage()) t.onmessage?.(m)
+      })
+    },
+    async send(message: JSONRPCMessage) {
+      toServer.write(serializeMessage(message))
+    },
+    async close() {
+      toServer.end()
+      t.onclose?.()
+    },
+  }
+  return t
 }

@@ -1,34 +1,9 @@
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
-import { bridgeStdioToHttp } from '../src/core/proxy/stdio-front-end'
-import { startHarness, textOf, type Harness } from './proxy-helpers'
+import { startHarness, streamTransport, textOf, type Harness } from './proxy-helpers'
 
-/** A client transport over a pair of in-process streams (what a spawning client would hold). */
-function streamTransport(toServer: PassThrough, fromServer: PassThrough): Transport {
-  const buffer = new ReadBuffer()
-  const t: Transport = {
-    async start() {
-      fromServer.on('data', (chunk: Buffer) => {
-        buffer.append(chunk)
-        for (let m = buffer.readMessage(); m; m = buffer.readMessage()) t.onmessage?.(m)
-      })
-    },
-    async send(message: JSONRPCMessage) {
-      toServer.write(serializeMessage(message))
-    },
-    async close() {
-      toServer.end()
-      t.onclose?.()
-    },
-  }
-  return t
-}
-
-describe('stdio front end and the stdio-to-HTTP bridge', () => {
+describe('stdio front end', () => {
   let h: Harness
   beforeAll(async () => {
     h = await startHarness()
@@ -84,35 +59,5 @@ describe('stdio front end and the stdio-to-HTTP bridge', () => {
     })
     input.end()
     await served
-  })
-
-  it('bridges stdio lines to a running core over HTTP and back', async () => {
-    const input = new PassThrough()
-    const output = new PassThrough()
-    const bridged = bridgeStdioToHttp(h.url, undefined, input, output)
-    const client = new Client({ name: 'bridged-agent', version: '1' })
-    await client.connect(streamTransport(input, output))
-    const big = 'y'.repeat(1024 * 1024)
-    const [a, b] = await Promise.all([
-      client.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: 'bridged' } } }),
-      client.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message: big } } }),
-    ])
-    expect(textOf(a)).toBe('Echo: bridged')
-    expect(textOf(b)).toBe(`Echo: ${big}`)
-    const sessionsBefore = h.services.http.sessionCount()
-    input.end()
-    await bridged
-    expect(h.services.http.sessionCount()).toBe(sessionsBefore - 1)
-  })
-
-  it('answers with a JSON-RPC error when the core cannot be reached', async () => {
-    const input = new PassThrough()
-    const output = new PassThrough()
-    const bridged = bridgeStdioToHttp('http://127.0.0.1:9/mcp', undefined, input, output)
-    input.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }) + '\n')
-    await bridged
-    const line = JSON.parse(String(output.read()).trim())
-    expect(line).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32603 } })
-    expect(line.error.message).toContain('cannot reach the mcpproxy core')
   })
 })

@@ -41,6 +41,11 @@ export interface CoreOptions {
   /** watch mcp_config.json and apply edits live (default true) */
   watchConfig?: boolean
   version?: string
+  /**
+   * a core `mcpproxy stdio` started for its clients: it exits once no MCP client has been connected
+   * for this many seconds (the caller stops it), and `serve` or the app take over from it at start
+   */
+  idleExitS?: number
 }
 
 export interface Core {

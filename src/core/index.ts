@@ -11,12 +11,13 @@ import { activitySettingsFrom } from './config/activity-settings'
 import { dataDirPaths, loadConfig } from './config/load'
 import { createConfigService } from './config/service'
 import { createConfigStore } from './config/store'
+import type { StatusInfo } from '../shared/servers'
 import type { Core, CoreOptions } from './core-types'
 import { EventBus } from './events/bus'
 import { CoreError } from './errors'
 import { createHttpServer, type HttpServerHandle } from './http/server'
-import { socketInUse } from './http/unix-socket'
-import { createLogger } from './logger'
+import { getJsonOverSocket, socketInUse } from './http/unix-socket'
+import { createLogger, type Logger } from './logger'
 import { createOtelExporter } from './otel/exporter'
 import { createProxyServices } from './proxy/mcp-front-end'
 import { createUpstreamManager } from './proxy/upstream-manager'
@@ -25,6 +26,36 @@ import { openDb } from './store/db'
 export { activitySettingsFrom } from './config/activity-settings'
 
 export const VERSION = '0.1.0'
+
+/** how long a core waits for the core `mcpproxy stdio` started to stop before it gives up */
+const TAKE_OVER_WAIT_MS = 15_000
+
+/**
+ * Another core answers on the data dir's socket. When `mcpproxy stdio` started it for its clients
+ * (it reports idle_exit_s), it is asked to stop and this core takes its place: the bridges of its
+ * clients reconnect to this one. Any other core (the app, a `serve`) refuses this start.
+ */
+async function takeOverOrRefuse(paths: { dataDir: string; socket: string }, logger: Logger): Promise<void> {
+  const other = (await getJsonOverSocket(paths.socket, '/api/v1/status')) as Partial<StatusInfo> | null
+  if (other && typeof other.idle_exit_s === 'number' && typeof other.pid === 'number' && other.pid !== process.pid) {
+    logger.info('taking over from the core mcpproxy stdio started', { pid: other.pid })
+    try {
+      process.kill(other.pid, 'SIGTERM')
+    } catch {
+      // already gone
+    }
+    const deadline = Date.now() + TAKE_OVER_WAIT_MS
+    while (Date.now() < deadline) {
+      if (!(await socketInUse(paths.socket))) return
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new CoreError('CONFLICT', `the core mcpproxy stdio started for ${paths.dataDir} (pid ${other.pid}) did not stop within ${TAKE_OVER_WAIT_MS / 1000} s`)
+  }
+  throw new CoreError(
+    'CONFLICT',
+    `another mcpproxy core is already running for ${paths.dataDir} (its socket ${paths.socket} answers): stop it first, or use another --data-dir`,
+  )
+}
 
 export async function createCore(options: CoreOptions): Promise<Core> {
   const paths = dataDirPaths(options.dataDir)
@@ -112,6 +143,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       return {
         status: 'running',
         version,
+        pid: process.pid,
+        idle_exit_s: options.idleExitS ?? null,
         uptime: Math.round((Date.now() - startedAt) / 1000),
         listen,
         mcp_url: `http://${listen}/mcp`,
@@ -137,12 +170,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
     async start() {
       // one core per data dir: a second would start every upstream again and write the same log
-      if (process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) {
-        throw new CoreError(
-          'CONFLICT',
-          `another mcpproxy core is already running for ${paths.dataDir} (its socket ${paths.socket} answers): stop it first, or use another --data-dir`,
-        )
-      }
+      if (process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) await takeOverOrRefuse(paths, logger)
       activity.record({ type: 'system_start', status: 'success', metadata: { version, pid: process.pid, data_dir: paths.dataDir } })
       startRecorded = true
       if (options.watchConfig !== false) configStore.watch()

@@ -121,6 +121,10 @@ export type AddServerInput = z.infer<typeof AddServerSchema>
 export interface StatusInfo {
   status: 'running'
   version: string
+  /** the core's process */
+  pid: number
+  /** set on a core `mcpproxy stdio` started for its clients: it exits after this long without an MCP client */
+  idle_exit_s: number | null
   uptime: number
   listen: string
   mcp_url: string

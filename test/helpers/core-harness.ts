@@ -167,6 +167,8 @@ export async function createTestCore(config: Record<string, unknown> = {}): Prom
       return {
         status: 'running',
         version: '0.0.0-test',
+        pid: process.pid,
+        idle_exit_s: null,
         uptime: Math.round((Date.now() - started) / 1000),
         listen: '127.0.0.1:0',
         mcp_url: '',

@@ -48,17 +48,24 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
     .description('run the core headless: MCP at /mcp, REST at /api/v1, live events, the web UI')
     .option('--listen <host:port>', 'listen address (default: listen from the config, 127.0.0.1:8080)')
     .option('--json', 'print the URLs as one JSON line')
-    .action(async (flags: { listen?: string; json?: boolean }) => {
+    .option('--idle-exit <seconds>', 'exit once no MCP client has been connected for this long (how `mcpproxy stdio` runs its shared core; `serve` or the app take over from such a core)')
+    .action(async (flags: { listen?: string; json?: boolean; idleExit?: string }) => {
       const ctx = getCtx()
       if (flags.listen && !LISTEN.test(flags.listen)) throw usageError('--listen: must be host:port, e.g. 127.0.0.1:8080')
+      const idleExitS = flags.idleExit === undefined ? undefined : Number(flags.idleExit)
+      if (idleExitS !== undefined && !(Number.isInteger(idleExitS) && idleExitS >= 1)) throw usageError('--idle-exit: must be a whole number of seconds, at least 1')
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy.log'), 'core')
       const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read })
-      onShutdown(async () => {
-        const code = await stopCore(core, logger)
-        removeRuntimeFile(ctx.dataDir)
-        process.exit(code)
-      })
+      const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read, idleExitS })
+      // a signal during the idle exit (or the other way round) stops once
+      let stopping: Promise<void> | null = null
+      const shutdown = (): Promise<void> =>
+        (stopping ??= (async () => {
+          const code = await stopCore(core, logger)
+          removeRuntimeFile(ctx.dataDir)
+          process.exit(code)
+        })())
+      onShutdown(shutdown)
       try {
         await core.start()
       } catch (err) {
@@ -68,6 +75,7 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
       const s = core.status()
       const webUi = `${s.web_ui_url}?apikey=${encodeURIComponent(core.apiKey)}`
       writeRuntimeFile(ctx.dataDir, { pid: process.pid, listen: s.listen, mcp_url: s.mcp_url, web_ui_url: s.web_ui_url, started_at: new Date().toISOString() })
+      if (idleExitS !== undefined) exitWhenIdle(core, idleExitS, logger, shutdown)
       if (ctx.json || flags.json) printJson({ web_ui_url: webUi, mcp_url: s.mcp_url, listen: s.listen, data_dir: s.data_dir, socket: core.paths.socket })
       else {
         printLine(`mcpproxy ${s.version} is running (Ctrl-C to stop)`)
@@ -81,6 +89,19 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
         )
       }
     })
+}
+
+/** Stops the core once no MCP session has been open for `seconds` (counted from the start too). */
+function exitWhenIdle(core: { sessions: { list(): Array<{ active: boolean }> } }, seconds: number, logger: Logger, shutdown: (signal: string) => Promise<void>): void {
+  let idleSince = Date.now()
+  const timer = setInterval(() => {
+    if (core.sessions.list().some((s) => s.active)) idleSince = Date.now()
+    else if (Date.now() - idleSince >= seconds * 1000) {
+      clearInterval(timer)
+      logger.info('no MCP client for a while: stopping', { idle_exit_s: seconds })
+      void shutdown('idle')
+    }
+  }, Math.min(1000, seconds * 250))
 }
 
 /** Everything to the data dir's log file; warnings and errors also to stderr (never stdout). */
@@ -124,14 +145,27 @@ export function stdioCommand(getCtx: () => CliContext): Command {
       const ctx = getCtx()
       // stdout carries MCP only: logs go to the data dir's logs/ and, for warnings, stderr
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-stdio.log'), 'stdio')
-      const running = await ctx.core()
-      if (running) {
-        const apiKey = running.client.endpoint.apiKey ?? ctx.config()?.apiKey
-        logger.info('bridging stdio to the running core', { url: running.status.mcp_url })
-        const { bridgeStdioToHttp } = await import('../../core/proxy/stdio-front-end')
-        await bridgeStdioToHttp(running.status.mcp_url, apiKey, process.stdin, process.stdout)
+      // every client of the data dir shares one core: the running one, else a shared core started now
+      const link = await import('../core-link')
+      let first = await link.openSession(ctx)
+      if (first) logger.info('bridging stdio to the running core', { socket: ctx.paths.socket })
+      let alone = ''
+      if (!first && process.platform !== 'win32') {
+        first = await link.startSharedCore(ctx, logger).catch((err: Error) => {
+          alone = err.message
+          return null
+        })
+      }
+      if (first) {
+        const { runStdioBridge } = await import('../../core/proxy/stdio-bridge')
+        process.exitCode = await runStdioBridge({ input: process.stdin, output: process.stdout, first, reconnect: link.reconnector(ctx, logger), logger })
+        // (when it gave up, the client may still hold stdin open: this process ends all the same)
+        process.stdin.destroy()
         return
       }
+      // no core could be shared (no socket on this platform, or the shared core failed: its
+      // reason is on stderr): the upstreams run in this process, for this client only
+      if (alone) logger.warn(`cannot start a shared core (${alone}); serving this client on its own`)
       const { createCore, VERSION } = await loadCore()
       const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read })
       onShutdown(async () => process.exit(await stopCore(core, logger)))

@@ -74,7 +74,8 @@ export function statusCommand(getCtx: () => CliContext): Command {
         }
         printLine(
           renderFields([
-            ['Status', paint.green('running') + ` (version ${s.version}, up ${uptime(s.uptime)})`],
+            ['Status', paint.green('running') + ` (version ${s.version}, up ${uptime(s.uptime)}, pid ${s.pid})`],
+            ['Shared core', s.idle_exit_s != null ? `started by mcpproxy stdio; exits ${s.idle_exit_s} s after its last MCP client (the app or serve take over)` : undefined],
             ['Web UI', key && !s.web_ui_url.includes('apikey=') ? `${s.web_ui_url}?apikey=${encodeURIComponent(key)}` : s.web_ui_url],
             ['MCP endpoint', s.mcp_url],
             ['Data dir', s.data_dir],

@@ -27,6 +27,7 @@ import { registerStatusRoutes } from './routes/status'
 import { registerToolRoutes } from './routes/tools'
 import { createSseHub, type SseHubOptions } from './sse-hub'
 import { registerStaticUi } from './static-ui'
+import { createStdioUpgrades } from './stdio-upgrade'
 import { closeUnixSocket, listenUnixSocket, viaSocket } from './unix-socket'
 
 
@@ -88,6 +89,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   const hub = createSseHub({ ...options.events, logger: logger.child('events') })
   const unbridge = bridgeCoreEvents(core, hub)
   let socketServer: Server | null = null
+  const stdioUpgrades = createStdioUpgrades(core, logger.child('stdio'))
   const ctx: HttpContext = { core, hub, address: () => boundAddress, socketPath: null, downloads: createDownloadTokens() }
 
   app.addHook('onRequest', async (req, reply) => {
@@ -164,6 +166,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   app.addHook('onClose', async () => {
     unbridge()
     hub.close()
+    stdioUpgrades.closeAll()
     if (socketServer && options.socketPath) await closeUnixSocket(socketServer, options.socketPath)
   })
 
@@ -181,7 +184,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   guard = createHostGuard(addr.port, extra)
 
   if (options.socketPath && handler) {
-    socketServer = await listenUnixSocket(options.socketPath, handler, logger)
+    socketServer = await listenUnixSocket(options.socketPath, handler, logger, stdioUpgrades.onUpgrade)
     ctx.socketPath = socketServer ? options.socketPath : null
   }
   logger.info('http server listening', { address: boundAddress, socket: ctx.socketPath })

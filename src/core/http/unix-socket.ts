@@ -1,7 +1,8 @@
 /** The data dir's Unix socket: the same app, no API key (the file mode 0600 is the auth). */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs'
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { createServer, request, type IncomingMessage, type RequestListener, type Server } from 'node:http'
 import { connect } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Logger } from '../logger'
 
 const VIA_SOCKET = Symbol('mcpproxy.viaSocket')
@@ -22,8 +23,34 @@ export function socketInUse(path: string): Promise<boolean> {
   })
 }
 
+/** GETs `path` from the core behind the socket and parses its JSON answer; null when none answers (within timeoutMs). */
+export function getJsonOverSocket(socketPath: string, path: string, timeoutMs = 3000): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, method: 'GET', timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : null)
+        } catch {
+          resolve(null)
+        }
+      })
+      res.on('error', () => resolve(null))
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolve(null))
+    req.end()
+  })
+}
+
 /** Listens on `path`; returns null (and logs why) when it cannot, since TCP still serves. */
-export async function listenUnixSocket(path: string, handler: RequestListener, logger: Logger): Promise<Server | null> {
+export async function listenUnixSocket(
+  path: string,
+  handler: RequestListener,
+  logger: Logger,
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): Promise<Server | null> {
   if (process.platform === 'win32') return null
   if (existsSync(path)) {
     if (await socketInUse(path)) {
@@ -36,6 +63,7 @@ export async function listenUnixSocket(path: string, handler: RequestListener, l
     ;(req as IncomingMessage & { [VIA_SOCKET]?: boolean })[VIA_SOCKET] = true
     handler(req, res)
   })
+  if (onUpgrade) server.on('upgrade', onUpgrade)
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
-import { isStdioBridge, lookupPeerProcess, parentProcess, STDIO_BRIDGE_HEADER } from './peer-process'
+import { lookupPeerProcess } from './peer-process'
 import { isJsonRpcMessage, isPlainRequest } from './json-lines'
 import type { CallerContext } from './types'
 
@@ -297,9 +297,7 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
   const open = async (req: IncomingMessage): Promise<HttpSession> => {
     const id = randomUUID()
     const transport = new HttpSessionTransport(id)
-    // a client of `mcpproxy stdio` reaching this core through its bridge
-    const bridged = req.headers[STDIO_BRIDGE_HEADER] === 'stdio'
-    const caller: CallerContext = { sessionId: id, transport: bridged ? 'stdio' : 'http', client: {} }
+    const caller: CallerContext = { sessionId: id, transport: 'http', client: {} }
     const session = ctx.sessions.open(caller.transport, {}, id)
     const server = createAggregatedServer(ctx, session, caller)
     const entry = { transport, caller }
@@ -315,8 +313,6 @@ export function createMcpHttpHandler(ctx: ProxyContext, options: McpHttpHandlerO
       // asked once per session, after the initialize answer is on its way
       setImmediate(() => {
         lookupPeerProcess(remotePort, localPort)
-          // the header alone moves nothing: the peer must be an `mcpproxy stdio` process
-          .then(async (peer) => (peer && bridged && (await isStdioBridge(peer.pid)) ? ((await parentProcess(peer.pid)) ?? peer) : peer))
           .then((peer) => {
             if (!peer) return
             caller.client = { ...caller.client, pid: peer.pid, exe: peer.exe }

@@ -64,27 +64,3 @@ export async function processExe(pid: number): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined
   return readlink(`/proc/${pid}/exe`).catch(() => undefined)
 }
-
-/**
- * Sent by `mcpproxy stdio` when it bridges to a running core: the client of that HTTP session is
- * the bridge's parent process, which the core then looks up itself (the header claims no pid),
- * once the OS confirms the peer runs `mcpproxy ... stdio` (isStdioBridge).
- */
-export const STDIO_BRIDGE_HEADER = 'x-mcpproxy-bridge'
-
-/** Whether a process runs `mcpproxy stdio` (its command line names mcpproxy and stdio), where the OS tells it. */
-export async function isStdioBridge(pid: number): Promise<boolean> {
-  if (process.platform !== 'linux') return false
-  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
-  return argv.includes('stdio') && argv.some((a) => /(^|\/)mcpproxy(\.js)?$/.test(a))
-}
-
-/** The parent of a process, with its executable, where the OS tells it. */
-export async function parentProcess(pid: number): Promise<PeerProcess | undefined> {
-  if (process.platform !== 'linux') return undefined
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
-  // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'
-  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-  if (!Number.isSafeInteger(ppid) || ppid <= 1) return undefined
-  return { pid: ppid, exe: await processExe(ppid) }
-}

@@ -1,11 +1,9 @@
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { ClientInfo } from '../../shared/activity'
 import { createAggregatedServer, requestDispatcher, type ProxyContext } from './aggregated-server'
-import { isJsonRpcMessage, isPlainRequest, lineSplitter, MAX_LINE_BYTES, onLines } from './json-lines'
-import { processExe, STDIO_BRIDGE_HEADER } from './peer-process'
+import { isJsonRpcMessage, isPlainRequest, lineSplitter, MAX_LINE_BYTES } from './json-lines'
+import { processExe } from './peer-process'
 import type { CallerContext } from './types'
 
 /**
@@ -141,124 +139,4 @@ export class StdioLineTransport implements Transport {
     if (this.input.listenerCount('data') === 0) this.input.pause()
     this.onclose?.()
   }
-}
-
-function readAll(res: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    res.on('data', (c: Buffer) => chunks.push(c))
-    res.on('end', () => resolve(Buffer.concat(chunks)))
-    res.on('error', reject)
-  })
-}
-
-/** Writes each SSE `data:` payload of a stream as one line. */
-function relaySse(res: IncomingMessage, write: (line: string) => void): Promise<void> {
-  return new Promise((resolve) => {
-    let buffer = ''
-    res.setEncoding('utf8')
-    res.on('data', (text: string) => {
-      buffer += text
-      let sep = buffer.indexOf('\n\n')
-      while (sep !== -1) {
-        const event = buffer.slice(0, sep)
-        buffer = buffer.slice(sep + 2)
-        const data = event
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).replace(/^ /, ''))
-          .join('\n')
-        if (data) write(data)
-        sep = buffer.indexOf('\n\n')
-      }
-    })
-    res.on('end', () => resolve())
-    res.on('error', () => resolve())
-    res.on('close', () => resolve())
-  })
-}
-
-function idOf(line: Buffer): string | number | null {
-  try {
-    const m = JSON.parse(line.toString('utf8')) as { id?: string | number; method?: string }
-    return m.id ?? null
-  } catch {
-    return null
-  }
-}
-
-/**
- * Bridges an MCP stdio client to a running core's `/mcp` (streamable HTTP): each line goes as
- * one POST body unchanged, each JSON answer or SSE event comes back as one line. Server
- * notifications arrive over the session's GET stream. Resolves when the input ends and every
- * answer is written; the session is then deleted.
- */
-export async function bridgeStdioToHttp(url: string, apiKey: string | undefined, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
-  const target = new URL(url)
-  const secure = target.protocol === 'https:'
-  const send = secure ? httpsRequest : httpRequest
-  const agent = secure ? undefined : new Agent({ keepAlive: true, maxSockets: 64 })
-  let sessionId: string | undefined
-  let streamOpen = false
-  const inflight = new Set<Promise<void>>()
-  const write = (line: string | Buffer): void => {
-    output.write(line)
-    output.write('\n')
-  }
-
-  const headers = (extra: Record<string, string> = {}): Record<string, string> => ({
-    [STDIO_BRIDGE_HEADER]: 'stdio',
-    ...(apiKey ? { 'x-api-key': apiKey } : {}),
-    ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
-    ...extra,
-  })
-
-  const call = (method: string, body?: Buffer, extra?: Record<string, string>): Promise<IncomingMessage> =>
-    new Promise((resolve, reject) => {
-      const req = send(target, { method, agent, headers: headers({ ...extra, ...(body ? { 'content-length': String(body.length) } : {}) }) }, resolve)
-      req.on('error', reject)
-      req.end(body)
-    })
-
-  const openStream = (): void => {
-    if (streamOpen || !sessionId) return
-    streamOpen = true
-    call('GET', undefined, { accept: 'text/event-stream' })
-      .then((res) => (res.statusCode === 200 ? relaySse(res, write) : readAll(res).then(() => undefined)))
-      .catch(() => undefined)
-  }
-
-  const forward = async (line: Buffer): Promise<void> => {
-    try {
-      const res = await call('POST', line, { 'content-type': 'application/json', accept: 'application/json, text/event-stream' })
-      const sid = res.headers['mcp-session-id']
-      if (typeof sid === 'string' && sid !== sessionId) {
-        sessionId = sid
-        setImmediate(openStream)
-      }
-      const type = String(res.headers['content-type'] ?? '')
-      if (type.startsWith('text/event-stream')) return await relaySse(res, write)
-      const body = await readAll(res)
-      if (body.length === 0) return
-      if (type.startsWith('application/json')) return write(body)
-      const id = idOf(line)
-      if (id !== null) write(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message: `mcpproxy core answered HTTP ${res.statusCode}: ${body.toString('utf8').slice(0, 500)}` } }))
-    } catch (err) {
-      const id = idOf(line)
-      if (id !== null) write(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message: `cannot reach the mcpproxy core at ${url}: ${(err as Error).message}` } }))
-    }
-  }
-
-  await new Promise<void>((resolve) => {
-    onLines(input, (line) => {
-      const p = forward(line)
-      inflight.add(p)
-      void p.finally(() => inflight.delete(p))
-    })
-    input.once('end', resolve)
-    input.once('close', resolve)
-  })
-  await Promise.all(inflight)
-  if (sessionId) await call('DELETE').then(readAll, () => undefined).catch(() => undefined)
-  agent?.destroy()
 }

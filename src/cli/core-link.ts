@@ -1,0 +1,111 @@
+/**
+ * How `mcpproxy stdio` reaches the data dir's core: a stdio session over the data dir's socket,
+ * and when no core runs, a shared core started for it (`serve --idle-exit`), which every later
+ * `mcpproxy stdio` of the data dir shares and which exits once its last client has gone. The app
+ * or a `serve` started later takes over from it (createCore), and the bridges reconnect.
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { socketInUse } from '../core/http/unix-socket'
+import type { Logger } from '../core/logger'
+import { openCoreStdio } from '../core/proxy/stdio-bridge'
+import type { CliContext } from './context'
+import { readRuntimeFile } from './runtime-file'
+
+/** a shared core exits this long after its last MCP client went away */
+export const SHARED_CORE_IDLE_EXIT_S = 30
+/** how long to wait for a shared core just started to be ready */
+const START_WAIT_MS = 20_000
+/** after a core went away, how long bridges wait for another (the app or a `serve` taking over) before starting one */
+const START_AFTER_LOSS_MS = 5_000
+const POLL_MS = 100
+/** the shared core's stderr, read back when it fails to start */
+export const SHARED_CORE_STDERR = 'shared-core.stderr.log'
+
+/** The bridged client: the process that started this `mcpproxy stdio`. */
+function bridgedClient(): { pid: number; exe?: string } {
+  try {
+    return { pid: process.ppid, exe: readlinkSync(`/proc/${process.ppid}/exe`) }
+  } catch {
+    return { pid: process.ppid }
+  }
+}
+
+/** A stdio session on the core running for the data dir, or null when none answers on its socket. */
+export async function openSession(ctx: CliContext): Promise<Duplex | null> {
+  if (process.platform === 'win32') return null
+  try {
+    return await openCoreStdio(ctx.paths.socket, bridgedClient())
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return null
+    throw err
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Starts a shared core for the data dir (detached: it outlives this process while other clients
+ * use it) and opens a session on it, or on the core another `mcpproxy stdio` started at the same
+ * moment. Rejects with the reason the core gave when none came up.
+ */
+export async function startSharedCore(ctx: CliContext, logger: Logger): Promise<Duplex> {
+  const script = process.argv[1]
+  if (!script) throw new Error('cannot tell which mcpproxy to start (no script path)')
+  mkdirSync(ctx.paths.logs, { recursive: true, mode: 0o700 })
+  const stderrFile = join(ctx.paths.logs, SHARED_CORE_STDERR)
+  const err = openSync(stderrFile, 'w', 0o600)
+  const child = spawn(process.execPath, [script, '--data-dir', ctx.dataDir, 'serve', '--idle-exit', String(SHARED_CORE_IDLE_EXIT_S)], {
+    detached: true,
+    stdio: ['ignore', 'ignore', err],
+    env: process.env,
+  })
+  closeSync(err)
+  let exited: number | null = null
+  child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)))
+  child.once('error', () => (exited = 127))
+  child.unref()
+  logger.info('started a shared core for this data dir', { pid: child.pid })
+  const deadline = Date.now() + START_WAIT_MS
+  let exitedAt = 0
+  while (Date.now() < deadline) {
+    await sleep(POLL_MS)
+    if (exited !== null && !exitedAt) exitedAt = Date.now()
+    // ready once `serve` has written its runtime file (upstreams started); a core another client
+    // started in the same moment (ours then exits) is taken once its socket answers
+    const ready = readRuntimeFile(ctx.dataDir) !== null || (exited !== null && (await socketInUse(ctx.paths.socket)))
+    if (ready) {
+      const s = await openSession(ctx)
+      if (s) return s
+    }
+    // ours gave up: a core another client started may still be binding its socket
+    if (exitedAt && Date.now() - exitedAt > 2_000) break
+  }
+  if (exited === null) child.kill('SIGTERM')
+  let reason = ''
+  try {
+    reason = readFileSync(stderrFile, 'utf8').trim().split('\n').slice(-3).join(' ')
+  } catch {
+    // no stderr file
+  }
+  throw new Error(exited === null ? `the shared core did not come up within ${START_WAIT_MS / 1000} s` : `the shared core exited with code ${exited}${reason ? `: ${reason}` : ''}`)
+}
+
+/**
+ * A bridge's way back to a core after its core went away: the core on the socket when there is
+ * one (the app or a `serve` taking over bring theirs up within moments); after START_AFTER_LOSS_MS
+ * without any, a shared core started again.
+ */
+export function reconnector(ctx: CliContext, logger: Logger): (attempt: number) => Promise<Duplex> {
+  let since = Date.now()
+  return async (attempt) => {
+    if (attempt === 1) since = Date.now()
+    const s = await openSession(ctx)
+    if (s) return s
+    if (Date.now() - since < START_AFTER_LOSS_MS) throw new Error('no core answers on the socket yet')
+    return startSharedCore(ctx, logger)
+  }
+}

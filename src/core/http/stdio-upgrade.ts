@@ -1,0 +1,56 @@
+/**
+ * Stdio sessions over the data dir's socket: `mcpproxy stdio` bridges its client here
+ * (`GET /mcp/stdio`, `Upgrade: mcpproxy-stdio`), and the upgraded connection is then served
+ * exactly as the core serves its own stdin and stdout (newline-delimited JSON-RPC). Only the
+ * socket takes it: its file mode is the authentication, so the client's pid and executable the
+ * bridge names are taken as they are.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { ClientInfo } from '../../shared/activity'
+import type { Core } from '../core-types'
+import type { Logger } from '../logger'
+import { CLIENT_EXE_HEADER, CLIENT_PID_HEADER, STDIO_UPGRADE_PATH, STDIO_UPGRADE_PROTOCOL } from '../proxy/stdio-bridge'
+
+export interface StdioUpgrades {
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** ends every bridged session (the core is stopping): their bridges reconnect to the next core */
+  closeAll(): void
+  count(): number
+}
+
+function refuse(socket: Duplex, status: string, text: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
+}
+
+export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): StdioUpgrades {
+  const open = new Set<Duplex>()
+  return {
+    onUpgrade(req, socket, head) {
+      socket.on('error', (err: Error) => logger.debug('bridged stdio connection error', { error: err.message }))
+      const path = (req.url ?? '').split('?')[0]
+      if (req.method !== 'GET' || path !== STDIO_UPGRADE_PATH || String(req.headers.upgrade ?? '').toLowerCase() !== STDIO_UPGRADE_PROTOCOL) {
+        return refuse(socket, '400 Bad Request', `only GET ${STDIO_UPGRADE_PATH} with Upgrade: ${STDIO_UPGRADE_PROTOCOL} is upgraded\n`)
+      }
+      const pid = Number(req.headers[CLIENT_PID_HEADER])
+      if (!Number.isSafeInteger(pid) || pid <= 0) return refuse(socket, '400 Bad Request', `${CLIENT_PID_HEADER}: the client's process id is required\n`)
+      const exe = req.headers[CLIENT_EXE_HEADER]
+      const client: ClientInfo = { pid, ...(typeof exe === 'string' && exe ? { exe } : {}) }
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${STDIO_UPGRADE_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`)
+      if (head.length) socket.unshift(head)
+      open.add(socket)
+      core.mcp
+        .serveStdio(socket, socket, client)
+        .catch((err: Error) => logger.warn('bridged stdio session failed', { error: err.message }))
+        .finally(() => {
+          open.delete(socket)
+          socket.end()
+        })
+    },
+    closeAll() {
+      for (const s of open) s.destroy()
+      open.clear()
+    },
+    count: () => open.size,
+  }
+}

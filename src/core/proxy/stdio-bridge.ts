@@ -1,0 +1,291 @@
+/**
+ * `mcpproxy stdio` as a bridge to the data dir's core: the client's lines go to a stdio session
+ * of the core over the data dir's socket (`GET /mcp/stdio` upgraded to `mcpproxy-stdio`) byte for
+ * byte, and the core's lines come back the same way, so every client of every `mcpproxy stdio`
+ * shares one core, one set of upstream processes and one approval queue.
+ *
+ * The bridge reads each line only for what a lost core needs: the client's `initialize` (to
+ * introduce the client again to the next core), the requests in flight (answered with an error
+ * when their core goes away: not sent again, since a tool call may already have run) and the
+ * core's own requests to the client (whose late answers must not reach the next core).
+ */
+import { request as httpRequest } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from '../logger'
+import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
+
+export const STDIO_UPGRADE_PATH = '/mcp/stdio'
+export const STDIO_UPGRADE_PROTOCOL = 'mcpproxy-stdio'
+/** the bridged client's process id and executable (the bridge's parent), trusted on the socket only */
+export const CLIENT_PID_HEADER = 'x-mcpproxy-client-pid'
+export const CLIENT_EXE_HEADER = 'x-mcpproxy-client-exe'
+
+/** how long a bridge keeps trying to reach a core after its core went away */
+export const RECONNECT_FOR_MS = 30_000
+const RETRY_MIN_MS = 100
+const RETRY_MAX_MS = 2_000
+
+export const CORE_GONE_MESSAGE = 'the mcpproxy core went away before answering; the request was not sent again (a tool call may have run): send it again'
+
+/** Opens a stdio session on the core behind `socketPath`; rejects when no core answers or it refuses. */
+export function openCoreStdio(socketPath: string, client: { pid: number; exe?: string }): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      socketPath,
+      path: STDIO_UPGRADE_PATH,
+      method: 'GET',
+      headers: { connection: 'Upgrade', upgrade: STDIO_UPGRADE_PROTOCOL, [CLIENT_PID_HEADER]: String(client.pid), ...(client.exe ? { [CLIENT_EXE_HEADER]: client.exe } : {}) },
+    })
+    req.once('upgrade', (_res, socket, head) => {
+      if (head.length) socket.unshift(head)
+      resolve(socket)
+    })
+    req.once('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => reject(new Error(`the core refused a stdio session: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').trim().slice(0, 300)}`)))
+    })
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+type Id = string | number
+interface Message {
+  id?: unknown
+  method?: unknown
+}
+
+const isId = (v: unknown): v is Id => typeof v === 'string' || typeof v === 'number'
+const keyOf = (id: Id): string => (typeof id === 'number' ? `n${id}` : `s${id}`)
+
+function parse(line: Buffer): Message | undefined {
+  try {
+    const m = JSON.parse(line.toString('utf8')) as unknown
+    return m && typeof m === 'object' && !Array.isArray(m) ? (m as Message) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export interface StdioBridgeOptions {
+  input: NodeJS.ReadableStream
+  output: NodeJS.WritableStream
+  /** the first core's session, already open */
+  first: Duplex
+  /** a session on a core again after the last one went away (attempt counts from 1); rejects while there is none */
+  reconnect: (attempt: number) => Promise<Duplex>
+  logger: Logger
+  /** how long to keep trying after a core went away (RECONNECT_FOR_MS) */
+  reconnectForMs?: number
+}
+
+/**
+ * Relays until the client's input ends and every request it sent is answered (resolves 0), or
+ * until no core could be reached for reconnectForMs after one went away (resolves 1; every
+ * request then waiting was answered with an error naming why).
+ */
+export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
+  const { input, output, logger } = options
+  const reconnectForMs = options.reconnectForMs ?? RECONNECT_FOR_MS
+  const NL = Buffer.from('\n')
+
+  let core: Duplex | null = null
+  /** client requests written to the current core and not answered yet, by id key */
+  const pending = new Map<string, Id>()
+  /** the core's requests to the client not answered yet; on a lost core they become stale */
+  let serverRequests = new Set<string>()
+  const stale = new Set<string>()
+  /** the client's initialize line and whether a core answered it */
+  let initialize: { line: Buffer; id: Id; answered: boolean } | null = null
+  let initialized: Buffer | null = null
+  /** client lines waiting for a core (while reconnecting or introducing the client again), with their request id */
+  let queue: Array<{ line: Buffer; id?: Id }> = []
+  /** input paused until the core's socket drains, output until the client's stdout does */
+  let inputPaused = false
+  let corePaused = false
+  /** the id of the initialize sent again to a new core, whose answer the client must not see */
+  let replayId: string | null = null
+  let generation = 0
+  let inputEnded = false
+  let done = false
+  let finish: (code: number) => void = () => {}
+
+  const toClient = (line: Buffer | string): void => {
+    const flowing = output.write(typeof line === 'string' ? line + '\n' : Buffer.concat([line, NL]))
+    // a client that reads slowly slows the core's side down, rather than filling memory
+    const from = core
+    if (!flowing && from && !corePaused) {
+      corePaused = true
+      from.pause()
+      output.once('drain', () => {
+        corePaused = false
+        from.resume()
+      })
+    }
+  }
+  const errorTo = (id: Id, message: string): void => toClient(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message } }))
+
+  const toCore = (line: Buffer, id?: Id): void => {
+    const to = core
+    if (!to || replayId !== null) return void queue.push({ line, id })
+    if (id !== undefined) pending.set(keyOf(id), id)
+    if (!to.write(Buffer.concat([line, NL])) && !inputPaused) {
+      inputPaused = true
+      input.pause()
+      const resume = (): void => {
+        inputPaused = false
+        input.resume()
+      }
+      to.once('drain', resume)
+      to.once('close', resume)
+    }
+  }
+
+  const maybeFinish = (): void => {
+    if (done || !inputEnded || pending.size > 0 || queue.length > 0 || replayId !== null) return
+    done = true
+    const last = core
+    core = null
+    if (!last) return finish(0)
+    // the core ends the session when its side of the socket ends
+    const t = setTimeout(() => last.destroy(), 5_000)
+    t.unref()
+    last.once('close', () => {
+      clearTimeout(t)
+      finish(0)
+    })
+    last.end()
+  }
+
+  const fromClient = (line: Buffer): void => {
+    const m = parse(line)
+    if (m && typeof m.method === 'string') {
+      if (isId(m.id)) {
+        if (m.method === 'initialize') initialize = { line, id: m.id, answered: false }
+        return toCore(line, m.id)
+      }
+      if (m.method === 'notifications/initialized') initialized = line
+    } else if (m && isId(m.id) && stale.delete(keyOf(m.id))) {
+      // the client's answer to a request of a core that went away: the next core never asked
+      logger.info('stdio bridge: dropped an answer to a request of the previous core', { id: m.id })
+      return
+    } else if (m && isId(m.id)) serverRequests.delete(keyOf(m.id))
+    toCore(line)
+  }
+
+  const fromCore = (line: Buffer): void => {
+    const m = parse(line)
+    if (m && isId(m.id) && m.method === undefined) {
+      const key = keyOf(m.id)
+      if (replayId !== null && key === keyOf(replayId)) return introduced()
+      pending.delete(key)
+      if (initialize && key === keyOf(initialize.id)) initialize.answered = true
+      toClient(line)
+      return maybeFinish()
+    }
+    if (m && typeof m.method === 'string' && isId(m.id)) serverRequests.add(keyOf(m.id))
+    toClient(line)
+  }
+
+  /** the new core answered the initialize sent again: the client's queued lines follow */
+  const introduced = (): void => {
+    replayId = null
+    if (initialized) core?.write(Buffer.concat([initialized, NL]))
+    // the next core may know other tools (the app took over with its own config)
+    toClient(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }))
+    flushQueue()
+  }
+
+  const flushQueue = (): void => {
+    const waiting = queue
+    queue = []
+    for (const { line, id } of waiting) toCore(line, id)
+    maybeFinish()
+  }
+
+  const attach = (socket: Duplex): void => {
+    core = socket
+    const mine = generation
+    socket.on('data', lineSplitter(fromCore, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the core that was too long', { bytes })))
+    socket.on('error', (err: Error) => logger.info('stdio bridge: core connection error', { error: err.message }))
+    socket.once('close', () => {
+      if (mine === generation && core === socket && !done) void lost()
+    })
+  }
+
+  const lost = async (): Promise<void> => {
+    generation++
+    core = null
+    logger.warn('stdio bridge: the core went away; reconnecting')
+    for (const key of serverRequests) stale.add(key)
+    serverRequests = new Set()
+    const again: Array<{ line: Buffer; id?: Id }> = []
+    // an initialize sent again and not answered yet is sent again to the next core
+    replayId = null
+    for (const [key, id] of pending) {
+      // an unanswered initialize has no effect: the next core gets it as the client sent it
+      if (initialize && !initialize.answered && key === keyOf(initialize.id)) again.push({ line: initialize.line, id })
+      else errorTo(id, CORE_GONE_MESSAGE)
+    }
+    pending.clear()
+    queue = [...again, ...queue]
+    if (inputEnded && pending.size === 0 && queue.length === 0) {
+      done = true
+      return finish(0)
+    }
+    const deadline = Date.now() + reconnectForMs
+    let lastError = ''
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const socket = await options.reconnect(attempt)
+        if (done) {
+          socket.destroy()
+          return
+        }
+        attach(socket)
+        break
+      } catch (err) {
+        lastError = (err as Error).message
+        if (Date.now() >= deadline) return giveUp(lastError)
+        await new Promise((r) => setTimeout(r, Math.min(RETRY_MIN_MS * 2 ** (attempt - 1), RETRY_MAX_MS)))
+      }
+    }
+    logger.info('stdio bridge: reconnected to a core', { generation })
+    if (initialize?.answered) {
+      // introduce the client again under an id of our own; its answer (fromCore → introduced) is not passed on
+      replayId = `mcpproxy-bridge-reinitialize-${generation}`
+      const m = JSON.parse(initialize.line.toString('utf8')) as Record<string, unknown>
+      core!.write(JSON.stringify({ ...m, id: replayId }) + '\n')
+      return
+    }
+    flushQueue()
+  }
+
+  const giveUp = (reason: string): void => {
+    done = true
+    const text = `no mcpproxy core for this data dir: ${reason}`
+    logger.error(`stdio bridge: ${text}; giving up`)
+    for (const { id } of queue) if (id !== undefined) errorTo(id, text)
+    queue = []
+    pending.clear()
+    finish(1)
+  }
+
+  return new Promise<number>((resolve) => {
+    finish = (code) => {
+      input.off('data', onInput)
+      resolve(code)
+    }
+    const onInput = lineSplitter(fromClient, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the client that was too long', { bytes }))
+    attach(options.first)
+    input.on('data', onInput)
+    const ended = (): void => {
+      if (inputEnded) return
+      inputEnded = true
+      maybeFinish()
+    }
+    input.once('end', ended)
+    input.once('close', ended)
+  })
+}
