@@ -10,7 +10,7 @@
  * core's own requests to the client (whose late answers must not reach the next core).
  */
 import { request as httpRequest } from 'node:http'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Writable } from 'node:stream'
 import type { Logger } from '../logger'
 import { lineSplitter, MAX_LINE_BYTES } from './json-lines'
 
@@ -68,6 +68,17 @@ function parse(line: Buffer): Message | undefined {
   }
 }
 
+/** The lines of one chunk leave in one write (writev) of `to`, not one system call each. */
+function batched(to: NodeJS.WritableStream | null, fn: () => void): void {
+  const w = to as Writable | null
+  w?.cork()
+  try {
+    fn()
+  } finally {
+    w?.uncork()
+  }
+}
+
 export interface StdioBridgeOptions {
   input: NodeJS.ReadableStream
   output: NodeJS.WritableStream
@@ -112,7 +123,8 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
   let finish: (code: number) => void = () => {}
 
   const toClient = (line: Buffer | string): void => {
-    const flowing = output.write(typeof line === 'string' ? line + '\n' : Buffer.concat([line, NL]))
+    // (two writes of one corked batch: no copy of the line)
+    const flowing = typeof line === 'string' ? output.write(line + '\n') : (output.write(line), output.write(NL))
     // a client that reads slowly slows the core's side down, rather than filling memory
     const from = core
     if (!flowing && from && !corePaused) {
@@ -130,15 +142,18 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
     const to = core
     if (!to || replayId !== null) return void queue.push({ line, id })
     if (id !== undefined) pending.set(keyOf(id), id)
-    if (!to.write(Buffer.concat([line, NL])) && !inputPaused) {
+    to.write(line)
+    if (!to.write(NL) && !inputPaused) {
       inputPaused = true
       input.pause()
       const resume = (): void => {
+        to.off('drain', resume)
+        to.off('close', resume)
         inputPaused = false
         input.resume()
       }
-      to.once('drain', resume)
-      to.once('close', resume)
+      to.on('drain', resume)
+      to.on('close', resume)
     }
   }
 
@@ -207,7 +222,8 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
   const attach = (socket: Duplex): void => {
     core = socket
     const mine = generation
-    socket.on('data', lineSplitter(fromCore, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the core that was too long', { bytes })))
+    const split = lineSplitter(fromCore, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the core that was too long', { bytes }))
+    socket.on('data', (chunk: Buffer) => batched(output, () => split(chunk)))
     socket.on('error', (err: Error) => logger.info('stdio bridge: core connection error', { error: err.message }))
     socket.once('close', () => {
       if (mine === generation && core === socket && !done) void lost()
@@ -274,12 +290,12 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
 
   return new Promise<number>((resolve) => {
     finish = (code) => {
-      input.off('data', onInput)
+      input.removeAllListeners('data')
       resolve(code)
     }
     const onInput = lineSplitter(fromClient, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the client that was too long', { bytes }))
     attach(options.first)
-    input.on('data', onInput)
+    input.on('data', (chunk: Buffer) => batched(core, () => onInput(chunk)))
     const ended = (): void => {
       if (inputEnded) return
       inputEnded = true
