@@ -130,15 +130,18 @@ describe.runIf(process.platform === 'linux')('mcpproxy stdio with no core runnin
     }
   }, 60_000)
 
-  it('`serve` takes over from the shared core, and the stdio client goes on through the new core', async () => {
+  it('`serve` takes over from the shared core: the call in flight finishes first, and the stdio client goes on through the new core', async () => {
     const { dataDir } = await dataDirWith('takeover')
     const c = await stdioClient(dataDir, 'stays')
     let serve: ReturnType<typeof start> | undefined
     try {
       expect(await echo(c.client, 'before')).toBe('Echo: before')
       const shared = runtimePid(dataDir)
+      const inFlight = c.client.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 2, steps: 2 } }) as Promise<CallToolResult>
+      await new Promise((r) => setTimeout(r, 300))
       serve = start(['--data-dir', dataDir, 'serve'])
       await serve.waitFor(/MCP endpoint:\s+\S+/, 30_000)
+      expect((await inFlight).isError).toBeFalsy()
       expect(alive(shared)).toBe(false)
       expect(runtimePid(dataDir)).toBe(serve.child.pid)
       expect(await echo(c.client, 'after')).toBe('Echo: after')

@@ -24,11 +24,12 @@ describeUnix('stdio bridge over the data dir socket', () => {
   afterAll(async () => h.close())
 
   /** the core's side: its socket, taking stdio sessions as createHttpServer does */
-  async function listenCore(path: string): Promise<{ close(): Promise<void> }> {
+  async function listenCore(path: string): Promise<{ close(): Promise<void>; drain(ms: number): Promise<void> }> {
     const upgrades = createStdioUpgrades({ mcp: h.services.mcp } as unknown as Core, silentLogger)
     const server = await listenUnixSocket(path, (_req, res) => res.writeHead(404).end(), silentLogger, upgrades.onUpgrade)
     if (!server) throw new Error('no socket')
     return {
+      drain: (ms) => upgrades.drain(ms),
       async close() {
         upgrades.closeAll()
         await closeUnixSocket(server, path)
@@ -92,6 +93,41 @@ describeUnix('stdio bridge over the data dir socket', () => {
     expect(sessions.map((s) => s.active).sort()).toEqual([false, true])
     expect(sessions.every((s) => s.client.version === '2' && s.transport === 'stdio')).toBe(true)
     expect(lines.filter((l) => typeof l.id === 'string' && l.id.startsWith('mcpproxy-bridge'))).toEqual([])
+    await agent.close()
+    expect(await done).toBe(0)
+    await core.close()
+  }, 30_000)
+
+  it('a stopping core drains: the call in flight finishes, what the client sends meanwhile waits for the next core, and no error reaches the client', async () => {
+    const sock = join(h.dir, 'drain.sock')
+    let core = await listenCore(sock)
+    const input = new PassThrough()
+    const output = new PassThrough()
+    const lines: Array<{ id?: unknown; method?: string; error?: unknown }> = []
+    output.on('data', (c: Buffer) => {
+      for (const l of c.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as { id?: unknown; method?: string })
+    })
+    const done = runStdioBridge({ input, output, first: await openCoreStdio(sock, client), reconnect: () => openCoreStdio(sock, client), logger: silentLogger })
+    const agent = new Client({ name: 'draining-agent', version: '1' })
+    await agent.connect(streamTransport(input, output))
+    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 1, steps: 2 } } })
+    await new Promise((r) => setTimeout(r, 200))
+    let drainedAt = 0
+    const draining = core.drain(10_000).then(() => (drainedAt = Date.now()))
+    await new Promise((r) => setTimeout(r, 100))
+    // the stopping core takes no new session
+    await expect(openCoreStdio(sock, client)).rejects.toThrow(/HTTP 503 the core is stopping/)
+    const meanwhile = agent.callTool(echo('sent while draining'))
+    const slowResult = await slow
+    expect(slowResult.isError).toBeFalsy()
+    const slowAt = Date.now()
+    await draining
+    expect(drainedAt).toBeGreaterThanOrEqual(slowAt - 5)
+    await core.close()
+    core = await listenCore(sock)
+    expect(textOf(await meanwhile)).toBe('Echo: sent while draining')
+    expect(lines.filter((l) => l.error !== undefined)).toEqual([])
+    expect(lines.filter((l) => l.method === 'notifications/mcpproxy/draining')).toEqual([])
     await agent.close()
     expect(await done).toBe(0)
     await core.close()

@@ -29,6 +29,8 @@ export const VERSION = '0.1.0'
 
 /** how long a core waits for the core `mcpproxy stdio` started to stop before it gives up */
 const TAKE_OVER_WAIT_MS = 15_000
+/** how long a stopping core lets bridged stdio calls in flight finish (less than TAKE_OVER_WAIT_MS) */
+const STDIO_DRAIN_MS = 10_000
 
 /**
  * Another core answers on the data dir's socket. When `mcpproxy stdio` started it for its clients
@@ -189,6 +191,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       if (stopped) return
       stopped = true
       configStore.close()
+      // the bridges of `mcpproxy stdio` clients let their calls in flight finish and move to the next core
+      await http?.drainStdio(STDIO_DRAIN_MS)
       // pending approvals are denied and answered before the HTTP server goes away
       await mcp.close()
       await http?.close().catch((err: Error) => logger.warn('http close failed', { error: err.message }))

@@ -10,11 +10,17 @@ import type { Duplex } from 'node:stream'
 import type { ClientInfo } from '../../shared/activity'
 import type { Core } from '../core-types'
 import type { Logger } from '../logger'
-import { CLIENT_EXE_HEADER, CLIENT_PID_HEADER, STDIO_UPGRADE_PATH, STDIO_UPGRADE_PROTOCOL } from '../proxy/stdio-bridge'
+import { CLIENT_EXE_HEADER, CLIENT_PID_HEADER, STDIO_DRAINING_METHOD, STDIO_UPGRADE_PATH, STDIO_UPGRADE_PROTOCOL } from '../proxy/stdio-bridge'
 
 export interface StdioUpgrades {
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
-  /** ends every bridged session (the core is stopping): their bridges reconnect to the next core */
+  /**
+   * The core is stopping: each bridge is told so, sends nothing more, and ends its session once
+   * its calls in flight are answered (then moves to the next core); new sessions are refused.
+   * Resolves when every session has ended, or after timeoutMs.
+   */
+  drain(timeoutMs: number): Promise<void>
+  /** ends every bridged session at once: their bridges reconnect to the next core */
   closeAll(): void
   count(): number
 }
@@ -25,6 +31,8 @@ function refuse(socket: Duplex, status: string, text: string): void {
 
 export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): StdioUpgrades {
   const open = new Set<Duplex>()
+  let draining = false
+  let drained: (() => void) | null = null
   return {
     onUpgrade(req, socket, head) {
       socket.on('error', (err: Error) => logger.debug('bridged stdio connection error', { error: err.message }))
@@ -32,6 +40,7 @@ export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): St
       if (req.method !== 'GET' || path !== STDIO_UPGRADE_PATH || String(req.headers.upgrade ?? '').toLowerCase() !== STDIO_UPGRADE_PROTOCOL) {
         return refuse(socket, '400 Bad Request', `only GET ${STDIO_UPGRADE_PATH} with Upgrade: ${STDIO_UPGRADE_PROTOCOL} is upgraded\n`)
       }
+      if (draining) return refuse(socket, '503 Service Unavailable', 'the core is stopping\n')
       const pid = Number(req.headers[CLIENT_PID_HEADER])
       if (!Number.isSafeInteger(pid) || pid <= 0) return refuse(socket, '400 Bad Request', `${CLIENT_PID_HEADER}: the client's process id is required\n`)
       const exe = req.headers[CLIENT_EXE_HEADER]
@@ -45,7 +54,22 @@ export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): St
         .finally(() => {
           open.delete(socket)
           socket.end()
+          if (open.size === 0) drained?.()
         })
+    },
+    async drain(timeoutMs) {
+      draining = true
+      if (open.size === 0) return
+      const line = JSON.stringify({ jsonrpc: '2.0', method: STDIO_DRAINING_METHOD }) + '\n'
+      for (const s of open) s.write(line)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs)
+        drained = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+      logger.info('bridged stdio sessions drained', { left: open.size })
     },
     closeAll() {
       for (const s of open) s.destroy()

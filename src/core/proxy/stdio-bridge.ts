@@ -25,6 +25,9 @@ export const RECONNECT_FOR_MS = 30_000
 const RETRY_MIN_MS = 100
 const RETRY_MAX_MS = 2_000
 
+/** the core to its bridges: it is stopping; send nothing more, end the session once answered */
+export const STDIO_DRAINING_METHOD = 'notifications/mcpproxy/draining'
+
 export const CORE_GONE_MESSAGE = 'the mcpproxy core went away before answering; the request was not sent again (a tool call may have run): send it again'
 
 /** Opens a stdio session on the core behind `socketPath`; rejects when no core answers or it refuses. */
@@ -115,6 +118,8 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
   /** input paused until the core's socket drains, output until the client's stdout does */
   let inputPaused = false
   let corePaused = false
+  /** the core is stopping: lines wait for the next core, and the session ends once answered */
+  let draining = false
   /** the id of the initialize sent again to a new core, whose answer the client must not see */
   let replayId: string | null = null
   let generation = 0
@@ -140,7 +145,7 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
 
   const toCore = (line: Buffer, id?: Id): void => {
     const to = core
-    if (!to || replayId !== null) return void queue.push({ line, id })
+    if (!to || replayId !== null || draining) return void queue.push({ line, id })
     if (id !== undefined) pending.set(keyOf(id), id)
     to.write(line)
     if (!to.write(NL) && !inputPaused) {
@@ -197,10 +202,21 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
       pending.delete(key)
       if (initialize && key === keyOf(initialize.id)) initialize.answered = true
       toClient(line)
+      if (draining) return leaveIfAnswered()
       return maybeFinish()
+    }
+    if (m && m.method === STDIO_DRAINING_METHOD && m.id === undefined) {
+      draining = true
+      logger.info('stdio bridge: the core is stopping; moving on once its calls in flight are answered', { in_flight: pending.size })
+      return leaveIfAnswered()
     }
     if (m && typeof m.method === 'string' && isId(m.id)) serverRequests.add(keyOf(m.id))
     toClient(line)
+  }
+
+  /** draining: once every call the core took is answered, the session ends and the next core takes what waits */
+  const leaveIfAnswered = (): void => {
+    if (pending.size === 0 && replayId === null) core?.end()
   }
 
   /** the new core answered the initialize sent again: the client's queued lines follow */
@@ -233,7 +249,9 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
   const lost = async (): Promise<void> => {
     generation++
     core = null
-    logger.warn('stdio bridge: the core went away; reconnecting')
+    if (draining) logger.info('stdio bridge: left the stopping core; reconnecting')
+    else logger.warn('stdio bridge: the core went away; reconnecting')
+    draining = false
     for (const key of serverRequests) stale.add(key)
     serverRequests = new Set()
     const again: Array<{ line: Buffer; id?: Id }> = []
