@@ -140,7 +140,7 @@ function parentExe(): string | undefined {
 
 export function stdioCommand(getCtx: () => CliContext): Command {
   return new Command('stdio')
-    .description('the aggregated MCP server over stdin/stdout (bridges to a running core when there is one)')
+    .description("the aggregated MCP server over stdin/stdout: bridges to the data dir's core, starting a shared one (serve --idle-exit) when none runs")
     .action(async () => {
       const ctx = getCtx()
       // stdout carries MCP only: logs go to the data dir's logs/ and, for warnings, stderr
