@@ -108,6 +108,33 @@ describe.runIf(process.platform === 'linux')('mcpproxy stdio with no core runnin
     }
   }, 60_000)
 
+  it('three stdio clients started at the same moment get one shared core, and each first tools/list already lists the upstream\'s tools', async () => {
+    const { dataDir } = await dataDirWith('together')
+    const clients = await Promise.all(['one', 'two', 'three'].map((n) => stdioClient(dataDir, n)))
+    try {
+      const lists = await Promise.all(clients.map((c) => c.client.listTools()))
+      for (const l of lists) expect(l.tools.map((t) => t.name)).toContain('everything__echo')
+      expect(await Promise.all(clients.map((c, i) => echo(c.client, `together ${i}`)))).toEqual(['Echo: together 0', 'Echo: together 1', 'Echo: together 2'])
+      const core = runtimePid(dataDir)
+      expect(childrenRunning(core, EVERYTHING)).toBe(1)
+      // only one core ever started for the data dir (none took over from another)
+      const starts = JSON.parse((await run(['--data-dir', dataDir, 'activity', 'list', '--json', '--type', 'system_start'])).stdout) as ActivityPage
+      expect(starts.total).toBe(1)
+      expect(existsSync(join(dataDir, 'shared-core.lock'))).toBe(false)
+    } finally {
+      for (const c of clients) await c.client.close()
+    }
+  }, 60_000)
+
+  it('a broken config: the client\'s initialize is answered with the reason, fast, and no core is left running', async () => {
+    const { dataDir } = await dataDirWith('broken')
+    writeFileSync(join(dataDir, 'mcp_config.json'), '{"api_key": "x", bad json')
+    const started = Date.now()
+    await expect(stdioClient(dataDir, 'hopeful')).rejects.toThrow(/mcpproxy stdio cannot start: .*mcp_config\.json.*not valid JSON/)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false)
+  }, 30_000)
+
   it('an ask rule now waits for a person, and `mcpproxy approvals approve` lets the stdio client\'s call through', async () => {
     const { dataDir } = await dataDirWith('asks', { approval_timeout_s: 60, policy: { rules: [{ tool: 'echo', action: 'ask', reason: 'a person looks first' }] } })
     const c = await stdioClient(dataDir, 'asker')

@@ -11,6 +11,7 @@ import type { Core } from '../src/core/core-types'
 import { createStdioUpgrades } from '../src/core/http/stdio-upgrade'
 import { closeUnixSocket, listenUnixSocket } from '../src/core/http/unix-socket'
 import { silentLogger } from '../src/core/logger'
+import { MAX_LINE_BYTES } from '../src/core/proxy/json-lines'
 import { CORE_GONE_MESSAGE, openCoreStdio, runStdioBridge, STDIO_UPGRADE_PATH, STDIO_UPGRADE_PROTOCOL } from '../src/core/proxy/stdio-bridge'
 import { startHarness, streamTransport, textOf, type Harness } from './proxy-helpers'
 
@@ -24,12 +25,14 @@ describeUnix('stdio bridge over the data dir socket', () => {
   afterAll(async () => h.close())
 
   /** the core's side: its socket, taking stdio sessions as createHttpServer does */
-  async function listenCore(path: string): Promise<{ close(): Promise<void>; drain(ms: number): Promise<void> }> {
+  async function listenCore(path: string, accept = true): Promise<{ close(): Promise<void>; drain(ms: number): Promise<void>; accept(): void }> {
     const upgrades = createStdioUpgrades({ mcp: h.services.mcp } as unknown as Core, silentLogger)
+    if (accept) upgrades.accept()
     const server = await listenUnixSocket(path, (_req, res) => res.writeHead(404).end(), silentLogger, upgrades.onUpgrade)
     if (!server) throw new Error('no socket')
     return {
       drain: (ms) => upgrades.drain(ms),
+      accept: () => upgrades.accept(),
       async close() {
         upgrades.closeAll()
         await closeUnixSocket(server, path)
@@ -38,14 +41,21 @@ describeUnix('stdio bridge over the data dir socket', () => {
   }
 
   const client = { pid: 4242, exe: '/usr/bin/agent' }
+
+  /** a core on its own socket and a bridge to it over in-process streams */
+  async function bridgeTo(name: string, options: { accept?: boolean; reconnectForMs?: number } = {}) {
+    const sock = join(h.dir, `${name}.sock`)
+    const core = await listenCore(sock, options.accept ?? true)
+    const input = new PassThrough()
+    const output = new PassThrough()
+    const first = await openCoreStdio(sock, client)
+    const done = runStdioBridge({ input, output, first, reconnect: () => openCoreStdio(sock, client), logger: silentLogger, reconnectForMs: options.reconnectForMs })
+    return { sock, core, input, output, done }
+  }
   const echo = (message: string) => ({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message } } })
 
   it('relays both ways unchanged (1 MiB too); the session is a stdio session of the client the bridge names; it ends with the input', async () => {
-    const sock = join(h.dir, 'relay.sock')
-    const core = await listenCore(sock)
-    const input = new PassThrough()
-    const output = new PassThrough()
-    const done = runStdioBridge({ input, output, first: await openCoreStdio(sock, client), reconnect: () => openCoreStdio(sock, client), logger: silentLogger })
+    const { core, input, output, done } = await bridgeTo('relay')
     const agent = new Client({ name: 'bridged-agent', version: '1' })
     await agent.connect(streamTransport(input, output))
     const big = 'y'.repeat(1024 * 1024)
@@ -61,15 +71,13 @@ describeUnix('stdio bridge over the data dir socket', () => {
   })
 
   it('when its core goes away mid-call: that call gets a clear error, the client is introduced to the next core, and calls go on', async () => {
-    const sock = join(h.dir, 'lost.sock')
-    let core = await listenCore(sock)
-    const input = new PassThrough()
-    const output = new PassThrough()
+    const bridge = await bridgeTo('lost')
+    const { sock, input, output, done } = bridge
+    let core = bridge.core
     const lines: Array<{ id?: unknown; method?: string }> = []
     output.on('data', (c: Buffer) => {
       for (const l of c.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as { id?: unknown; method?: string })
     })
-    const done = runStdioBridge({ input, output, first: await openCoreStdio(sock, client), reconnect: () => openCoreStdio(sock, client), logger: silentLogger })
     const agent = new Client({ name: 'moving-agent', version: '2' })
     let listChanged = 0
     agent.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++)
@@ -99,15 +107,13 @@ describeUnix('stdio bridge over the data dir socket', () => {
   }, 30_000)
 
   it('a stopping core drains: the call in flight finishes, what the client sends meanwhile waits for the next core, and no error reaches the client', async () => {
-    const sock = join(h.dir, 'drain.sock')
-    let core = await listenCore(sock)
-    const input = new PassThrough()
-    const output = new PassThrough()
+    const bridge = await bridgeTo('drain')
+    const { sock, input, output, done } = bridge
+    let core = bridge.core
     const lines: Array<{ id?: unknown; method?: string; error?: unknown }> = []
     output.on('data', (c: Buffer) => {
       for (const l of c.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as { id?: unknown; method?: string })
     })
-    const done = runStdioBridge({ input, output, first: await openCoreStdio(sock, client), reconnect: () => openCoreStdio(sock, client), logger: silentLogger })
     const agent = new Client({ name: 'draining-agent', version: '1' })
     await agent.connect(streamTransport(input, output))
     const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 1, steps: 2 } } })
@@ -133,19 +139,33 @@ describeUnix('stdio bridge over the data dir socket', () => {
     await core.close()
   }, 30_000)
 
+  it('a core still starting holds the session: the client is answered once the core accepts, by then with the upstreams up', async () => {
+    const { core, input, output, done } = await bridgeTo('held', { accept: false })
+    const agent = new Client({ name: 'early-agent', version: '1' })
+    let connected = false
+    const connecting = agent.connect(streamTransport(input, output)).then(() => (connected = true))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(connected).toBe(false)
+    core.accept()
+    await connecting
+    expect(textOf(await agent.callTool(echo('once accepted')))).toBe('Echo: once accepted')
+    await agent.close()
+    expect(await done).toBe(0)
+    await core.close()
+  })
+
+  it('a message over the size limit ends the session (the client sees its server close), as the core\'s own stdio does', async () => {
+    const { core, input, output, done } = await bridgeTo('big')
+    let ended = false
+    output.on('end', () => (ended = true)).resume()
+    input.write(Buffer.alloc(MAX_LINE_BYTES + 10, 'x'))
+    expect(await done).toBe(1)
+    await vi.waitFor(() => expect(ended).toBe(true))
+    await core.close()
+  })
+
   it('when no core comes back in time: what waits is answered with an error naming why, and the bridge ends with 1', async () => {
-    const sock = join(h.dir, 'gone.sock')
-    const core = await listenCore(sock)
-    const input = new PassThrough()
-    const output = new PassThrough()
-    const done = runStdioBridge({
-      input,
-      output,
-      first: await openCoreStdio(sock, client),
-      reconnect: () => openCoreStdio(sock, client),
-      logger: silentLogger,
-      reconnectForMs: 400,
-    })
+    const { core, input, output, done } = await bridgeTo('gone', { reconnectForMs: 400 })
     const agent = new Client({ name: 'stranded-agent', version: '1' })
     await agent.connect(streamTransport(input, output))
     await core.close()

@@ -5,14 +5,13 @@
  * or a `serve` started later takes over from it (createCore), and the bridges reconnect.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { socketInUse } from '../core/http/unix-socket'
 import type { Logger } from '../core/logger'
 import { openCoreStdio } from '../core/proxy/stdio-bridge'
 import type { CliContext } from './context'
-import { readRuntimeFile } from './runtime-file'
+import { pidAlive } from './runtime-file'
 
 /** a shared core exits this long after its last MCP client went away */
 export const SHARED_CORE_IDLE_EXIT_S = 30
@@ -47,51 +46,85 @@ export async function openSession(ctx: CliContext): Promise<Duplex | null> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** held by the one `mcpproxy stdio` starting the shared core (its pid); the others wait for that core */
+export const START_LOCK = 'shared-core.lock'
+
+/** Takes the data dir's start lock; false while another live process holds a fresh one (a stale lock is taken over). */
+function takeStartLock(file: string): boolean {
+  for (let i = 0; i < 2; i++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 })
+      return true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    try {
+      const holder = Number(readFileSync(file, 'utf8'))
+      if (pidAlive(holder) && Date.now() - statSync(file).mtimeMs < START_WAIT_MS + 5_000) return false
+    } catch {
+      // released meanwhile: try again
+      continue
+    }
+    rmSync(file, { force: true })
+  }
+  return false
+}
+
+/** A session on the data dir's core as soon as one takes it (a starting core holds it until its upstreams are up). */
+async function sessionWithin(ctx: CliContext, ms: number, stop: () => boolean): Promise<Duplex | null> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const s = await openSession(ctx).catch(() => null)
+    if (s) return s
+    if (stop()) return null
+    await sleep(POLL_MS)
+  }
+  return null
+}
+
 /**
  * Starts a shared core for the data dir (detached: it outlives this process while other clients
- * use it) and opens a session on it, or on the core another `mcpproxy stdio` started at the same
- * moment. Rejects with the reason the core gave when none came up.
+ * use it) and opens a session on it. One `mcpproxy stdio` starts it (the start lock); others
+ * starting at the same moment wait for that core. Rejects with the reason when none came up.
  */
 export async function startSharedCore(ctx: CliContext, logger: Logger): Promise<Duplex> {
   const script = process.argv[1]
   if (!script) throw new Error('cannot tell which mcpproxy to start (no script path)')
   mkdirSync(ctx.paths.logs, { recursive: true, mode: 0o700 })
+  const lock = join(ctx.dataDir, START_LOCK)
   const stderrFile = join(ctx.paths.logs, SHARED_CORE_STDERR)
-  const err = openSync(stderrFile, 'w', 0o600)
-  const child = spawn(process.execPath, [script, '--data-dir', ctx.dataDir, 'serve', '--idle-exit', String(SHARED_CORE_IDLE_EXIT_S)], {
-    detached: true,
-    stdio: ['ignore', 'ignore', err],
-    env: process.env,
-  })
-  closeSync(err)
-  let exited: number | null = null
-  child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)))
-  child.once('error', () => (exited = 127))
-  child.unref()
-  logger.info('started a shared core for this data dir', { pid: child.pid })
-  const deadline = Date.now() + START_WAIT_MS
-  let exitedAt = 0
-  while (Date.now() < deadline) {
-    await sleep(POLL_MS)
-    if (exited !== null && !exitedAt) exitedAt = Date.now()
-    // ready once `serve` has written its runtime file (upstreams started); a core another client
-    // started in the same moment (ours then exits) is taken once its socket answers
-    const ready = readRuntimeFile(ctx.dataDir) !== null || (exited !== null && (await socketInUse(ctx.paths.socket)))
-    if (ready) {
-      const s = await openSession(ctx)
-      if (s) return s
-    }
-    // ours gave up: a core another client started may still be binding its socket
-    if (exitedAt && Date.now() - exitedAt > 2_000) break
+  if (!takeStartLock(lock)) {
+    const s = await sessionWithin(ctx, START_WAIT_MS, () => !existsSync(lock) && !existsSync(ctx.paths.socket))
+    if (s) return s
+    throw new Error(`the shared core another mcpproxy stdio started did not come up (see ${stderrFile})`)
   }
-  if (exited === null) child.kill('SIGTERM')
-  let reason = ''
   try {
-    reason = readFileSync(stderrFile, 'utf8').trim().split('\n').slice(-3).join(' ')
-  } catch {
-    // no stderr file
+    const err = openSync(stderrFile, 'w', 0o600)
+    const child = spawn(process.execPath, [script, '--data-dir', ctx.dataDir, 'serve', '--idle-exit', String(SHARED_CORE_IDLE_EXIT_S)], {
+      detached: true,
+      stdio: ['ignore', 'ignore', err],
+      env: process.env,
+    })
+    closeSync(err)
+    let exited: number | null = null
+    child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)))
+    child.once('error', () => (exited = 127))
+    child.unref()
+    logger.info('started a shared core for this data dir', { pid: child.pid })
+    // (a core the app or a `serve` started at the same moment serves as well: ours then exits)
+    const s = await sessionWithin(ctx, START_WAIT_MS, () => exited !== null)
+    if (s) return s
+    if (exited === null) child.kill('SIGTERM')
+    let reason = ''
+    try {
+      reason = readFileSync(stderrFile, 'utf8').trim().split('\n').slice(-3).join(' ')
+    } catch {
+      // no stderr file
+    }
+    throw new Error(exited === null ? `the shared core did not come up within ${START_WAIT_MS / 1000} s` : `the shared core exited with code ${exited}${reason ? `: ${reason}` : ''}`)
+  } finally {
+    rmSync(lock, { force: true })
   }
-  throw new Error(exited === null ? `the shared core did not come up within ${START_WAIT_MS / 1000} s` : `the shared core exited with code ${exited}${reason ? `: ${reason}` : ''}`)
 }
 
 /**

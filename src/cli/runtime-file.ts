@@ -15,7 +15,8 @@ export interface RuntimeInfo {
   started_at: string
 }
 
-function alive(pid: number): boolean {
+/** whether a process with this pid exists */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -27,7 +28,7 @@ function alive(pid: number): boolean {
 export function readRuntimeFile(dataDir: string): RuntimeInfo | null {
   try {
     const info = JSON.parse(readFileSync(join(dataDir, RUNTIME_FILE), 'utf8')) as RuntimeInfo
-    if (typeof info.pid !== 'number' || typeof info.listen !== 'string' || !alive(info.pid)) return null
+    if (typeof info.pid !== 'number' || typeof info.listen !== 'string' || !pidAlive(info.pid)) return null
     return info
   } catch {
     return null

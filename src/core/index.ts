@@ -37,9 +37,10 @@ const STDIO_DRAIN_MS = 10_000
  * (it reports idle_exit_s), it is asked to stop and this core takes its place: the bridges of its
  * clients reconnect to this one. Any other core (the app, a `serve`) refuses this start.
  */
-async function takeOverOrRefuse(paths: { dataDir: string; socket: string }, logger: Logger): Promise<void> {
+async function takeOverOrRefuse(paths: { dataDir: string; socket: string }, logger: Logger, mayTakeOver: boolean): Promise<void> {
   const other = (await getJsonOverSocket(paths.socket, '/api/v1/status')) as Partial<StatusInfo> | null
-  if (other && typeof other.idle_exit_s === 'number' && typeof other.pid === 'number' && other.pid !== process.pid) {
+  // a shared core never takes over (another client's shared core serves this one's bridge as well)
+  if (mayTakeOver && other && typeof other.idle_exit_s === 'number' && typeof other.pid === 'number' && other.pid !== process.pid) {
     logger.info('taking over from the core mcpproxy stdio started', { pid: other.pid })
     try {
       process.kill(other.pid, 'SIGTERM')
@@ -172,7 +173,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
     async start() {
       // one core per data dir: a second would start every upstream again and write the same log
-      if (process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) await takeOverOrRefuse(paths, logger)
+      if (process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) await takeOverOrRefuse(paths, logger, options.idleExitS === undefined)
       activity.record({ type: 'system_start', status: 'success', metadata: { version, pid: process.pid, data_dir: paths.dataDir } })
       startRecorded = true
       if (options.watchConfig !== false) configStore.watch()
@@ -186,6 +187,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       await upstreams.start()
       // first tools/list answers with the catalogue rather than an empty list, within reason
       await upstreams.ready?.(5000)
+      http?.acceptStdio()
     },
     async stop() {
       if (stopped) return

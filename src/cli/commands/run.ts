@@ -6,6 +6,7 @@ import { loadConfig } from '../../core/config/load'
 import { createLogger, type Logger } from '../../core/logger'
 import type { UpstreamManager } from '../../core/proxy/types'
 import type { InThreadRecording } from '../../core/proxy/wrap'
+import { lineSplitter } from '../../core/proxy/json-lines'
 import type { CliContext } from '../context'
 import { EXIT_ERROR, EXIT_OK, usageError } from '../errors'
 import { printJson, printLine, renderFields } from '../output'
@@ -145,31 +146,42 @@ export function stdioCommand(getCtx: () => CliContext): Command {
       const ctx = getCtx()
       // stdout carries MCP only: logs go to the data dir's logs/ and, for warnings, stderr
       const logger = fileAndStderrLogger(join(ctx.paths.logs, 'mcpproxy-stdio.log'), 'stdio')
-      // every client of the data dir shares one core: the running one, else a shared core started now
-      const link = await import('../core-link')
-      let first = await link.openSession(ctx)
-      if (first) logger.info('bridging stdio to the running core', { socket: ctx.paths.socket })
-      let alone = ''
-      if (!first && process.platform !== 'win32') {
-        first = await link.startSharedCore(ctx, logger).catch((err: Error) => {
-          alone = err.message
-          return null
-        })
+      let core: Awaited<ReturnType<Awaited<ReturnType<typeof loadCore>>['createCore']>> | undefined
+      try {
+        // every client of the data dir shares one core: the running one, else a shared core started now
+        const link = await import('../core-link')
+        let first = await link.openSession(ctx)
+        if (first) logger.info('bridging stdio to the running core', { socket: ctx.paths.socket })
+        let alone = ''
+        if (!first && process.platform !== 'win32') {
+          // a broken config is reported as it is, not as a shared core that exited
+          ctx.config()
+          first = await link.startSharedCore(ctx, logger).catch((err: Error) => {
+            alone = err.message
+            return null
+          })
+        }
+        if (first) {
+          const { runStdioBridge } = await import('../../core/proxy/stdio-bridge')
+          process.exitCode = await runStdioBridge({ input: process.stdin, output: process.stdout, first, reconnect: link.reconnector(ctx, logger), logger })
+          // (when it gave up, the client may still hold stdin open: this process ends all the same)
+          process.stdin.destroy()
+          return
+        }
+        // no core could be shared (no socket on this platform, or the shared core failed: its
+        // reason is on stderr): the upstreams run in this process, for this client only
+        if (alone) logger.warn(`cannot start a shared core (${alone}); serving this client on its own`)
+        const { createCore, VERSION } = await loadCore()
+        core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read })
+        const own = core
+        onShutdown(async () => process.exit(await stopCore(own, logger)))
+        await core.start()
+      } catch (err) {
+        // the client waits for its initialize answer: it gets the reason too, not only an EOF
+        await answerFirstRequest(`mcpproxy stdio cannot start: ${(err as Error).message}`)
+        await core?.stop().catch(() => undefined)
+        throw err
       }
-      if (first) {
-        const { runStdioBridge } = await import('../../core/proxy/stdio-bridge')
-        process.exitCode = await runStdioBridge({ input: process.stdin, output: process.stdout, first, reconnect: link.reconnector(ctx, logger), logger })
-        // (when it gave up, the client may still hold stdin open: this process ends all the same)
-        process.stdin.destroy()
-        return
-      }
-      // no core could be shared (no socket on this platform, or the shared core failed: its
-      // reason is on stderr): the upstreams run in this process, for this client only
-      if (alone) logger.warn(`cannot start a shared core (${alone}); serving this client on its own`)
-      const { createCore, VERSION } = await loadCore()
-      const core = await createCore({ dataDir: ctx.dataDir, http: false, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read })
-      onShutdown(async () => process.exit(await stopCore(core, logger)))
-      await core.start()
       await settled(core.upstreams, STDIO_CONNECT_WAIT_MS)
       try {
         await core.mcp.serveStdio(process.stdin, process.stdout, { pid: process.ppid, exe: parentExe() })
@@ -177,6 +189,32 @@ export function stdioCommand(getCtx: () => CliContext): Command {
         await core.stop()
       }
     })
+}
+
+/** Answers the first request on stdin (within waitMs) with a JSON-RPC error carrying `message`. */
+async function answerFirstRequest(message: string, waitMs = 2000): Promise<void> {
+  const line = await new Promise<Buffer | null>((resolve) => {
+    const done = (l: Buffer | null): void => {
+      clearTimeout(timer)
+      process.stdin.off('data', onData)
+      process.stdin.pause()
+      resolve(l)
+    }
+    const split = lineSplitter((l) => done(l))
+    const onData = (chunk: Buffer): void => split(chunk)
+    const timer = setTimeout(() => done(null), waitMs)
+    process.stdin.on('data', onData)
+    process.stdin.once('end', () => done(null))
+  })
+  if (!line) return
+  try {
+    const m = JSON.parse(line.toString('utf8')) as { id?: unknown; method?: unknown }
+    if ((typeof m.id === 'string' || typeof m.id === 'number') && typeof m.method === 'string') {
+      process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message } }) + '\n')
+    }
+  } catch {
+    // not a request: nothing to answer
+  }
 }
 
 const list = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)]

@@ -46,6 +46,8 @@ export interface HttpServerOptions {
 export interface HttpServerHandle {
   /** the bound `host:port` */
   address: string
+  /** bridged stdio sessions are served from now on (held until the core has started: StdioUpgrades.accept) */
+  acceptStdio(): void
   /** bridged stdio sessions finish their calls in flight and move on (StdioUpgrades.drain) */
   drainStdio(timeoutMs: number): Promise<void>
   close(): Promise<void>
@@ -194,6 +196,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   let closing: Promise<void> | null = null
   return {
     address: boundAddress,
+    acceptStdio: () => stdioUpgrades.accept(),
     drainStdio: (timeoutMs) => stdioUpgrades.drain(timeoutMs),
     close: () => (closing ??= app.close()),
   }

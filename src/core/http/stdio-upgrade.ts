@@ -20,6 +20,11 @@ export interface StdioUpgrades {
    * Resolves when every session has ended, or after timeoutMs.
    */
   drain(timeoutMs: number): Promise<void>
+  /**
+   * From now on sessions are served: until then (the core is starting its upstreams) they are
+   * upgraded and held, so a client's first tools/list already sees the upstreams' tools.
+   */
+  accept(): void
   /** ends every bridged session at once: their bridges reconnect to the next core */
   closeAll(): void
   count(): number
@@ -31,6 +36,8 @@ function refuse(socket: Duplex, status: string, text: string): void {
 
 export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): StdioUpgrades {
   const open = new Set<Duplex>()
+  let accepting = false
+  const held: Array<() => void> = []
   let draining = false
   let drained: (() => void) | null = null
   return {
@@ -45,17 +52,31 @@ export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): St
       if (!Number.isSafeInteger(pid) || pid <= 0) return refuse(socket, '400 Bad Request', `${CLIENT_PID_HEADER}: the client's process id is required\n`)
       const exe = req.headers[CLIENT_EXE_HEADER]
       const client: ClientInfo = { pid, ...(typeof exe === 'string' && exe ? { exe } : {}) }
+      // what the bridge sends waits in the socket until the session reads it (StdioLineTransport.start)
+      socket.pause()
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${STDIO_UPGRADE_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`)
       if (head.length) socket.unshift(head)
       open.add(socket)
-      core.mcp
-        .serveStdio(socket, socket, client)
-        .catch((err: Error) => logger.warn('bridged stdio session failed', { error: err.message }))
-        .finally(() => {
+      const serve = (): void => {
+        if (socket.destroyed) {
           open.delete(socket)
-          socket.end()
-          if (open.size === 0) drained?.()
-        })
+          return
+        }
+        core.mcp
+          .serveStdio(socket, socket, client)
+          .catch((err: Error) => logger.warn('bridged stdio session failed', { error: err.message }))
+          .finally(() => {
+            open.delete(socket)
+            socket.end()
+            if (open.size === 0) drained?.()
+          })
+      }
+      if (accepting) serve()
+      else held.push(serve)
+    },
+    accept() {
+      accepting = true
+      for (const serve of held.splice(0)) serve()
     },
     async drain(timeoutMs) {
       draining = true

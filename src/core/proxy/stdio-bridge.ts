@@ -238,7 +238,8 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
   const attach = (socket: Duplex): void => {
     core = socket
     const mine = generation
-    const split = lineSplitter(fromCore, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the core that was too long', { bytes }))
+    // (the core's lines have no limit here: it answers what its client asked for)
+    const split = lineSplitter(fromCore)
     socket.on('data', (chunk: Buffer) => batched(output, () => split(chunk)))
     socket.on('error', (err: Error) => logger.info('stdio bridge: core connection error', { error: err.message }))
     socket.once('close', () => {
@@ -306,12 +307,24 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
     finish(1)
   }
 
+  const tooLong = (bytes: number): void => {
+    if (done) return
+    done = true
+    logger.error(`stdio bridge: the client sent a message of more than ${MAX_LINE_BYTES} bytes (${bytes} so far); ending the session`)
+    core?.destroy()
+    core = null
+    output.end()
+    finish(1)
+  }
+
   return new Promise<number>((resolve) => {
     finish = (code) => {
       input.removeAllListeners('data')
       resolve(code)
     }
-    const onInput = lineSplitter(fromClient, MAX_LINE_BYTES, (bytes) => logger.warn('stdio bridge: dropped a line from the client that was too long', { bytes }))
+    // a message over the limit ends the session, as the core's own stdio does: the client sees
+    // its server close (every request it waits for fails at once), never a hang
+    const onInput = lineSplitter(fromClient, MAX_LINE_BYTES, (bytes) => tooLong(bytes))
     attach(options.first)
     input.on('data', (chunk: Buffer) => batched(core, () => onInput(chunk)))
     const ended = (): void => {

@@ -106,6 +106,8 @@ export class StdioLineTransport implements Transport {
   async start(): Promise<void> {
     this.input.on('data', this.ondata)
     this.input.on('error', this.oninputerror)
+    // an input paused until now (a bridged session held while the core started) flows from here
+    this.input.resume()
   }
 
   // answers finished after close are still written, as the SDK's transport does (a client may
