@@ -183,6 +183,34 @@ describe.runIf(process.platform === 'linux')('mcpproxy stdio with no core runnin
     }
   }, 60_000)
 
+  it('a stdio client starting while the shared core stops (draining a call in flight) waits for it and is served by the next shared core', async () => {
+    const { dataDir } = await dataDirWith('stopping')
+    const a = await stdioClient(dataDir, 'first')
+    let b: Awaited<ReturnType<typeof stdioClient>> | undefined
+    try {
+      expect(await echo(a.client, 'before')).toBe('Echo: before')
+      const shared = runtimePid(dataDir)
+      const inFlight = a.client.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 2, steps: 2 } }) as Promise<CallToolResult>
+      await new Promise((r) => setTimeout(r, 300))
+      // the shared core stops (as at its idle exit): it drains while the call runs and refuses new sessions meanwhile
+      process.kill(shared, 'SIGTERM')
+      await new Promise((r) => setTimeout(r, 300))
+      b = await stdioClient(dataDir, 'second')
+      expect((await inFlight).isError).toBeFalsy()
+      expect(await echo(b.client, 'from the second')).toBe('Echo: from the second')
+      expect(alive(shared)).toBe(false)
+      const next = runtimePid(dataDir)
+      expect(next).not.toBe(shared)
+      // the first client moved to the same next core
+      expect(await echo(a.client, 'after')).toBe('Echo: after')
+      expect(childrenRunning(next, EVERYTHING)).toBe(1)
+      expect([...a.errors, ...b.errors]).toEqual([])
+    } finally {
+      await a.client.close()
+      await b?.client.close()
+    }
+  }, 90_000)
+
   it('when the shared core cannot start (its port is taken), stdio serves its client on its own, says why on stderr, and an ask rule denies at once', async () => {
     const blocker: Server = createServer()
     const port = await freePort()

@@ -1,7 +1,8 @@
 // The stdio bridge (`mcpproxy stdio` when a core runs) against real stdio sessions of the
 // aggregated server on a Unix socket: relaying, a core that goes away mid-call and another that
 // takes its place, a core that never comes back, and what the socket refuses.
-import { request } from 'node:http'
+import { existsSync } from 'node:fs'
+import { createServer, request } from 'node:http'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -12,7 +13,9 @@ import { createStdioUpgrades } from '../src/core/http/stdio-upgrade'
 import { closeUnixSocket, listenUnixSocket } from '../src/core/http/unix-socket'
 import { silentLogger } from '../src/core/logger'
 import { MAX_LINE_BYTES } from '../src/core/proxy/json-lines'
-import { CORE_GONE_MESSAGE, openCoreStdio, runStdioBridge, STDIO_UPGRADE_PATH, STDIO_UPGRADE_PROTOCOL } from '../src/core/proxy/stdio-bridge'
+import { openSession } from '../src/cli/core-link'
+import type { CliContext } from '../src/cli/context'
+import { CORE_GONE_MESSAGE, CORE_STOPPING, openCoreStdio, runStdioBridge, STDIO_UPGRADE_PATH, STDIO_UPGRADE_PROTOCOL } from '../src/core/proxy/stdio-bridge'
 import { startHarness, streamTransport, textOf, type Harness } from './proxy-helpers'
 
 const describeUnix = describe.runIf(process.platform !== 'win32')
@@ -35,7 +38,7 @@ describeUnix('stdio bridge over the data dir socket', () => {
       accept: () => upgrades.accept(),
       async close() {
         upgrades.closeAll()
-        await closeUnixSocket(server, path)
+        await closeUnixSocket(server)
       },
     }
   }
@@ -200,5 +203,115 @@ describeUnix('stdio bridge over the data dir socket', () => {
     expect(await ask(STDIO_UPGRADE_PATH, { upgrade: STDIO_UPGRADE_PROTOCOL, 'x-mcpproxy-client-pid': '1' })).toMatchObject({ upgraded: true })
     await core.close()
     await expect(openCoreStdio(sock, client)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('a stopping core ends the sessions it holds unserved at once: the drain does not wait for them, and their client is answered by the next core', async () => {
+    const { sock, core, input, output, done } = await bridgeTo('held-drain', { accept: false })
+    const agent = new Client({ name: 'held-agent', version: '1' })
+    const connecting = agent.connect(streamTransport(input, output))
+    await new Promise((r) => setTimeout(r, 200))
+    // (a drain that waited for the held session would end only at its timeout)
+    const drained = await Promise.race([core.drain(60_000).then(() => 'drained'), new Promise((r) => setTimeout(() => r('still waiting'), 30_000))])
+    expect(drained).toBe('drained')
+    await core.close()
+    const next = await listenCore(sock)
+    await connecting
+    expect(textOf(await agent.callTool(echo('after a held session')))).toBe('Echo: after a held session')
+    await agent.close()
+    expect(await done).toBe(0)
+    await next.close()
+  }, 40_000)
+
+  it('while its core drains, the client cancelling a call in flight cancels it there (not queued for the next core), so the drain ends with it', async () => {
+    const bridge = await bridgeTo('cancel-drain')
+    const { sock, input, output, done } = bridge
+    const agent = new Client({ name: 'cancelling-agent', version: '1' })
+    await agent.connect(streamTransport(input, output))
+    const abort = new AbortController()
+    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 20, steps: 20 } } }, undefined, { signal: abort.signal })
+    slow.catch(() => undefined)
+    await new Promise((r) => setTimeout(r, 300))
+    let drained = false
+    const draining = bridge.core.drain(60_000).then(() => (drained = true))
+    await new Promise((r) => setTimeout(r, 100))
+    abort.abort('the user gave up')
+    await expect(slow).rejects.toThrow()
+    // the core got the cancellation: it ends the call, the bridge leaves, the drain is over
+    await vi.waitFor(() => expect(drained).toBe(true), { timeout: 15_000 })
+    await draining
+    await vi.waitFor(async () => {
+      const calls = (await h.records('tool_call')).filter((r) => r.tool_name === 'trigger-long-running-operation' && r.client?.name === 'cancelling-agent')
+      expect(calls.map((r) => [r.status, r.error])).toEqual([['error', expect.stringMatching(/cancel/i)]])
+    })
+    await bridge.core.close()
+    const next = await listenCore(sock)
+    expect(textOf(await agent.callTool(echo('after the cancel')))).toBe('Echo: after the cancel')
+    await agent.close()
+    expect(await done).toBe(0)
+    await next.close()
+  }, 40_000)
+
+  it('a call the client cancelled is not waited for: the client closing its input then ends the bridge (no process left behind)', async () => {
+    const { core, input, output, done } = await bridgeTo('cancel-close')
+    const agent = new Client({ name: 'leaving-agent', version: '1' })
+    await agent.connect(streamTransport(input, output))
+    const abort = new AbortController()
+    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 20, steps: 20 } } }, undefined, { signal: abort.signal })
+    await new Promise((r) => setTimeout(r, 300))
+    abort.abort('not needed')
+    await expect(slow).rejects.toThrow()
+    await agent.close()
+    const ended = await Promise.race([done, new Promise((r) => setTimeout(() => r('still running'), 15_000))])
+    expect(ended).toBe(0)
+    await core.close()
+  }, 30_000)
+
+  it('a second core cannot listen on a socket another answers on; a core closing does not remove the socket of the core listening after it', async () => {
+    const sock = join(h.dir, 'successor.sock')
+    const upgrades = createStdioUpgrades({ mcp: h.services.mcp } as unknown as Core, silentLogger)
+    upgrades.accept()
+    const handler = (_req: unknown, res: { writeHead(n: number): { end(): void } }): void => res.writeHead(404).end()
+    const first = (await listenUnixSocket(sock, handler, silentLogger, upgrades.onUpgrade))!
+    await expect(listenUnixSocket(sock, handler, silentLogger)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('already running') })
+    // the first core stops listening while a session still holds it open; the next core listens meanwhile
+    const session = await openCoreStdio(sock, client)
+    const closing = closeUnixSocket(first)
+    await vi.waitFor(() => expect(existsSync(sock)).toBe(false))
+    const second = (await listenUnixSocket(sock, handler, silentLogger, upgrades.onUpgrade))!
+    session.destroy()
+    await closing
+    expect(existsSync(sock)).toBe(true)
+    const again = await openCoreStdio(sock, client)
+    again.destroy()
+    upgrades.closeAll()
+    await closeUnixSocket(second)
+  })
+
+  it('mcpproxy stdio waits for a core that is stopping (503) instead of failing, and gets the next core\'s session', async () => {
+    const sock = join(h.dir, 'stopping.sock')
+    // a core in its drain: it refuses every stdio session with 503
+    const stopping = createServer((_req, res) => res.writeHead(503).end('the core is stopping\n'))
+    stopping.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 21\r\n\r\nthe core is stopping\n'))
+    await new Promise<void>((r) => stopping.listen(sock, r))
+    await expect(openCoreStdio(sock, client)).rejects.toMatchObject({ code: CORE_STOPPING })
+    const ctx = { paths: { socket: sock } } as unknown as CliContext
+    let refusals = 0
+    const opening = openSession(ctx, () => void refusals++)
+    await vi.waitFor(() => expect(refusals).toBeGreaterThan(1))
+    await new Promise<void>((r) => stopping.close(() => r()))
+    const next = await listenCore(sock)
+    const session = await opening
+    expect(session).not.toBeNull()
+    session!.destroy()
+    await next.close()
+    // once the stopping core is gone and none took over: no session (a shared core is started then)
+    const gone = join(h.dir, 'stopping-gone.sock')
+    const last = createServer()
+    last.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'))
+    await new Promise<void>((r) => last.listen(gone, r))
+    const alone = openSession({ paths: { socket: gone } } as unknown as CliContext)
+    await new Promise((r) => setTimeout(r, 300))
+    await new Promise<void>((r) => last.close(() => r()))
+    expect(await alone).toBeNull()
   })
 })

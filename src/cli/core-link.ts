@@ -5,11 +5,11 @@
  * or a `serve` started later takes over from it (createCore), and the bridges reconnect.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '../core/logger'
-import { openCoreStdio } from '../core/proxy/stdio-bridge'
+import { CORE_STOPPING, openCoreStdio } from '../core/proxy/stdio-bridge'
 import type { CliContext } from './context'
 import { pidAlive } from './runtime-file'
 
@@ -32,15 +32,29 @@ function bridgedClient(): { pid: number; exe?: string } {
   }
 }
 
-/** A stdio session on the core running for the data dir, or null when none answers on its socket. */
-export async function openSession(ctx: CliContext): Promise<Duplex | null> {
+/** how long a session waits for a core that is stopping (it drains its bridges for up to 10 s, then closes) */
+const STOPPING_WAIT_MS = 15_000
+/** a core stopping refuses new sessions, or its connections end as it closes */
+const GOING_AWAY = new Set([CORE_STOPPING, 'ECONNRESET', 'EPIPE'])
+
+/**
+ * A stdio session on the core running for the data dir, or null when none answers on its socket.
+ * A core that is stopping (its idle exit, a takeover) is waited for: the session is then the next
+ * core's, or null once the socket is gone. `onStopping` is told each time a stopping core refused.
+ */
+export async function openSession(ctx: CliContext, onStopping?: () => void): Promise<Duplex | null> {
   if (process.platform === 'win32') return null
-  try {
-    return await openCoreStdio(ctx.paths.socket, bridgedClient())
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') return null
-    throw err
+  const deadline = Date.now() + STOPPING_WAIT_MS
+  for (;;) {
+    try {
+      return await openCoreStdio(ctx.paths.socket, bridgedClient())
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? ''
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') return null
+      if (!GOING_AWAY.has(code) || Date.now() >= deadline) throw err
+      onStopping?.()
+      await sleep(POLL_MS)
+    }
   }
 }
 
@@ -58,16 +72,36 @@ function takeStartLock(file: string): boolean {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
+    let text: string
     try {
-      const holder = Number(readFileSync(file, 'utf8'))
-      if (pidAlive(holder) && Date.now() - statSync(file).mtimeMs < START_WAIT_MS + 5_000) return false
+      text = readFileSync(file, 'utf8')
+      if (lockHeld(text, statSync(file).mtimeMs)) return false
     } catch {
       // released meanwhile: try again
       continue
     }
-    rmSync(file, { force: true })
+    // stale (its holder died): removed unless another process took it over just now
+    try {
+      if (readFileSync(file, 'utf8') === text) rmSync(file, { force: true })
+    } catch {
+      // removed meanwhile
+    }
   }
   return false
+}
+
+/** Whether a start lock holding `text` (a pid) and written at mtimeMs still counts. */
+function lockHeld(text: string, mtimeMs: number): boolean {
+  return pidAlive(Number(text)) && Date.now() - mtimeMs < START_WAIT_MS + 5_000
+}
+
+/** Whether the start lock file is there and its holder alive. */
+function startLockHeld(file: string): boolean {
+  try {
+    return lockHeld(readFileSync(file, 'utf8'), statSync(file).mtimeMs)
+  } catch {
+    return false
+  }
 }
 
 /** A session on the data dir's core as soon as one takes it (a starting core holds it until its upstreams are up). */
@@ -93,10 +127,13 @@ export async function startSharedCore(ctx: CliContext, logger: Logger): Promise<
   mkdirSync(ctx.paths.logs, { recursive: true, mode: 0o700 })
   const lock = join(ctx.dataDir, START_LOCK)
   const stderrFile = join(ctx.paths.logs, SHARED_CORE_STDERR)
-  if (!takeStartLock(lock)) {
-    const s = await sessionWithin(ctx, START_WAIT_MS, () => !existsSync(lock) && !existsSync(ctx.paths.socket))
+  // another mcpproxy stdio is starting it: its core is waited for; when that one gave up or died
+  // (the lock released or its holder gone), this one tries in turn
+  const deadline = Date.now() + START_WAIT_MS
+  while (!takeStartLock(lock)) {
+    const s = await sessionWithin(ctx, deadline - Date.now(), () => !startLockHeld(lock))
     if (s) return s
-    throw new Error(`the shared core another mcpproxy stdio started did not come up (see ${stderrFile})`)
+    if (Date.now() >= deadline) throw new Error(`the shared core another mcpproxy stdio started did not come up (see ${stderrFile})`)
   }
   try {
     const err = openSync(stderrFile, 'w', 0o600)
@@ -136,7 +173,8 @@ export function reconnector(ctx: CliContext, logger: Logger): (attempt: number) 
   let since = Date.now()
   return async (attempt) => {
     if (attempt === 1) since = Date.now()
-    const s = await openSession(ctx)
+    // (the wait for another core counts from when the stopping one has gone)
+    const s = await openSession(ctx, () => (since = Date.now()))
     if (s) return s
     if (Date.now() - since < START_AFTER_LOSS_MS) throw new Error('no core answers on the socket yet')
     return startSharedCore(ctx, logger)

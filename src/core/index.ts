@@ -47,17 +47,25 @@ async function takeOverOrRefuse(paths: { dataDir: string; socket: string }, logg
     } catch {
       // already gone
     }
-    const deadline = Date.now() + TAKE_OVER_WAIT_MS
-    while (Date.now() < deadline) {
-      if (!(await socketInUse(paths.socket))) return
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    if (await socketGoneWithin(paths.socket, TAKE_OVER_WAIT_MS)) return
     throw new CoreError('CONFLICT', `the core mcpproxy stdio started for ${paths.dataDir} (pid ${other.pid}) did not stop within ${TAKE_OVER_WAIT_MS / 1000} s`)
   }
+  // no status: a core that is stopping (it answers 503) or too busy; one stopping is waited for
+  if (!other && (await socketGoneWithin(paths.socket, TAKE_OVER_WAIT_MS))) return
   throw new CoreError(
     'CONFLICT',
     `another mcpproxy core is already running for ${paths.dataDir} (its socket ${paths.socket} answers): stop it first, or use another --data-dir`,
   )
+}
+
+/** Whether nothing answers on the socket any more within ms. */
+async function socketGoneWithin(socket: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (!(await socketInUse(socket))) return true
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return false
 }
 
 export async function createCore(options: CoreOptions): Promise<Core> {
@@ -172,8 +180,12 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       }
     },
     async start() {
-      // one core per data dir: a second would start every upstream again and write the same log
-      if (process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) await takeOverOrRefuse(paths, logger, options.idleExitS === undefined)
+      // one core serving the data dir's socket: a second would start every upstream again and
+      // write the same log. (A core without HTTP serves one stdio client of its own, deliberately
+      // beside any other: it neither takes over nor is refused.)
+      if (options.http && process.platform !== 'win32' && existsSync(paths.socket) && (await socketInUse(paths.socket))) {
+        await takeOverOrRefuse(paths, logger, options.idleExitS === undefined)
+      }
       activity.record({ type: 'system_start', status: 'success', metadata: { version, pid: process.pid, data_dir: paths.dataDir } })
       startRecorded = true
       if (options.watchConfig !== false) configStore.watch()

@@ -171,7 +171,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
     unbridge()
     hub.close()
     stdioUpgrades.closeAll()
-    if (socketServer && options.socketPath) await closeUnixSocket(socketServer, options.socketPath)
+    if (socketServer) await closeUnixSocket(socketServer)
   })
 
   try {
@@ -188,7 +188,13 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   guard = createHostGuard(addr.port, extra)
 
   if (options.socketPath && handler) {
-    socketServer = await listenUnixSocket(options.socketPath, handler, logger, stdioUpgrades.onUpgrade)
+    try {
+      socketServer = await listenUnixSocket(options.socketPath, handler, logger, stdioUpgrades.onUpgrade)
+    } catch (err) {
+      // another core took the socket since this one started: this one does not run beside it
+      await app.close()
+      throw err
+    }
     ctx.socketPath = socketServer ? options.socketPath : null
   }
   logger.info('http server listening', { address: boundAddress, socket: ctx.socketPath })

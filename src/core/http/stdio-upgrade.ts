@@ -37,7 +37,8 @@ function refuse(socket: Duplex, status: string, text: string): void {
 export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): StdioUpgrades {
   const open = new Set<Duplex>()
   let accepting = false
-  const held: Array<() => void> = []
+  /** sessions upgraded before accept(), served then */
+  const held: Array<{ socket: Duplex; serve: () => void }> = []
   let draining = false
   let drained: (() => void) | null = null
   return {
@@ -72,14 +73,19 @@ export function createStdioUpgrades(core: Pick<Core, 'mcp'>, logger: Logger): St
           })
       }
       if (accepting) serve()
-      else held.push(serve)
+      else held.push({ socket, serve })
     },
     accept() {
       accepting = true
-      for (const serve of held.splice(0)) serve()
+      for (const { serve } of held.splice(0)) serve()
     },
     async drain(timeoutMs) {
       draining = true
+      // sessions never served have nothing in flight: their bridges take what they sent to the next core
+      for (const { socket } of held.splice(0)) {
+        open.delete(socket)
+        socket.destroy()
+      }
       if (open.size === 0) return
       const line = JSON.stringify({ jsonrpc: '2.0', method: STDIO_DRAINING_METHOD }) + '\n'
       for (const s of open) s.write(line)

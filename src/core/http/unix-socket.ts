@@ -3,6 +3,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs'
 import { createServer, request, type IncomingMessage, type RequestListener, type Server } from 'node:http'
 import { connect } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { CoreError } from '../errors'
 import type { Logger } from '../logger'
 
 const VIA_SOCKET = Symbol('mcpproxy.viaSocket')
@@ -44,7 +45,11 @@ export function getJsonOverSocket(socketPath: string, path: string, timeoutMs = 
   })
 }
 
-/** Listens on `path`; returns null (and logs why) when it cannot, since TCP still serves. */
+/**
+ * Listens on `path`; returns null (and logs why) when it cannot, since TCP still serves. Throws
+ * CONFLICT when another core answers on it: two cores that both passed the start check would
+ * otherwise both run, one of them unreachable for `mcpproxy stdio` and the CLI.
+ */
 export async function listenUnixSocket(
   path: string,
   handler: RequestListener,
@@ -53,10 +58,7 @@ export async function listenUnixSocket(
 ): Promise<Server | null> {
   if (process.platform === 'win32') return null
   if (existsSync(path)) {
-    if (await socketInUse(path)) {
-      logger.warn('socket in use by another process; not serving on it', { socket: path })
-      return null
-    }
+    if (await socketInUse(path)) throw new CoreError('CONFLICT', `another mcpproxy core is already running on ${path}`)
     unlinkSync(path)
   }
   const server = createServer((req, res) => {
@@ -83,12 +85,12 @@ export async function listenUnixSocket(
   }
 }
 
-export async function closeUnixSocket(server: Server, path: string): Promise<void> {
+/**
+ * Stops listening and ends the socket's connections. The socket file goes when listening stops
+ * (libuv unlinks it then): removing it again once the connections have ended could remove the
+ * socket of the core that took over meanwhile.
+ */
+export async function closeUnixSocket(server: Server): Promise<void> {
   server.closeAllConnections()
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  try {
-    if (existsSync(path)) unlinkSync(path)
-  } catch {
-    // already gone: nothing to clean
-  }
 }

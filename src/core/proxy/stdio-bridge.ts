@@ -30,7 +30,13 @@ export const STDIO_DRAINING_METHOD = 'notifications/mcpproxy/draining'
 
 export const CORE_GONE_MESSAGE = 'the mcpproxy core went away before answering; the request was not sent again (a tool call may have run): send it again'
 
-/** Opens a stdio session on the core behind `socketPath`; rejects when no core answers or it refuses. */
+/** code of the error openCoreStdio rejects with when the core is stopping (it refuses new sessions then) */
+export const CORE_STOPPING = 'CORE_STOPPING'
+
+/**
+ * Opens a stdio session on the core behind `socketPath`; rejects when no core answers (the
+ * socket's ENOENT or ECONNREFUSED) or it refuses (code CORE_STOPPING while it stops).
+ */
 export function openCoreStdio(socketPath: string, client: { pid: number; exe?: string }): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({
@@ -46,7 +52,11 @@ export function openCoreStdio(socketPath: string, client: { pid: number; exe?: s
     req.once('response', (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => reject(new Error(`the core refused a stdio session: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').trim().slice(0, 300)}`)))
+      res.on('end', () => {
+        const err: NodeJS.ErrnoException = new Error(`the core refused a stdio session: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').trim().slice(0, 300)}`)
+        if (res.statusCode === 503) err.code = CORE_STOPPING
+        reject(err)
+      })
     })
     req.once('error', reject)
     req.end()
@@ -60,6 +70,7 @@ interface Message {
 }
 
 const isId = (v: unknown): v is Id => typeof v === 'string' || typeof v === 'number'
+const cancelledId = (m: Message): unknown => ((m as { params?: { requestId?: unknown } }).params ?? {}).requestId
 const keyOf = (id: Id): string => (typeof id === 'number' ? `n${id}` : `s${id}`)
 
 function parse(line: Buffer): Message | undefined {
@@ -143,9 +154,10 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
   }
   const errorTo = (id: Id, message: string): void => toClient(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message } }))
 
-  const toCore = (line: Buffer, id?: Id): void => {
+  /** `toOld`: a line for the core in hand even while it drains (an answer to its request, a cancellation of its call) */
+  const toCore = (line: Buffer, id?: Id, toOld = false): void => {
     const to = core
-    if (!to || replayId !== null || draining) return void queue.push({ line, id })
+    if (!to || replayId !== null || (draining && !toOld)) return void queue.push({ line, id })
     if (id !== undefined) pending.set(keyOf(id), id)
     to.write(line)
     if (!to.write(NL) && !inputPaused) {
@@ -186,12 +198,29 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
         return toCore(line, m.id)
       }
       if (m.method === 'notifications/initialized') initialized = line
+      if (m.method === 'notifications/cancelled') return cancelled(line, cancelledId(m))
     } else if (m && isId(m.id) && stale.delete(keyOf(m.id))) {
       // the client's answer to a request of a core that went away: the next core never asked
       logger.info('stdio bridge: dropped an answer to a request of the previous core', { id: m.id })
       return
-    } else if (m && isId(m.id)) serverRequests.delete(keyOf(m.id))
+    } else if (m && isId(m.id) && serverRequests.delete(keyOf(m.id))) {
+      // the answer to the core in hand's request goes to it, draining or not
+      return toCore(line, undefined, true)
+    }
     toCore(line)
+  }
+
+  /**
+   * The client cancelled a request: one the core in hand has is cancelled there, draining or not
+   * (the next core never had it), and is no longer waited for (a cancelled request gets no answer).
+   */
+  const cancelled = (line: Buffer, id: unknown): void => {
+    const key = isId(id) ? keyOf(id) : undefined
+    if (key === undefined || !pending.has(key)) return toCore(line)
+    toCore(line, undefined, true)
+    pending.delete(key)
+    if (draining) leaveIfAnswered()
+    else maybeFinish()
   }
 
   const fromCore = (line: Buffer): void => {
@@ -225,6 +254,8 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
     if (initialized) core?.write(Buffer.concat([initialized, NL]))
     // the next core may know other tools (the app took over with its own config)
     toClient(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }))
+    // (a core that began stopping while the client was introduced again: on to the next one)
+    if (draining) return leaveIfAnswered()
     flushQueue()
   }
 
@@ -242,9 +273,12 @@ export function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
     const split = lineSplitter(fromCore)
     socket.on('data', (chunk: Buffer) => batched(output, () => split(chunk)))
     socket.on('error', (err: Error) => logger.info('stdio bridge: core connection error', { error: err.message }))
-    socket.once('close', () => {
+    const onClose = (): void => {
       if (mine === generation && core === socket && !done) void lost()
-    })
+    }
+    // (a socket that closed before it was handed over has no close event to come)
+    if (socket.destroyed) queueMicrotask(onClose)
+    else socket.once('close', onClose)
   }
 
   const lost = async (): Promise<void> => {
