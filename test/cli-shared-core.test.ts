@@ -236,12 +236,23 @@ describe.runIf(process.platform === 'linux')('mcpproxy stdio with no core runnin
     }
   }, 60_000)
 
-  it('serve --idle-exit exits by itself once no MCP client has been connected for that long; 0 is a usage error', async () => {
+  it('serve --idle-exit exits by itself once no MCP client has been connected and nobody has followed its events for that long; 0 is a usage error', async () => {
     const { dataDir } = await dataDirWith('idle')
     const serve = start(['--data-dir', dataDir, 'serve', '--idle-exit', '1'])
     await serve.waitFor(/MCP endpoint:\s+\S+/, 30_000)
     expect(await exited(serve.child)).toBe(0)
     expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false)
+    // someone following the live events (the web UI, `activity watch`) keeps it running; it exits once they leave
+    const { dataDir: watched, port } = await dataDirWith('idle-watched')
+    const kept = start(['--data-dir', watched, 'serve', '--idle-exit', '1'])
+    await kept.waitFor(/MCP endpoint:\s+\S+/, 30_000)
+    const viewer = new AbortController()
+    const events = await fetch(`http://127.0.0.1:${port}/events`, { headers: { 'X-API-Key': apiKey }, signal: viewer.signal })
+    expect(events.status).toBe(200)
+    await new Promise((r) => setTimeout(r, 3000))
+    expect(kept.child.exitCode).toBeNull()
+    viewer.abort()
+    expect(await exited(kept.child)).toBe(0)
     const bad = await run(['--data-dir', dataDir, 'serve', '--idle-exit', '0'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--idle-exit: must be a whole number of seconds, at least 1/)

@@ -120,3 +120,35 @@ describe('createCore with http', () => {
     expect((await call('GET', '/servers')).body.data.servers.map((x: { name: string }) => x.name)).toEqual(['everything'])
   })
 })
+
+describe('createCore with http, while its upstreams start', () => {
+  it('holds an MCP client that connects meanwhile: its first tools/list already lists the upstream\'s tools', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpproxy-http-core-held-'))
+    // an upstream that takes a moment before it even starts
+    writeConfigFile(join(dir, 'mcp_config.json'), {
+      listen: '127.0.0.1:0',
+      api_key: TEST_API_KEY,
+      tool_exposure: 'direct',
+      mcpServers: { slow: { command: 'sh', args: ['-c', `sleep 1.5; exec "${process.execPath}" "${everything}" stdio`], quarantined: false } },
+    })
+    const held = await createCore({ dataDir: dir, http: true, watchConfig: false, logger: silentLogger })
+    const starting = held.start()
+    try {
+      for (let i = 0; i < 200 && !held.listenAddress; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(held.upstreams.get('slow')?.connected).toBeFalsy()
+      // an unauthenticated request is not held: it is refused while the upstream is still starting
+      const refused = await fetch(`http://${held.listenAddress}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+      expect(refused.status).toBe(401)
+      expect(held.upstreams.get('slow')?.connected).toBeFalsy()
+      const client = new Client({ name: 'early-http', version: '1' })
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://${held.listenAddress}/mcp`), { requestInit: { headers: { 'X-API-Key': TEST_API_KEY } } }))
+      const { tools } = await client.listTools()
+      expect(tools.map((t) => t.name)).toContain('slow__echo')
+      await client.close()
+    } finally {
+      await starting
+      await held.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})

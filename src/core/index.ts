@@ -139,6 +139,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     get listenAddress() {
       return http?.address ?? null
     },
+    eventClients: () => http?.eventClients() ?? 0,
     status() {
       const servers = upstreams.list()
       const stats = activity.stats()
@@ -194,12 +195,17 @@ export async function createCore(options: CoreOptions): Promise<Core> {
           listen: options.listen ?? configStore.current().listen,
           webUiDir: options.webUiDir,
           socketPath: paths.socket,
+          holdSessions: true,
         })
       }
-      await upstreams.start()
-      // first tools/list answers with the catalogue rather than an empty list, within reason
-      await upstreams.ready?.(5000)
-      http?.acceptStdio()
+      try {
+        await upstreams.start()
+        // first tools/list answers with the catalogue rather than an empty list, within reason
+        await upstreams.ready?.(5000)
+      } finally {
+        // MCP clients that came meanwhile (over /mcp or a bridge) were held until now
+        http?.acceptSessions()
+      }
     },
     async stop() {
       if (stopped) return

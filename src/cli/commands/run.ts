@@ -92,14 +92,17 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
     })
 }
 
-/** Stops the core once no MCP session has been open for `seconds` (counted from the start too). */
-function exitWhenIdle(core: { sessions: { list(): Array<{ active: boolean }> } }, seconds: number, logger: Logger, shutdown: (signal: string) => Promise<void>): void {
+/**
+ * Stops the core once, for `seconds` (counted from the start too), no MCP session has been open
+ * and nobody has followed its live events (the web UI or `activity watch` keep it running).
+ */
+function exitWhenIdle(core: { sessions: { list(): Array<{ active: boolean }> }; eventClients(): number }, seconds: number, logger: Logger, shutdown: (signal: string) => Promise<void>): void {
   let idleSince = Date.now()
   const timer = setInterval(() => {
-    if (core.sessions.list().some((s) => s.active)) idleSince = Date.now()
+    if (core.sessions.list().some((s) => s.active) || core.eventClients() > 0) idleSince = Date.now()
     else if (Date.now() - idleSince >= seconds * 1000) {
       clearInterval(timer)
-      logger.info('no MCP client for a while: stopping', { idle_exit_s: seconds })
+      logger.info('no MCP client or viewer for a while: stopping', { idle_exit_s: seconds })
       void shutdown('idle')
     }
   }, Math.min(1000, seconds * 250))

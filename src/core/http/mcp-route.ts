@@ -30,6 +30,8 @@ export interface McpRouteDeps {
   /** the current guard (it learns the bound port after listen) */
   guard: () => HostGuard
   logger: Logger
+  /** while the core is starting: settles once MCP requests are served (checked requests wait for it) */
+  held?: () => Promise<void> | null
 }
 
 /** The `{ error, code }` envelope and security headers the REST errors carry. */
@@ -75,6 +77,8 @@ export function createMcpRoute(deps: McpRouteDeps): (req: IncomingMessage, res: 
         return sendError(res, 401, 'UNAUTHORIZED', 'missing or wrong API key (X-API-Key header, Authorization: Bearer, or ?apikey=)')
       }
     }
+    const held = deps.held?.()
+    if (held) await held
     if (req.method !== 'POST') return core.mcp.handleHttp(req, res)
     if (!isJson(req.headers['content-type'])) {
       req.resume()

@@ -41,15 +41,22 @@ export interface HttpServerOptions {
   events?: Omit<SseHubOptions, 'logger'>
   /** cap for POST /activity/import bodies (default 512 MiB) */
   importLimitBytes?: number
+  /**
+   * Hold MCP sessions (`/mcp` requests and bridged stdio) until acceptSessions(): a core starting
+   * its upstreams holds them, so that a client's first tools/list already lists their tools.
+   */
+  holdSessions?: boolean
 }
 
 export interface HttpServerHandle {
   /** the bound `host:port` */
   address: string
-  /** bridged stdio sessions are served from now on (held until the core has started: StdioUpgrades.accept) */
-  acceptStdio(): void
+  /** MCP requests and bridged stdio sessions are served from now on (see holdSessions) */
+  acceptSessions(): void
   /** bridged stdio sessions finish their calls in flight and move on (StdioUpgrades.drain) */
   drainStdio(timeoutMs: number): Promise<void>
+  /** clients on /events now */
+  eventClients(): number
   close(): Promise<void>
 }
 
@@ -73,7 +80,11 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   let handler: RequestListener | null = null
   let boundAddress = options.listen
   let guard: HostGuard = createHostGuard(port)
-  const mcpRoute = createMcpRoute({ core, guard: () => guard, logger })
+  // (held until acceptSessions when holdSessions is set)
+  let sessionsHeld: Promise<void> | null = null
+  let releaseSessions = (): void => {}
+  if (options.holdSessions) sessionsHeld = new Promise<void>((resolve) => (releaseSessions = resolve))
+  const mcpRoute = createMcpRoute({ core, guard: () => guard, logger, held: () => sessionsHeld })
 
   const app = Fastify({
     logger: false,
@@ -94,6 +105,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   const unbridge = bridgeCoreEvents(core, hub)
   let socketServer: Server | null = null
   const stdioUpgrades = createStdioUpgrades(core, logger.child('stdio'))
+  if (!options.holdSessions) stdioUpgrades.accept()
   const ctx: HttpContext = { core, hub, address: () => boundAddress, socketPath: null, downloads: createDownloadTokens() }
 
   app.addHook('onRequest', async (req, reply) => {
@@ -202,8 +214,13 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
   let closing: Promise<void> | null = null
   return {
     address: boundAddress,
-    acceptStdio: () => stdioUpgrades.accept(),
+    acceptSessions: () => {
+      sessionsHeld = null
+      releaseSessions()
+      stdioUpgrades.accept()
+    },
     drainStdio: (timeoutMs) => stdioUpgrades.drain(timeoutMs),
+    eventClients: () => hub.stats().clients,
     close: () => (closing ??= app.close()),
   }
 }
