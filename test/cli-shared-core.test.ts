@@ -174,11 +174,14 @@ describe.runIf(process.platform === 'linux')('mcpproxy stdio with no core runnin
       expect(await echo(c.client, 'after')).toBe('Echo: after')
       expect(childrenRunning(serve.child.pid!, EVERYTHING)).toBe(1)
       expect(c.errors).toEqual([])
+      // the serve terminal says what it did
+      expect(serve.err()).toMatch(new RegExp(`taking over from the shared core mcpproxy stdio started; its clients move to this core.*${shared}`))
     } finally {
       await c.client.close()
       if (serve) {
         serve.child.kill('SIGTERM')
         await exited(serve.child)
+        expect(serve.err()).toMatch(/mcpproxy: stopping \(SIGTERM\): calls in flight finish first, up to 10 s\nmcpproxy: stopped\n/)
       }
     }
   }, 60_000)

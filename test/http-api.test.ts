@@ -283,7 +283,7 @@ describe('sessions and approvals', () => {
     expect((await json(bad)).error).toBe('decision: must be one of approve, deny')
     const ok = await api(`/approvals/${id}`, { method: 'POST', body: JSON.stringify({ decision: 'approve' }) })
     expect(ok.status).toBe(200)
-    expect(await outcome).toBe('approved')
+    expect(await outcome).toMatchObject({ outcome: 'approved' })
     expect((await api(`/approvals/${id}`, { method: 'POST', body: JSON.stringify({ decision: 'deny' }) })).status).toBe(404)
   })
 })

@@ -151,6 +151,27 @@ describe('gates on call_tool', () => {
     await vi.waitFor(() => expect(h.services.approvals.list()).toEqual([]))
     expect(await h.record(id)).toMatchObject({ status: 'blocked', policy: { decision: 'denied', reason: 'denied by caller (cancelled)' } })
     expect(() => h.services.approvals.decide(id, 'approve')).toThrow(/no pending approval/)
+    // nobody denied it: the call's record says the caller cancelled
+    await vi.waitFor(async () => expect((await recordsOf('withdrawn')).call).toMatchObject({ status: 'blocked', error: expect.stringContaining('the caller cancelled while this call waited for approval') }))
+  })
+
+  it('6 ask: a core stopping with the call still waiting tells the client it stopped, not that a person denied it', async () => {
+    await h.setConfig({ policy: { rules: [{ tool: 'echo', action: 'ask', reason: 'looked at first' }] } })
+    const requested = new Promise<string>((resolve) => {
+      const off = h.bus.on('activity.approval_requested', (e) => {
+        off()
+        resolve(e.id)
+      })
+    })
+    const call = client.callTool(echo('at shutdown'))
+    await requested
+    h.services.approvals.close()
+    const r = await call
+    expect(r.isError).toBe(true)
+    expect(textOf(r)).toMatch(/\(approval\): mcpproxy stopped before anyone answered this approval \(looked at first\); the call was not made: send it again/)
+    expect(textOf(r)).not.toMatch(/a person denied/)
+    const { decision } = await recordsOf('at shutdown')
+    expect(decision).toMatchObject({ status: 'blocked', policy: { decision: 'denied', reason: 'denied by shutdown' } })
   })
 
   it('6 ask: no answer within approval_timeout_s denies the call', async () => {

@@ -27,6 +27,8 @@ describe('activity formatting', () => {
   it('names the change in DETAILS for non-call records', () => {
     expect(detailsOf({ ...base, type: 'quarantine_change', metadata: { quarantined: true, reason: 'tool poisoning' } })).toBe('quarantined: tool poisoning')
     expect(detailsOf({ ...base, type: 'server_change', metadata: { action: 'restart' } })).toBe('restart')
+    expect(detailsOf({ ...base, type: 'tool_change', tool_name: 'echo', metadata: { action: 'pinned' } })).toBe('echo pinned')
+    expect(detailsOf({ ...base, type: 'tool_change', tool_name: 'echo' })).toBe('echo changed')
     expect(detailsOf({ ...base, type: 'system_stop', metadata: { transport: 'wrap', exit_code: 3 } })).toBe('wrap stop (exit 3)')
     expect(detailsOf({ ...base, type: 'system_start', metadata: { transport: 'wrap' } })).toBe('wrap start')
     expect(detailsOf({ ...base, type: 'mcp_message', metadata: { method: 'sampling/createMessage', direction: 'server_to_client' } })).toBe('← sampling/createMessage')

@@ -69,7 +69,8 @@ export function detailsOf(r: ActivitySummaryRow): string {
       return [q === true ? 'quarantined' : q === false ? 'unquarantined' : undefined, str(meta.reason) ?? r.policy?.reason].filter(Boolean).join(': ')
     }
     case 'tool_change':
-      return [r.tool_name, 'changed'].filter(Boolean).join(' ')
+      // (pinned, added, removed, approved...: a record without an action is a changed definition)
+      return [r.tool_name, str(meta.action) ?? 'changed'].filter(Boolean).join(' ')
     case 'system_start':
       return meta.transport === 'wrap' ? 'wrap start' : 'start'
     case 'system_stop':

@@ -13,6 +13,7 @@ import { createConfigService } from './config/service'
 import { createConfigStore } from './config/store'
 import type { StatusInfo } from '../shared/servers'
 import type { Core, CoreOptions } from './core-types'
+import { closeOrphans, ORPHAN_SWEEP_INTERVAL_MS } from './activity/orphans'
 import { EventBus } from './events/bus'
 import { CoreError } from './errors'
 import { createHttpServer, type HttpServerHandle } from './http/server'
@@ -41,7 +42,8 @@ async function takeOverOrRefuse(paths: { dataDir: string; socket: string }, logg
   const other = (await getJsonOverSocket(paths.socket, '/api/v1/status')) as Partial<StatusInfo> | null
   // a shared core never takes over (another client's shared core serves this one's bridge as well)
   if (mayTakeOver && other && typeof other.idle_exit_s === 'number' && typeof other.pid === 'number' && other.pid !== process.pid) {
-    logger.info('taking over from the core mcpproxy stdio started', { pid: other.pid })
+    // (a warning, so that it shows where serve runs: its stdio clients move to this core)
+    logger.warn('taking over from the shared core mcpproxy stdio started; its clients move to this core', { pid: other.pid })
     try {
       process.kill(other.pid, 'SIGTERM')
     } catch {
@@ -120,6 +122,16 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   let stopped = false
   /** system_stop is recorded only after a system_start (a start refused before it records neither) */
   let startRecorded = false
+  let orphanSweep: NodeJS.Timeout | null = null
+  const sweepOrphans = (): void => {
+    try {
+      const c = configStore.current()
+      const closed = closeOrphans(proxyDb, activity, { callTimeoutMs: c.call_timeout_ms, approvalTimeoutS: c.approval_timeout_s })
+      if (closed) logger.warn('completed pending records whose process had ended as interrupted', { count: closed })
+    } catch (err) {
+      logger.warn('looking for interrupted pending records failed', { error: (err as Error).message })
+    }
+  }
 
   const core: Core = {
     paths,
@@ -189,6 +201,10 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       }
       activity.record({ type: 'system_start', status: 'success', metadata: { version, pid: process.pid, data_dir: paths.dataDir } })
       startRecorded = true
+      // calls and approvals a killed process left pending are completed as interrupted (now, and as they age)
+      sweepOrphans()
+      orphanSweep = setInterval(sweepOrphans, ORPHAN_SWEEP_INTERVAL_MS)
+      orphanSweep.unref()
       if (options.watchConfig !== false) configStore.watch()
       if (options.http) {
         http = await createHttpServer(core, {
@@ -210,6 +226,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     async stop() {
       if (stopped) return
       stopped = true
+      if (orphanSweep) clearInterval(orphanSweep)
       configStore.close()
       // the bridges of `mcpproxy stdio` clients let their calls in flight finish and move to the next core
       await http?.drainStdio(STDIO_DRAIN_MS)

@@ -60,9 +60,12 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
       const core = await createCore({ dataDir: ctx.dataDir, listen: flags.listen, http: true, webUiDir, logger, version: VERSION, writerWorkerUrl: ctx.workers?.writer, importWorkerUrl: ctx.workers?.import, readWorkerUrl: ctx.workers?.read, idleExitS })
       // a signal during the idle exit (or the other way round) stops once
       let stopping: Promise<void> | null = null
-      const shutdown = (): Promise<void> =>
+      const shutdown = (signal: string): Promise<void> =>
         (stopping ??= (async () => {
+          // (on stderr: stdout carries the URLs, or the one JSON line of --json)
+          process.stderr.write(`mcpproxy: stopping (${signal}): calls in flight finish first, up to 10 s\n`)
           const code = await stopCore(core, logger)
+          process.stderr.write(`mcpproxy: stopped${code === 0 ? '' : ` (exit ${code}: see ${join(ctx.paths.logs, 'mcpproxy.log')})`}\n`)
           removeRuntimeFile(ctx.dataDir)
           process.exit(code)
         })())

@@ -209,9 +209,13 @@ export async function proxyCall(ctx: ProxyContext, caller: CallerContext, sessio
     return result
   } catch (err) {
     const timeout = isTimeout(err)
+    // the caller cancelling (or going away: its session closed) is not the upstream failing
+    const cancelled = !timeout && req.signal?.aborted === true
     const message = timeout
       ? `no answer from '${req.server}' within ${ctx.config().call_timeout_ms} ms`
-      : `upstream '${req.server}' failed: ${(err as Error).message}`
+      : cancelled
+        ? `cancelled by the client (it cancelled the call or went away) before '${req.server}' answered`
+        : `upstream '${req.server}' failed: ${(err as Error).message}`
     handle.finish({ status: timeout ? 'timeout' : 'error', error: message, flags })
     return errorResult(message)
   }

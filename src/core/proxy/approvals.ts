@@ -7,6 +7,17 @@ import type { ApprovalService } from './types'
 
 export type ApprovalOutcome = 'approved' | 'denied' | 'timeout'
 
+/** who settled an approval, besides how: a person's name, or SHUTDOWN_ACTOR / a caller's cancellation */
+export interface ApprovalSettlement {
+  outcome: ApprovalOutcome
+  actor?: string
+}
+
+/** the actor of approvals denied because the core stopped */
+export const SHUTDOWN_ACTOR = 'shutdown'
+/** the actor of approvals withdrawn because their caller cancelled or went away */
+export const CALLER_CANCELLED_ACTOR = 'caller (cancelled)'
+
 export interface ApprovalRequest {
   server: string
   tool: string
@@ -20,7 +31,7 @@ export interface ApprovalRequest {
 
 export interface ApprovalRegistry extends ApprovalService {
   /** records a pending policy_decision, announces it and resolves when decided or timed out */
-  request(req: ApprovalRequest): { id: string; outcome: Promise<ApprovalOutcome> }
+  request(req: ApprovalRequest): { id: string; outcome: Promise<ApprovalSettlement> }
   /** denies a pending approval whose caller went away; false when already settled */
   cancel(id: string, reason: string): boolean
   /** denies every pending approval (shutdown) */
@@ -31,7 +42,7 @@ interface Pending {
   info: ApprovalInfo
   startedAt: number
   timer: NodeJS.Timeout
-  resolve: (o: ApprovalOutcome) => void
+  resolve: (s: ApprovalSettlement) => void
 }
 
 /**
@@ -63,7 +74,7 @@ export function createApprovalRegistry(recorder: ActivityRecorder, bus: EventBus
     if (outcome !== 'approved') {
       bus.emit('activity.policy_decision', { id, server: p.info.server, tool: p.info.tool, decision: outcome, rule: p.info.rule, reason, timestamp })
     }
-    p.resolve(outcome)
+    p.resolve({ outcome, actor })
     return p.info
   }
 
@@ -95,7 +106,7 @@ export function createApprovalRegistry(recorder: ActivityRecorder, bus: EventBus
         requested_at: requestedAt,
         expires_at: expiresAt,
       }
-      const outcome = new Promise<ApprovalOutcome>((resolve) => {
+      const outcome = new Promise<ApprovalSettlement>((resolve) => {
         const timer = setTimeout(() => settle(id, 'timeout'), req.timeoutMs)
         pending.set(id, { info, startedAt: performance.now(), timer, resolve })
       })
@@ -118,7 +129,7 @@ export function createApprovalRegistry(recorder: ActivityRecorder, bus: EventBus
     },
     cancel: (id, reason) => settle(id, 'denied', reason) !== undefined,
     close() {
-      for (const id of [...pending.keys()]) settle(id, 'denied', 'shutdown')
+      for (const id of [...pending.keys()]) settle(id, 'denied', SHUTDOWN_ACTOR)
     },
   }
 }

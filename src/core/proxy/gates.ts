@@ -4,7 +4,7 @@ import type { ActivityRecorder } from '../activity/types'
 import type { Config } from '../config/schema'
 import type { EventBus } from '../events/bus'
 import { checkIntent, classifyTool, matchPolicy } from '../security/policy'
-import type { ApprovalRegistry } from './approvals'
+import { CALLER_CANCELLED_ACTOR, SHUTDOWN_ACTOR, type ApprovalRegistry } from './approvals'
 import type { CallerContext, GateInput, UpstreamManager, UpstreamTool } from './types'
 
 export type GateName = 'quarantine' | 'pinned_tool' | 'policy' | 'intent' | 'approval'
@@ -180,15 +180,20 @@ export function createGates(deps: GateDeps): Gates {
           timeoutMs: config.approval_timeout_s * 1000,
         })
         // a caller that cancels (or disconnects) while waiting withdraws the request
-        const onAbort = (): void => void deps.approvals.cancel(id, 'caller (cancelled)')
+        const onAbort = (): void => void deps.approvals.cancel(id, CALLER_CANCELLED_ACTOR)
         signal?.addEventListener('abort', onAbort, { once: true })
-        const result = await outcome
+        const { outcome: result, actor } = await outcome
         signal?.removeEventListener('abort', onAbort)
         if (result !== 'approved') {
+          const why = match.reason ? ` (${match.reason})` : ''
           const reason =
             result === 'timeout'
               ? `no approval within ${config.approval_timeout_s}s; the call was denied`
-              : `a person denied this call${match.reason ? ` (${match.reason})` : ''}`
+              : actor === SHUTDOWN_ACTOR
+                ? `mcpproxy stopped before anyone answered this approval${why}; the call was not made: send it again`
+                : actor === CALLER_CANCELLED_ACTOR
+                  ? `the caller cancelled while this call waited for approval${why}`
+                  : `a person denied this call${why}`
           return { ok: false, gate: 'approval', decision: result === 'timeout' ? 'timeout' : 'denied', rule: match.rule, reason, recordId: id, classification }
         }
       }

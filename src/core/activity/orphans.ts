@@ -1,0 +1,47 @@
+/**
+ * Pending records whose process died. A tool call or an approval is written `pending` when it
+ * starts and completed when it ends; every writer (a core, `wrap`) completes its own within
+ * call_timeout_ms (a timeout at worst) and approval_timeout_s. One still pending well after both
+ * belongs to a process that ended without completing it (killed, crashed, the machine went down):
+ * it is completed here as interrupted, so the log, its summary and `verify` stop counting it as
+ * still running. A live owner completing it at the same moment wins or loses harmlessly: a
+ * completion of a record that is no longer pending on disk is ignored.
+ */
+import type { Db } from '../store/db'
+import type { ActivityRecorder } from './types'
+
+/** past both timeouts: room for a busy machine and a writer's queue */
+export const ORPHAN_MARGIN_MS = 60_000
+/** how often a core looks for them */
+export const ORPHAN_SWEEP_INTERVAL_MS = 60_000
+
+export const INTERRUPTED_ERROR = 'interrupted: the process recording this call ended before it was answered (mcpproxy was killed or crashed); its outcome is unknown'
+export const INTERRUPTED_APPROVAL_REASON = 'interrupted: mcpproxy ended before anyone answered; the call was not made'
+
+export interface OrphanLimits {
+  callTimeoutMs: number
+  approvalTimeoutS: number
+}
+
+/** Pending records older than both timeouts and the margin allow, as of `now`. */
+export function pendingOlderThan(limits: OrphanLimits): number {
+  return limits.callTimeoutMs + limits.approvalTimeoutS * 1000 + ORPHAN_MARGIN_MS
+}
+
+/** Completes the orphaned pending records (see the module comment); returns how many. */
+export function closeOrphans(db: Db, recorder: Pick<ActivityRecorder, 'complete'>, limits: OrphanLimits, now = Date.now()): number {
+  const rows = db
+    .prepare(
+      `SELECT id, type, ts, meta ->> '$.policy.rule' AS rule FROM activity INDEXED BY activity_pending
+       WHERE seq IS NULL AND ts < ? ORDER BY id LIMIT 1000`,
+    )
+    .all(now - pendingOlderThan(limits)) as Array<{ id: string; type: string; ts: number; rule: string | null }>
+  for (const r of rows) {
+    if (r.type === 'policy_decision') {
+      recorder.complete(r.id, { status: 'blocked', policy: { decision: 'denied', ...(r.rule ? { rule: r.rule } : {}), reason: INTERRUPTED_APPROVAL_REASON } })
+    } else {
+      recorder.complete(r.id, { status: 'error', error: INTERRUPTED_ERROR })
+    }
+  }
+  return rows.length
+}
