@@ -294,6 +294,8 @@ describe('mcpproxy with a served core', () => {
       const json = JSON.parse((await cli(['doctor', '--json'])).stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean }> }
       expect(json.ok).toBe(false)
       expect(json.checks.find((c) => c.name === 'config_file')).toMatchObject({ ok: false })
+      // status says so too, and that the core goes on with its last good config
+      expect((await cli(['status'])).stdout).toMatch(/Config:\s+.*not valid JSON.* \(the core goes on with its last good config\)/)
     } finally {
       writeFileSync(file, good)
     }

@@ -67,15 +67,18 @@ export function statusCommand(getCtx: () => CliContext): Command {
         const s = core.status
         if (ctx.json || flags.json) return printJson(s)
         let key: string | undefined
+        let configError: string | undefined
         try {
           key = ctx.config()?.apiKey
-        } catch {
-          // the URL is shown without the key
+        } catch (err) {
+          // the URL is shown without the key; the running core goes on with its last good config
+          configError = (err as Error).message
         }
         printLine(
           renderFields([
             ['Status', paint.green('running') + ` (version ${s.version}, up ${uptime(s.uptime)}, pid ${s.pid})`],
-            ['Shared core', s.idle_exit_s != null ? `started by mcpproxy stdio; exits ${s.idle_exit_s} s after its last MCP client (the app or serve take over)` : undefined],
+            ['Shared core', s.idle_exit_s != null ? `started by mcpproxy stdio; exits ${s.idle_exit_s} s after its last MCP client or viewer (the app or serve take over)` : undefined],
+            ['Config', configError ? paint.red(`${configError} (the core goes on with its last good config)`) : undefined],
             ['Web UI', key && !s.web_ui_url.includes('apikey=') ? `${s.web_ui_url}?apikey=${encodeURIComponent(key)}` : s.web_ui_url],
             ['MCP endpoint', s.mcp_url],
             ['Data dir', s.data_dir],
