@@ -92,6 +92,7 @@ describe.runIf(process.platform === 'linux')('mcpproxy stdio with no core runnin
       const status = await run(['--data-dir', dataDir, 'status'])
       expect(status.stdout).toMatch(new RegExp(`pid ${core}\\)`))
       expect(status.stdout).toMatch(/Shared core:\s+started by mcpproxy stdio; exits 30 s after its last MCP client/)
+      expect(status.stdout).toMatch(/Clients:\s+2 MCP sessions, 0 following events/)
       // the upstream runs once, under the shared core, and under neither bridge
       expect(childrenRunning(core, EVERYTHING)).toBe(1)
       expect(childrenRunning(a.transport.pid!, EVERYTHING) + childrenRunning(b.transport.pid!, EVERYTHING)).toBe(0)

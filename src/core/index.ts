@@ -182,6 +182,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         },
         tools: { total: upstreams.tools().length },
         approvals: { pending: approvals.list().length },
+        clients: { mcp_sessions: sessions.list().filter((s) => s.active).length, event_viewers: http?.eventClients() ?? 0 },
         activity: {
           queued: stats.queued,
           written: stats.written,

@@ -133,6 +133,8 @@ export interface StatusInfo {
   servers: { total: number; connected: number; quarantined: number; disabled: number }
   tools: { total: number }
   approvals: { pending: number }
+  /** MCP sessions open now (HTTP, stdio, bridged stdio) and clients following /events (the web UI, `activity watch`) */
+  clients: { mcp_sessions: number; event_viewers: number }
   activity: {
     queued: number
     written: number

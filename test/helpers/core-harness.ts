@@ -170,6 +170,7 @@ export async function createTestCore(config: Record<string, unknown> = {}): Prom
         version: '0.0.0-test',
         pid: process.pid,
         idle_exit_s: null,
+        clients: { mcp_sessions: 0, event_viewers: 0 },
         uptime: Math.round((Date.now() - started) / 1000),
         listen: '127.0.0.1:0',
         mcp_url: '',

@@ -84,6 +84,7 @@ export function statusCommand(getCtx: () => CliContext): Command {
             ['Data dir', s.data_dir],
             ['Servers', `${s.servers.total} total, ${s.servers.connected} connected, ${s.servers.quarantined} quarantined, ${s.servers.disabled} disabled`],
             ['Tools', String(s.tools.total)],
+            ['Clients', `${s.clients.mcp_sessions} MCP session${s.clients.mcp_sessions === 1 ? '' : 's'}, ${s.clients.event_viewers} following events (web UI, activity watch)`],
             ['Approvals', s.approvals.pending ? paint.yellow(`${s.approvals.pending} pending`) : 'none pending'],
             ['Activity', `${s.activity.written} written, ${s.activity.queued} queued, ${s.activity.dropped} dropped, database ${formatBytes(s.activity.db_bytes)}`],
             ['Writer error', s.activity.last_error ? paint.red(s.activity.last_error) : undefined],
