@@ -5,7 +5,7 @@
 //   npm run bench:store            BENCH_RECORDS=100000 npm run bench:store
 //   BENCH_ONLY=import BENCH_RECORDS=100000 npm run bench:store   (import figures only)
 import { spawn } from 'node:child_process'
-import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -186,6 +186,38 @@ async function stallDuring(work: () => Promise<unknown>): Promise<{ ms: number; 
   return { ms, stall: Math.max(worst, performance.now() - last) }
 }
 
+/**
+ * CPU time (ms) of each of this process's threads so far, by thread id (Linux /proc; empty
+ * elsewhere): splits import's CPU between the inserting main thread and the parsing worker.
+ */
+function threadCpu(): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>()
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      // the name is in parentheses and may hold spaces: the fields after it are space-separated
+      const close = stat.lastIndexOf(')')
+      const fields = stat.slice(close + 2).split(' ')
+      // utime and stime (fields 14 and 15 of the line, 12 and 13 after the name) in clock ticks (1/100 s)
+      out.set(Number(tid), { name: stat.slice(stat.indexOf('(') + 1, close), ms: (Number(fields[11]) + Number(fields[12])) * 10 })
+    }
+  } catch {
+    // not Linux
+  }
+  return out
+}
+
+/** The threads that used at least 1% of `total` ms between two threadCpu() readings, main thread first. */
+function threadCpuDelta(before: Map<number, { name: string; ms: number }>, after: Map<number, { name: string; ms: number }>, n: number): string {
+  const rows = [...after].map(([tid, t]) => ({ tid, name: t.name, ms: t.ms - (before.get(tid)?.ms ?? 0) }))
+  const total = rows.reduce((s, r) => s + r.ms, 0)
+  return rows
+    .filter((r) => r.ms >= total / 100)
+    .sort((a, b) => (a.tid === process.pid ? -1 : b.tid === process.pid ? 1 : b.ms - a.ms))
+    .map((r) => `${r.tid === process.pid ? 'main' : `${r.name} ${r.tid}`} ${fmt((r.ms * 1000) / n)}`)
+    .join(', ')
+}
+
 const lines = (file: string): AsyncIterable<string> => createInterface({ input: createReadStream(file), crlfDelay: Infinity })
 
 // ---------------------------------------------------------------- measuring
@@ -259,9 +291,19 @@ async function main(): Promise<void> {
     say(`importing${useWorker ? ' (parsing on a worker thread)' : ''}`)
     let t = performance.now()
     const cpu0 = process.cpuUsage()
+    const threads0 = threadCpu()
+    // the worker ends with the import: its time is the last reading taken while it ran (the
+    // main thread reads between chunks, after the worker has parsed what it was given)
+    const threadsSeen = new Map(threads0)
+    const poll = setInterval(() => {
+      for (const [tid, cpu] of threadCpu()) threadsSeen.set(tid, cpu)
+    }, 50)
     // the file read as `mcpproxy activity import` reads it: items of whole lines
     const result = await importActivity(db, wholeLines(createReadStream(file)), undefined, useWorker ? { workerUrl: pathToFileURL(workerFile) } : {})
     const importCpu = process.cpuUsage(cpu0)
+    clearInterval(poll)
+    for (const [tid, cpu] of threadCpu()) threadsSeen.set(tid, cpu)
+    const importThreads = threadCpuDelta(threads0, threadsSeen, N)
     if (workerFile) rmSync(workerFile, { force: true })
     const importMs = performance.now() - t
     if (result.imported !== N || result.errors.length) throw new Error(`import: ${JSON.stringify(result).slice(0, 300)}`)
@@ -299,6 +341,7 @@ async function main(): Promise<void> {
     // the machine is shared: CPU time per record says more than wall time when others are busy
     const cpuUs = (c: NodeJS.CpuUsage): string => fmt((c.user + c.system) / N)
     say(`import: ${fmt((importMs * 1000) / N)} us/rec wall, ${cpuUs(importCpu)} us/rec CPU (all threads); raw: ${fmt((rawMs * 1000) / N)} us/rec wall, ${cpuUs(rawCpu)} us/rec CPU`)
+    if (importThreads) say(`import CPU by thread (us/rec): ${importThreads}`)
     const ours = (N / importMs) * 1000
     const base = (N / rawMs) * 1000
     rows.push({

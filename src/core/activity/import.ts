@@ -44,6 +44,14 @@ const GROUP_CHARS = 512 * 1024
  * parses the next chunk while this thread inserts one.
  */
 const QUEUED_CHARS = 24 * 1024 * 1024
+/**
+ * How long, at most, the inserting thread waits after a chunk for the reader to fill the queue
+ * again (ms). The input is read only while this thread is not inserting: when the worker's
+ * replies are ready at once, its only turns of the event loop were one per chunk (one read of the
+ * source), so the worker ran dry and parsing and inserting took turns instead of overlapping
+ * (measured: a faster worker made a slower import). A slow source costs at most this per chunk.
+ */
+const REFILL_WAIT_MS = 200
 
 export interface ImportOptions {
   /** the built import worker (out/cli/activity-import-worker.js); without it everything runs on this thread */
@@ -137,6 +145,21 @@ export async function importActivity(
   // inserts them, so a source that pauses never holds back what was already parsed
   let wake: (() => void) | null = null
   let space: (() => void) | null = null
+  // told when the reader has filled the queue (or ended, or stopped)
+  let filled: (() => void) | null = null
+  const signalFilled = (): void => {
+    const f = filled
+    filled = null
+    f?.()
+  }
+  const awaitRefill = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => signalFilled(), REFILL_WAIT_MS)
+      filled = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
   let ended = false
   let stopped = false
   const signal = (which: 'wake' | 'space'): void => {
@@ -187,6 +210,12 @@ export async function importActivity(
         flush()
         // a turn of the event loop between chunks: a core's calls and requests wait one chunk at most
         await new Promise<void>((resolve) => setImmediate(resolve))
+        // and the reader refills what the worker parses while the next chunk is inserted (told
+        // first that there is space: it may be waiting for this group's to be freed)
+        if (worker && !ended && !stopped && queuedChars <= QUEUED_CHARS) {
+          signal('space')
+          await awaitRefill()
+        }
         if (stopped) return
       }
     }
@@ -221,17 +250,22 @@ export async function importActivity(
       chars += item.length
       if (chars >= GROUP_CHARS) {
         post()
-        while (queuedChars > QUEUED_CHARS && !stopped) await new Promise<void>((resolve) => (space = resolve))
+        while (queuedChars > QUEUED_CHARS && !stopped) {
+          signalFilled()
+          await new Promise<void>((resolve) => (space = resolve))
+        }
       }
     }
     post()
     ended = true
     signal('wake')
+    signalFilled()
     await consumer
   } catch (err) {
     // a failing source: what was committed stays, the chunk in hand is dropped
     stopped = true
     signal('wake')
+    signalFilled()
     await consumer?.catch(() => undefined)
     throw err
   } finally {
