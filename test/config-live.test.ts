@@ -35,11 +35,15 @@ const mcpStatus = (key: string): Promise<number> =>
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
   }).then((r) => r.status)
 
+/** the file's text as the last edit the core took wrote it */
+let lastGood = ''
+
 describe('live edits of the config file', () => {
   it('a key changed in the file replaces the old one on REST and /mcp, and the edit is recorded by key name', async () => {
     expect(await status(OLD_KEY)).toBe(200)
     const raw = JSON.parse(readFileSync(core.paths.config, 'utf8')) as Record<string, unknown>
-    writeFileSync(core.paths.config, JSON.stringify({ ...raw, api_key: NEW_KEY, call_timeout_ms: 5000 }))
+    lastGood = JSON.stringify({ ...raw, api_key: NEW_KEY, call_timeout_ms: 5000 })
+    writeFileSync(core.paths.config, lastGood)
     await waitFor(() => core.apiKey === NEW_KEY, 'the new key taken from the file', 10_000)
     expect(await status(NEW_KEY)).toBe(200)
     expect(await status(OLD_KEY)).toBe(401)
@@ -58,5 +62,14 @@ describe('live edits of the config file', () => {
     expect(rejected.error).not.toContain('sk-live')
     expect(await status(NEW_KEY)).toBe(200)
     expect((await records(core, { type: ['config_change'] })).filter((r) => r.metadata?.action === 'config_reloaded')).toHaveLength(1)
+  })
+
+  it('the file fixed back to the running config after a rejected edit is recorded as restored (nothing reloads)', async () => {
+    // (the file is still broken from the test before)
+    writeFileSync(core.paths.config, lastGood)
+    const restored = await waitForRecord(core, { type: ['config_change'] }, (r) => r.metadata?.action === 'config_restored', 'config_restored record')
+    expect(restored).toMatchObject({ status: 'success', metadata: { actor: 'file', reason: expect.stringContaining('loads again') } })
+    expect((await records(core, { type: ['config_change'] })).filter((r) => r.metadata?.action === 'config_reloaded')).toHaveLength(1)
+    expect(await status(NEW_KEY)).toBe(200)
   })
 })

@@ -38,6 +38,9 @@ export function createConfigService(store: ConfigStore, recorder: ActivityRecord
   store.onRejected((error) => {
     recorder.record({ type: 'config_change', status: 'error', error, metadata: { action: 'config_rejected', actor: 'file' } })
   })
+  store.onRestored(() => {
+    recorder.record({ type: 'config_change', status: 'success', metadata: { action: 'config_restored', actor: 'file', reason: 'the config file loads again and matches the running config' } })
+  })
   return {
     current: () => store.current(),
     masked: () => maskConfig(store.current()),

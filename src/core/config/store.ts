@@ -23,6 +23,8 @@ export interface ConfigStore {
   onChange(listener: (config: Config, previous: Config, origin: ConfigChangeOrigin) => void): () => void
   /** called when an edit of the file is rejected (the running config stays), with the reason */
   onRejected(listener: (error: string) => void): () => void
+  /** after a rejected edit, the file loads again and says what the running config says (a fix back) */
+  onRestored(listener: () => void): () => void
   /** starts watching the file for outside edits */
   watch(): void
   close(): void
@@ -36,6 +38,9 @@ export function createConfigStore(file: string, initial: { config: Config; raw: 
   let lastWritten = JSON.stringify(raw)
   const listeners = new Set<(c: Config, p: Config, origin: ConfigChangeOrigin) => void>()
   const rejectedListeners = new Set<(error: string) => void>()
+  const restoredListeners = new Set<() => void>()
+  /** the file on disk was rejected last: a fix back to the running config is worth saying */
+  let fileRejected = false
   let watcher: FSWatcher | null = null
   let debounce: NodeJS.Timeout | null = null
   let chain: Promise<unknown> = Promise.resolve()
@@ -81,17 +86,29 @@ export function createConfigStore(file: string, initial: { config: Config; raw: 
       logger.warn('config file unreadable; keeping the running config', { error: (err as Error).message })
       return
     }
-    if (text.trim() === '' || JSON.stringify(safeJson(text)) === lastWritten) return
+    if (text.trim() === '') return
+    if (JSON.stringify(safeJson(text)) === lastWritten) {
+      // unchanged, or fixed back after a rejected edit: the latter is said, nothing reloads
+      if (fileRejected) {
+        fileRejected = false
+        logger.info('config file loads again; it matches the running config')
+        each(restoredListeners)
+        bus.emit('config.reloaded', { ok: true, timestamp: new Date().toISOString() })
+      }
+      return
+    }
     try {
       const next = parseConfig(text, file)
       const previous = config
       raw = JSON.parse(text) as Record<string, unknown>
       lastWritten = JSON.stringify(raw)
       config = { ...next, api_key: next.api_key ?? previous.api_key }
+      fileRejected = false
       logger.info('config reloaded from disk')
       notify(previous, 'file')
     } catch (err) {
       const message = (err as Error).message
+      fileRejected = true
       logger.warn('config edit rejected; the running config stays', { error: message })
       each(rejectedListeners, message)
       bus.emit('config.reloaded', { ok: false, error: message, timestamp: new Date().toISOString() })
@@ -111,6 +128,10 @@ export function createConfigStore(file: string, initial: { config: Config; raw: 
     onChange: (l) => {
       listeners.add(l)
       return () => listeners.delete(l)
+    },
+    onRestored: (l) => {
+      restoredListeners.add(l)
+      return () => restoredListeners.delete(l)
     },
     onRejected: (l) => {
       rejectedListeners.add(l)
