@@ -56,6 +56,8 @@ describeUnix('stdio bridge over the data dir socket', () => {
     return { sock, core, input, output, done }
   }
   const echo = (message: string) => ({ name: 'call_tool', arguments: { server: 'everything', tool: 'echo', arguments: { message } } })
+  /** a call that runs for `seconds` upstream */
+  const longRunning = (seconds: number, steps = seconds) => ({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: seconds, steps } } })
 
   it('relays both ways unchanged (1 MiB too); the session is a stdio session of the client the bridge names; it ends with the input', async () => {
     const { core, input, output, done } = await bridgeTo('relay')
@@ -87,7 +89,7 @@ describeUnix('stdio bridge over the data dir socket', () => {
     await agent.connect(streamTransport(input, output))
     expect(textOf(await agent.callTool(echo('first core')))).toBe('Echo: first core')
 
-    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } } })
+    const slow = agent.callTool(longRunning(5))
     await new Promise((r) => setTimeout(r, 200))
     await core.close()
     await expect(slow).rejects.toThrow(CORE_GONE_MESSAGE)
@@ -119,7 +121,7 @@ describeUnix('stdio bridge over the data dir socket', () => {
     })
     const agent = new Client({ name: 'draining-agent', version: '1' })
     await agent.connect(streamTransport(input, output))
-    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 1, steps: 2 } } })
+    const slow = agent.callTool(longRunning(1, 2))
     await new Promise((r) => setTimeout(r, 200))
     let drainedAt = 0
     const draining = core.drain(10_000).then(() => (drainedAt = Date.now()))
@@ -228,7 +230,7 @@ describeUnix('stdio bridge over the data dir socket', () => {
     const agent = new Client({ name: 'cancelling-agent', version: '1' })
     await agent.connect(streamTransport(input, output))
     const abort = new AbortController()
-    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 20, steps: 20 } } }, undefined, { signal: abort.signal })
+    const slow = agent.callTool(longRunning(20), undefined, { signal: abort.signal })
     slow.catch(() => undefined)
     await new Promise((r) => setTimeout(r, 300))
     let drained = false
@@ -256,7 +258,7 @@ describeUnix('stdio bridge over the data dir socket', () => {
     const agent = new Client({ name: 'leaving-agent', version: '1' })
     await agent.connect(streamTransport(input, output))
     const abort = new AbortController()
-    const slow = agent.callTool({ name: 'call_tool', arguments: { server: 'everything', tool: 'trigger-long-running-operation', arguments: { duration: 20, steps: 20 } } }, undefined, { signal: abort.signal })
+    const slow = agent.callTool(longRunning(20), undefined, { signal: abort.signal })
     await new Promise((r) => setTimeout(r, 300))
     abort.abort('not needed')
     await expect(slow).rejects.toThrow()

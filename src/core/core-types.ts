@@ -62,8 +62,6 @@ export interface Core {
   readonly config: ConfigService
   /** the bound HTTP address (`127.0.0.1:8080`), once started with http */
   readonly listenAddress: string | null
-  /** clients following the live events (/events: the web UI, `activity watch`), 0 without http */
-  eventClients(): number
   status(): StatusInfo
   /** connects upstreams and starts the HTTP server when asked */
   start(): Promise<void>

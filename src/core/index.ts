@@ -151,7 +151,6 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     get listenAddress() {
       return http?.address ?? null
     },
-    eventClients: () => http?.eventClients() ?? 0,
     status() {
       const servers = upstreams.list()
       const stats = activity.stats()

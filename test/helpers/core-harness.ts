@@ -161,7 +161,6 @@ export async function createTestCore(config: Record<string, unknown> = {}): Prom
     mcp: echoMcp,
     config: createConfigService(configStore, activity),
     listenAddress: null,
-    eventClients: () => 0,
     status(): StatusInfo {
       const list = upstreams.list()
       const s = activity.stats()

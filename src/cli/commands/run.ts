@@ -5,6 +5,7 @@ import { Command } from 'commander'
 import { loadConfig } from '../../core/config/load'
 import { createLogger, type Logger } from '../../core/logger'
 import type { UpstreamManager } from '../../core/proxy/types'
+import type { StatusInfo } from '../../shared/servers'
 import type { InThreadRecording } from '../../core/proxy/wrap'
 import { lineSplitter } from '../../core/proxy/json-lines'
 import type { CliContext } from '../context'
@@ -99,10 +100,11 @@ export function serveCommand(getCtx: () => CliContext, webUiDir: string): Comman
  * Stops the core once, for `seconds` (counted from the start too), no MCP session has been open
  * and nobody has followed its live events (the web UI or `activity watch` keep it running).
  */
-function exitWhenIdle(core: { sessions: { list(): Array<{ active: boolean }> }; eventClients(): number }, seconds: number, logger: Logger, shutdown: (signal: string) => Promise<void>): void {
+function exitWhenIdle(core: { status(): { clients: StatusInfo['clients'] } }, seconds: number, logger: Logger, shutdown: (signal: string) => Promise<void>): void {
   let idleSince = Date.now()
   const timer = setInterval(() => {
-    if (core.sessions.list().some((s) => s.active) || core.eventClients() > 0) idleSince = Date.now()
+    const { mcp_sessions, event_viewers } = core.status().clients
+    if (mcp_sessions > 0 || event_viewers > 0) idleSince = Date.now()
     else if (Date.now() - idleSince >= seconds * 1000) {
       clearInterval(timer)
       logger.info('no MCP client or viewer for a while: stopping', { idle_exit_s: seconds })

@@ -32,10 +32,10 @@ export function pendingOlderThan(limits: OrphanLimits): number {
 export function closeOrphans(db: Db, recorder: Pick<ActivityRecorder, 'complete'>, limits: OrphanLimits, now = Date.now()): number {
   const rows = db
     .prepare(
-      `SELECT id, type, ts, meta ->> '$.policy.rule' AS rule FROM activity INDEXED BY activity_pending
+      `SELECT id, type, meta ->> '$.policy.rule' AS rule FROM activity INDEXED BY activity_pending
        WHERE seq IS NULL AND ts < ? ORDER BY id LIMIT 1000`,
     )
-    .all(now - pendingOlderThan(limits)) as Array<{ id: string; type: string; ts: number; rule: string | null }>
+    .all(now - pendingOlderThan(limits)) as Array<{ id: string; type: string; rule: string | null }>
   for (const r of rows) {
     if (r.type === 'policy_decision') {
       recorder.complete(r.id, { status: 'blocked', policy: { decision: 'denied', ...(r.rule ? { rule: r.rule } : {}), reason: INTERRUPTED_APPROVAL_REASON } })

@@ -93,6 +93,14 @@ export const NO_APPROVER_REASON =
  * The gates every proxied call passes, in order: quarantine, pinned tool definitions, policy
  * rules (with annotations and the sensitive/write lists), declared intent, human approval.
  */
+/** Why an approval was denied, by who settled it (rule's reason in parentheses). */
+function deniedReason(actor: string | undefined, ruleReason: string | undefined): string {
+  const why = ruleReason ? ` (${ruleReason})` : ''
+  if (actor === SHUTDOWN_ACTOR) return `mcpproxy stopped before anyone answered this approval${why}; the call was not made: send it again`
+  if (actor === CALLER_CANCELLED_ACTOR) return `the caller cancelled while this call waited for approval${why}`
+  return `a person denied this call${why}`
+}
+
 export function createGates(deps: GateDeps): Gates {
   const block = (
     input: BlockTarget,
@@ -185,15 +193,7 @@ export function createGates(deps: GateDeps): Gates {
         const { outcome: result, actor } = await outcome
         signal?.removeEventListener('abort', onAbort)
         if (result !== 'approved') {
-          const why = match.reason ? ` (${match.reason})` : ''
-          const reason =
-            result === 'timeout'
-              ? `no approval within ${config.approval_timeout_s}s; the call was denied`
-              : actor === SHUTDOWN_ACTOR
-                ? `mcpproxy stopped before anyone answered this approval${why}; the call was not made: send it again`
-                : actor === CALLER_CANCELLED_ACTOR
-                  ? `the caller cancelled while this call waited for approval${why}`
-                  : `a person denied this call${why}`
+          const reason = result === 'timeout' ? `no approval within ${config.approval_timeout_s}s; the call was denied` : deniedReason(actor, match.reason)
           return { ok: false, gate: 'approval', decision: result === 'timeout' ? 'timeout' : 'denied', rule: match.rule, reason, recordId: id, classification }
         }
       }
