@@ -262,6 +262,31 @@ describe('activity', () => {
     expect(del.data.deleted).toBe(2)
     expect((await json(await api('/activity/count?server=files'))).data.count).toBe(0)
   })
+
+  it('serves requests while a large deletion by filter runs, and shows it pending until it ends', async () => {
+    const n = 10_000 // five chunks
+    for (let done = 0; done < n; done += 2_000) {
+      for (let i = 0; i < 2_000; i++) s.core.activity.record({ type: 'tool_call', status: 'success', server_name: 'bulk', tool_name: 'echo', arguments: { i } })
+      await s.core.activity.flush()
+    }
+    let finished = false
+    const deleting = api('/activity?server=bulk', { method: 'DELETE' }).then(async (r) => {
+      finished = true
+      return json(r)
+    })
+    // answered between two chunks: the record of the deletion is there, still pending
+    let seenPending = false
+    while (!finished && !seenPending) {
+      const body = await json(await api('/activity?type=config_change&status=pending'))
+      seenPending = body.data.activities.some((a: { metadata?: { action?: string } }) => a.metadata?.action === 'activity_deleted')
+    }
+    expect(seenPending).toBe(true)
+    expect((await deleting).data.deleted).toBe(n)
+    const done = await json(await api('/activity?type=config_change&limit=1'))
+    expect(done.data.activities[0]).toMatchObject({ status: 'success', metadata: { action: 'activity_deleted', count: n, filter: { server: 'bulk' } } })
+    expect((await json(await api('/activity/count?server=bulk'))).data.count).toBe(0)
+    expect((await json(await api('/activity/verify'))).data.ok).toBe(true)
+  })
 })
 
 describe('sessions and approvals', () => {

@@ -145,7 +145,7 @@ export function localActivity(ctx: CliContext): ActivityBackend {
     async deleteWhere(filter) {
       const store = await openLocalWriter(ctx)
       try {
-        return store.deleteWhere(filter, 'cli')
+        return await store.deleteWhere(filter, 'cli')
       } finally {
         await store.close()
       }

@@ -76,9 +76,9 @@ describe('activity_count and the hourly rollups kept by the write path', () => {
     const victim = db.prepare("SELECT id FROM activity WHERE status = 'error' AND seq IS NOT NULL LIMIT 1").pluck().get() as string
     expect(deleteById(db, victim, 'test').deleted).toBe(1)
     check()
-    expect(deleteWhere(db, { server: 'srv1' }, 'test').deleted).toBeGreaterThan(5)
+    expect((await deleteWhere(db, { server: 'srv1' }, 'test', { chunk: 2 })).deleted).toBeGreaterThan(5)
     check()
-    expect(deleteWhere(db, { status: ['pending'], server: 'late' }).deleted).toBe(1)
+    expect((await deleteWhere(db, { status: ['pending'], server: 'late' })).deleted).toBe(1)
     check()
 
     // age pruning takes a chain prefix and the stale pending record; count pruning takes more

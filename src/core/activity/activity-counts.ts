@@ -99,49 +99,28 @@ export function countStatements(db: Db): CountStatements {
   }
 }
 
+interface Subtracting {
+  /** the counted columns of the rows matching a where, by that where */
+  rows: Map<string, Database.Statement<unknown[], CountedRow>>
+  write: CountStatements
+}
+
+const subtractCache = new WeakMap<Db, Subtracting>()
+
 /**
- * One statement that adds `sign` times the counts of the activity rows matching `where` (fixed
- * SQL over activity's columns, with bound parameters); it reads the rows once.
+ * Subtracts the counts of the rows matching `where` (call it just before deleting them, in the
+ * same transaction). The rows are read once and counted here: one GROUP BY statement per count
+ * table cost twice as much.
  */
-export function countRowsSql(where: string, sign: 1 | -1): string {
-  return `
-    INSERT INTO activity_count (field, value, n)
-    SELECT f, v, ${sign} * count(*) FROM (
-      SELECT k.f AS f, CASE k.f
-          WHEN '*' THEN '' WHEN 'type' THEN a.type WHEN 'status' THEN a.status
-          WHEN 'server_name' THEN a.server_name WHEN 'tool_name' THEN a.tool_name
-          WHEN 'session_id' THEN a.session_id WHEN 'intent_type' THEN a.intent_type
-          WHEN 'sensitive' THEN CASE WHEN a.sensitive = 1 THEN '1' END
-        END AS v
-      FROM activity a CROSS JOIN (
-        SELECT '*' AS f UNION ALL SELECT 'type' UNION ALL SELECT 'status' UNION ALL SELECT 'server_name'
-        UNION ALL SELECT 'tool_name' UNION ALL SELECT 'session_id' UNION ALL SELECT 'intent_type' UNION ALL SELECT 'sensitive'
-      ) k
-      WHERE ${where}
-    ) WHERE v IS NOT NULL GROUP BY f, v
-    ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n`
-}
-
-/** The two statements that subtract the hourly rollups of the activity rows matching `where`. */
-function subtractHourlySql(where: string): string[] {
-  return [
-    `INSERT INTO activity_hourly_status (hour, type, status, n, timed)
-     SELECT ts / ${HOUR_MS}, type, status, -count(*), -count(duration_ms) FROM activity WHERE ${where} GROUP BY 1, 2, 3
-     ON CONFLICT (hour, type, status) DO UPDATE SET n = n + excluded.n, timed = timed + excluded.timed`,
-    `INSERT INTO activity_hourly_tool (hour, server_name, tool_name, nulls, n)
-     SELECT ts / ${HOUR_MS}, coalesce(server_name, ''), coalesce(tool_name, ''), (server_name IS NULL) + 2 * (tool_name IS NULL), -count(*)
-     FROM activity WHERE type = 'tool_call' AND ${where} GROUP BY 1, 2, 3, 4
-     ON CONFLICT (hour, server_name, tool_name, nulls) DO UPDATE SET n = n + excluded.n`,
-  ]
-}
-
-const subtractCache = new WeakMap<Db, Map<string, Array<Database.Statement<unknown[], unknown>>>>()
-
-/** Subtracts the counts of the rows matching `where` (call it just before deleting them, in the same transaction). */
 export function subtractCounts(db: Db, where: string, ...params: unknown[]): void {
-  let stmts = subtractCache.get(db)
-  if (!stmts) subtractCache.set(db, (stmts = new Map()))
-  let list = stmts.get(where)
-  if (!list) stmts.set(where, (list = [countRowsSql(`(${where})`, -1), ...subtractHourlySql(`(${where})`)].map((sql) => db.prepare(sql))))
-  for (const stmt of list) stmt.run(...params)
+  let cache = subtractCache.get(db)
+  if (!cache) subtractCache.set(db, (cache = { rows: new Map(), write: countStatements(db) }))
+  let rows = cache.rows.get(where)
+  if (!rows) {
+    rows = db.prepare<unknown[], CountedRow>(`SELECT ${COUNTED_FIELDS.join(', ')}, ts, duration_ms FROM activity WHERE ${where}`)
+    cache.rows.set(where, rows)
+  }
+  const deltas = new CountDeltas()
+  for (const row of rows.iterate(...params)) deltas.addRow(row, -1)
+  deltas.apply(cache.write)
 }

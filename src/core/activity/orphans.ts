@@ -17,6 +17,8 @@ export const ORPHAN_SWEEP_INTERVAL_MS = 60_000
 
 export const INTERRUPTED_ERROR = 'interrupted: the process recording this call ended before it was answered (mcpproxy was killed or crashed); its outcome is unknown'
 export const INTERRUPTED_APPROVAL_REASON = 'interrupted: mcpproxy ended before anyone answered; the call was not made'
+export const interruptedDeletion = (deleted: number): string =>
+  `interrupted: the process deleting these records ended before it finished; ${deleted} records it deleted are named by their tombstones, the rest are still there`
 
 export interface OrphanLimits {
   callTimeoutMs: number
@@ -37,7 +39,11 @@ export function closeOrphans(db: Db, recorder: Pick<ActivityRecorder, 'complete'
     )
     .all(now - pendingOlderThan(limits)) as Array<{ id: string; type: string; rule: string | null }>
   for (const r of rows) {
-    if (r.type === 'policy_decision') {
+    if (r.type === 'config_change') {
+      // a deletion by filter, chunked (deletion.ts): its tombstones say how far it got
+      const deleted = db.prepare('SELECT count(*) FROM activity_tombstone WHERE deleted_by = ?').pluck().get(r.id) as number
+      recorder.complete(r.id, { status: 'error', error: interruptedDeletion(deleted), metadata: { count: deleted } })
+    } else if (r.type === 'policy_decision') {
       recorder.complete(r.id, { status: 'blocked', policy: { decision: 'denied', ...(r.rule ? { rule: r.rule } : {}), reason: INTERRUPTED_APPROVAL_REASON } })
     } else {
       recorder.complete(r.id, { status: 'error', error: INTERRUPTED_ERROR })

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../logger'
 import { openDb, type Db } from '../store/db'
 import type { BatchResult } from './append'
 import { verifyChain } from './chain'
-import { deleteById, deleteWhere } from './deletion'
+import { createDeletionRuns, deleteById, type DeletionResult } from './deletion'
 import { exportActivity } from './export'
 import { importActivity } from './import'
 import { createActivityQueries } from './query'
@@ -23,7 +23,9 @@ import {
   type ActivityStore,
   type AppendedBatch,
 } from './types'
-import { createWorkerWriter } from './worker-writer'
+import { createWorkerWriter, WORKER_FAILED, type WorkerActivityWriter } from './worker-writer'
+import type { CoreError } from '../errors'
+import { buildWhere } from './filter-sql'
 import { createActivityWriter, type ActivityWriter } from './writer'
 
 export interface ActivityStoreOptions {
@@ -111,9 +113,11 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
   }
 
   const retention = createRetentionRunner(db, settings, logger)
+  // deletions by filter on this thread (no writer worker, or it failed), chunked
+  const deletions = createDeletionRuns(db)
   // with a writer worker, retention runs there (off this thread), and comes back here if it fails
   const retentionOnWorker = options.writerWorkerUrl !== undefined && options.retention !== false
-  const writer: ActivityWriter & { updateSettings?: (s: ActivitySettings) => void; reportCommits?: (on: boolean) => void } = options.writerWorkerUrl
+  const writer: ActivityWriter & Partial<Pick<WorkerActivityWriter, 'updateSettings' | 'reportCommits' | 'deleteWhereOffThread'>> = options.writerWorkerUrl
     ? createWorkerWriter(db, settings, logger, { onCommitted }, {
         workerUrl: options.writerWorkerUrl,
         file: options.file,
@@ -139,9 +143,13 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       if (r.record) emitLocal([r.record], [r.lastSeq!], r.lastSeq!)
       return r.deleted > 0
     },
-    deleteWhere(filter, actor) {
-      writer.writeNow()
-      const r = deleteWhere(db, filter, actor)
+    async deleteWhere(filter, actor) {
+      const here = (): Promise<DeletionResult> => {
+        writer.writeNow()
+        return deletions.run(buildWhere(filter), { filter }, actor)
+      }
+      const offThread = writer.deleteWhereOffThread?.(filter, actor)
+      const r = offThread ? await offThread.catch((err: CoreError) => (err.details?.[WORKER_FAILED] ? here() : Promise.reject(err))) : await here()
       if (r.record) emitLocal([r.record], [r.lastSeq!], r.lastSeq!)
       return r.deleted
     },
@@ -189,6 +197,7 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
       closed ??= (async () => {
         stopPolling()
         retention.stop()
+        await deletions.stopAll()
         try {
           await heavy.close().catch(() => undefined)
           await writer.close()

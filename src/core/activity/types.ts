@@ -95,8 +95,11 @@ export interface ExportOptions {
 export interface ActivityMaintenance {
   /** Deletes one record; the deletion is itself recorded. Returns false when absent. */
   delete(id: string, actor?: string): boolean
-  /** Deletes every record matching the filter; recorded once. Returns how many. */
-  deleteWhere(filter: ActivityFilter, actor?: string): number
+  /**
+   * Deletes every record matching the filter when it starts, in chunks (its thread goes on
+   * serving meanwhile); recorded once. Resolves to how many.
+   */
+  deleteWhere(filter: ActivityFilter, actor?: string): Promise<number>
   /** Streams matching records (oldest first) as JSON Lines or CSV chunks, with constant memory. */
   export(filter: ActivityFilter, options: ExportOptions): AsyncIterable<string>
   /** Reads our JSON Lines export back; idempotent on id. */

@@ -247,6 +247,76 @@ describe('activity writer on a worker thread', () => {
     expect(left).toBe(5)
   })
 
+  it('deletes by filter on the worker: records go while this thread is blocked, and the deletion is reported here', async () => {
+    const s = open()
+    const seen: AppendedBatch[] = []
+    s.onAppended((b) => seen.push(b))
+    for (let i = 0; i < 20; i++) s.record(call(`t${i}`, { server_name: i % 2 ? 'doomed' : 'kept' }))
+    // queued, not yet written: the worker writes them before it deletes
+    const deleting = s.deleteWhere({ server: 'doomed' }, 'test')
+    const view = new Int32Array(new SharedArrayBuffer(4))
+    const deadline = Date.now() + 5000
+    const calls = (): number => {
+      const db = new Database(file, { readonly: true })
+      try {
+        return db.prepare("SELECT count(*) FROM activity WHERE type = 'tool_call'").pluck().get() as number
+      } finally {
+        db.close()
+      }
+    }
+    let left = -1
+    while (left !== 10 && Date.now() < deadline) {
+      Atomics.wait(view, 0, 0, 50)
+      left = calls()
+    }
+    expect(left).toBe(10)
+    expect(await deleting).toBe(10)
+    const deletion = seen.flatMap((b) => b.records).find((r) => r.type === 'config_change')
+    expect(deletion).toMatchObject({ status: 'success', metadata: { action: 'activity_deleted', count: 10, actor: 'test' } })
+    expect(s.count({ server: 'doomed' })).toBe(0)
+    expect((await s.verify()).ok).toBe(true)
+  })
+
+  it('a store closed during a deletion on the worker stops it between chunks; its record says how far it got', async () => {
+    const s = open()
+    for (let i = 0; i < 6_000; i++) s.record(call('bulk'))
+    await s.flush()
+    const deleting = s.deleteWhere({ tool: 'bulk' })
+    const closing = s.close()
+    await expect(deleting).rejects.toThrow(/stopped before the deletion finished/)
+    await closing
+    const db = new Database(file, { readonly: true })
+    try {
+      const rec = db.prepare("SELECT status, error, seq FROM activity WHERE type = 'config_change'").get() as { status: string; error: string; seq: number | null }
+      expect(rec.status).toBe('error')
+      expect(rec.seq).not.toBeNull()
+      expect(rec.error).toMatch(/^the deletion stopped after \d+ records: mcpproxy stopped before the deletion finished$/)
+      const deleted = Number(/after (\d+)/.exec(rec.error)![1])
+      expect(deleted).toBeGreaterThan(0)
+      expect(deleted).toBeLessThan(6_000)
+      expect(db.prepare("SELECT count(*) FROM activity WHERE tool_name = 'bulk'").pluck().get()).toBe(6_000 - deleted)
+    } finally {
+      db.close()
+    }
+    const again = open({ worker: false })
+    expect((await again.verify()).ok).toBe(true)
+  })
+
+  it.each([
+    ['once the worker is known to have failed', true],
+    ['sent to the worker as it fails: done again here', false],
+  ])('deletes by filter on this thread when the worker cannot start (%s)', async (_name, waitForFailure) => {
+    const broken = join(dir, 'broken-worker.mjs')
+    writeFileSync(broken, "throw new Error('no worker today')\n")
+    logged.length = 0
+    const s = open({ url: pathToFileURL(broken) })
+    for (let i = 0; i < 4; i++) s.record(call('gone'))
+    if (waitForFailure) await vi.waitFor(() => expect(logged.some((l) => l.msg.includes('writing on this thread'))).toBe(true), { timeout: 5000 })
+    expect(await s.deleteWhere({ tool: 'gone' })).toBe(4)
+    expect(logged.some((l) => l.msg.includes('writing on this thread'))).toBe(true)
+    expect((await s.verify()).ok).toBe(true)
+  })
+
   it('takes retention back on this thread when the worker cannot start', async () => {
     const broken = join(dir, 'broken-worker.mjs')
     writeFileSync(broken, "throw new Error('no worker today')\n")

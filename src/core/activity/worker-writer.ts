@@ -8,7 +8,8 @@
  * writing falls back to this thread.
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import type { ActivityCompletion, ActivityInput, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import type { ActivityCompletion, ActivityFilter, ActivityInput, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import type { DeletionResult } from './deletion'
 import { CoreError } from '../errors'
 import type { Logger } from '../logger'
 import type { Db } from '../store/db'
@@ -16,6 +17,9 @@ import type { ActivitySettings } from './types'
 import type { FromWorker, ToWorker, WriterOp, WriterWorkerData } from './writer-protocol'
 import { admitRecord, createActivityWriter, createIdSource, mergeCompletion, OverflowPicker, WRITER_BATCH_SIZE, type ActivityWriter, type WriterHooks } from './writer'
 import { workerScript } from '../worker-script'
+
+/** set in the details of a deletion's error when the worker failed under it: the caller deletes on its own thread then */
+export const WORKER_FAILED = 'worker_failed'
 
 export interface WorkerWriterOptions {
   /** the built writer-worker.js (a worker needs JavaScript) */
@@ -39,6 +43,13 @@ export interface WorkerActivityWriter extends ActivityWriter {
    * cloning every record back costs this thread CPU that a `wrap` with no listeners never needs).
    */
   reportCommits(on: boolean): void
+  /**
+   * Runs a deletion by filter on the worker's connection, after the records queued before it;
+   * undefined once writing fell back to this thread (the caller deletes here then). Rejects with
+   * details[WORKER_FAILED] when the worker fails meanwhile: the caller deletes the rest here (a
+   * record the worker had begun is completed as interrupted by the orphan sweep).
+   */
+  deleteWhereOffThread(filter: ActivityFilter, actor?: string): Promise<DeletionResult> | undefined
 }
 
 interface FlushWaiter {
@@ -75,6 +86,16 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
   let immediate: NodeJS.Immediate | null = null
   let flushN = 0
   const flushWaiters = new Map<number, FlushWaiter>()
+  let deleteN = 0
+  const deleteWaiters = new Map<number, { resolve: (r: DeletionResult) => void; reject: (err: Error) => void }>()
+  /** the deletions waiting for the worker end with `err` (it failed, or was ended): their records are completed there or by the orphan sweep */
+  const failDeletions = (err: Error): void => {
+    for (const [n, w] of deleteWaiters) {
+      deleteWaiters.delete(n)
+      w.reject(err)
+    }
+  }
+  const idle = (): boolean => acked === posted && !queue.length && !flushWaiters.size && !deleteWaiters.size
   let closeWaiter: ((lost?: Extract<FromWorker, { k: 'closed' }>['lost']) => void) | null = null
   let fallback: ActivityWriter | null = null
   let closed = false
@@ -177,6 +198,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
     if (fallback) return
     logger.error('activity writer worker failed; writing on this thread', { error: err.message, replayed_batches: unacked.size })
     fallback = createActivityWriter(db, settings, logger, hooks)
+    failDeletions(new CoreError('DB_ERROR', `the activity writer worker failed during the deletion (${err.message})`, { [WORKER_FAILED]: true }))
     for (const ops of unacked.values()) replay(fallback, ops)
     unacked.clear()
     inFlight = 0
@@ -205,14 +227,22 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
           unacked.delete(n)
         }
         acked = m.acked
-        if (acked === posted && !queue.length && !m.stats.queued && !flushWaiters.size) setRef(false)
+        if (idle() && !m.stats.queued) setRef(false)
         break
       case 'flushed': {
         const w = flushWaiters.get(m.n)
         flushWaiters.delete(m.n)
         if (m.error === undefined) w?.resolve()
         else w?.reject(new Error(m.error))
-        if (acked === posted && !queue.length && !flushWaiters.size) setRef(false)
+        if (idle()) setRef(false)
+        break
+      }
+      case 'deleted': {
+        const w = deleteWaiters.get(m.n)
+        deleteWaiters.delete(m.n)
+        if (m.result) w?.resolve(m.result)
+        else w?.reject(new CoreError(m.error?.code ?? 'DB_ERROR', m.error?.message ?? 'the deletion failed'))
+        if (idle()) setRef(false)
         break
       }
       case 'log':
@@ -300,6 +330,18 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
       if (!fallback) send({ k: 'reportCommits', on })
     },
 
+    deleteWhereOffThread(filter: ActivityFilter, actor?: string): Promise<DeletionResult> | undefined {
+      if (fallback) return undefined
+      if (closed) return Promise.reject(new CoreError('INTERNAL', 'the activity store is closing'))
+      post()
+      return new Promise((resolve, reject) => {
+        const n = ++deleteN
+        deleteWaiters.set(n, { resolve, reject })
+        setRef(true)
+        send({ k: 'deleteWhere', n, filter, actor })
+      })
+    },
+
     updateSettings(next: ActivitySettings): void {
       Object.assign(settings, next)
       if (!fallback) send({ k: 'settings', settings: { ...next } })
@@ -324,6 +366,7 @@ export function createWorkerWriter(db: Db, initial: ActivitySettings, logger: Lo
         if (lost) closeError = new CoreError(lost.code, lost.message, { lost: lost.count })
         terminating = true
         reports.close()
+        failDeletions(new CoreError('INTERNAL', 'the activity store closed before the deletion finished'))
         // no answer comes now: a flush still waiting ends as the close did (the worker's writer
         // wrote everything, or gave up what is left); after a failover the fallback has them
         for (const [n, w] of flushWaiters) {

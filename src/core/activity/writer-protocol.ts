@@ -1,5 +1,6 @@
 /** Messages between the main thread's worker-backed writer and the writer worker. */
-import type { ActivityCompletion, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import type { ActivityCompletion, ActivityFilter, ActivityRecord, WriterStatsInfo } from '../../shared/activity'
+import type { DeletionResult } from './deletion'
 import type { MessagePort } from 'node:worker_threads'
 import type { LogMessage } from './recording-thread'
 import type { CoreErrorCode } from '../errors'
@@ -28,12 +29,15 @@ export type ToWorker =
   | { k: 'writeNow' }
   | { k: 'settings'; settings: ActivitySettings }
   | { k: 'reportCommits'; on: boolean }
+  /** a deletion by filter, chunked on the worker's connection (after the ops posted before it) */
+  | { k: 'deleteWhere'; n: number; filter: ActivityFilter; actor?: string }
   | { k: 'close' }
 
 export type FromWorker =
   | { k: 'committed'; result: BatchResult }
   | { k: 'stats'; stats: WriterStatsInfo; acked: number }
   | { k: 'flushed'; n: number; error?: string }
+  | { k: 'deleted'; n: number; result?: DeletionResult; error?: { code: CoreErrorCode; message: string } }
   | LogMessage
   /** `lost`: the worker's writer gave records up on closing (lostRecordsError, logged there) */
   | { k: 'closed'; lost?: { count: number; code: CoreErrorCode; message: string } }

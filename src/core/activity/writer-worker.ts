@@ -8,6 +8,8 @@ import { openDb } from '../store/db'
 import type { FromWorker, ToWorker, WriterWorkerData } from './writer-protocol'
 import { forwardingLogger, yieldToRelaying } from './recording-thread'
 import { isCoreError } from '../errors'
+import { buildWhere } from './filter-sql'
+import { createDeletionRuns } from './deletion'
 import { createRetentionRunner } from './retention'
 import { createActivityWriter } from './writer'
 
@@ -25,6 +27,8 @@ const db = openDb(data.file, { nativeBinding: data.nativeBinding })
 // this thread, and never hold up the store's own (the core's MCP calls, REST, the tray)
 const retention = createRetentionRunner(db, settings, logger)
 if (data.retention) retention.start()
+// deletions by filter, chunked here: the core's thread never waits for one
+const deletions = createDeletionRuns(db)
 let received = 0
 let acked = 0
 /** a report due after commits no message asked for (the writer's own retry): one per turn, not one per batch */
@@ -88,10 +92,23 @@ port.on('message', (m: ToWorker) => {
     case 'reportCommits':
       reportCommits = m.on
       break
+    case 'deleteWhere':
+      // what was posted before it is written first, so the deletion sees it
+      try {
+        writer.writeNow()
+      } catch {
+        // a failed write stays queued for its retry; the deletion goes on without it
+      }
+      deletions.run(buildWhere(m.filter), { filter: m.filter }, m.actor).then(
+        (result) => post({ k: 'deleted', n: m.n, result }),
+        (err: Error) => post({ k: 'deleted', n: m.n, error: { code: isCoreError(err) ? err.code : 'DB_ERROR', message: err.message } }),
+      )
+      break
     case 'close':
       retention.stop()
-      void writer
-        .close()
+      void deletions
+        .stopAll()
+        .then(() => writer.close())
         .then(
           () => undefined,
           (err: Error) => ({ count: writer.stats().queued, code: isCoreError(err) ? err.code : ('DB_ERROR' as const), message: err.message }),

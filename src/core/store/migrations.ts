@@ -204,6 +204,15 @@ ${ADD_NEW}
         ) ORDER BY seq DESC LIMIT 1;
     `,
   },
+  {
+    version: 5,
+    name: 'tombstones by the deletion that made them',
+    // a deletion by filter runs in chunks, and each chunk skips the records of deletions (the
+    // records tombstones name): looked up per candidate, not read whole per chunk
+    sql: `
+      CREATE INDEX activity_tombstone_by_deletion ON activity_tombstone(deleted_by);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

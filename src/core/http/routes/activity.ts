@@ -129,7 +129,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
   app.delete('/activity', { schema: { tags, summary: 'Delete every record matching the filters (at least one filter)', querystring: ActivityFilterSchema } }, async (req) => {
     const filter = filterOf(req.query)
     if (Object.keys(filter).length === 0) throw new CoreError('INVALID_PARAMETER', 'filter: at least one filter is required to delete by filter')
-    return ok({ deleted: store.deleteWhere(filter, actorOf(req)) })
+    return ok({ deleted: await store.deleteWhere(filter, actorOf(req)) })
   })
 
   app.get('/activity/:id', { schema: { tags, summary: 'One record with its arguments and response', params: IdParams } }, async (req) => {
