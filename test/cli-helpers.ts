@@ -91,7 +91,8 @@ export function start(args: string[], env: NodeJS.ProcessEnv = baseEnv()): { chi
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  // a child ended by a signal has no exit code, and its exit event has passed
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
 }
 

@@ -10,6 +10,7 @@ import { CoreError } from '../errors'
 import { withRiskScore } from '../security/risk'
 import type { Db } from '../store/db'
 import { CountDeltas, countStatements, type CountStatements } from './activity-counts'
+import { thisWriter } from './writer-identity'
 import { canonicalJson, canonicalJsonIfPlain, fromRows, GENESIS_HASH, linkHash, STORED_KEYS, toRows, type ActivityRow, type BodyRow } from './record-codec'
 
 /** One step of a batch: a new record, or the completion of a pending one already on disk. */
@@ -46,6 +47,12 @@ export interface ChainHead {
 
 type Stmt = Database.Statement<unknown[], unknown>
 
+interface WriterStatements {
+  registerWriter: Stmt
+  pendingWriter: Stmt
+  pendingDone: Stmt
+}
+
 interface Statements {
   headActivity: Stmt
   headTombstone: Stmt
@@ -57,6 +64,8 @@ interface Statements {
   insertFts: Stmt
   deleteFts: Stmt
   pendingById: Stmt
+  /** prepared at the first pending record (a schema older than migration 6 has no such tables) */
+  writers: () => WriterStatements
   finalize: Stmt
   upsertBody: Stmt
   counts: CountStatements
@@ -88,6 +97,11 @@ function statements(db: Db): Statements {
       `SELECT a.rid, ${COLUMNS.split(', ').map((c) => 'a.' + c).join(', ')}, b.arguments, b.response
        FROM activity a LEFT JOIN activity_body b ON b.rid = a.rid WHERE a.id = ? AND a.seq IS NULL`,
     ),
+    writers: once(() => ({
+      registerWriter: db.prepare('INSERT OR IGNORE INTO activity_writer (id, pid, started, opened_at) VALUES (?, ?, ?, ?)'),
+      pendingWriter: db.prepare('INSERT OR REPLACE INTO activity_pending_writer (rid, writer) VALUES (?, ?)'),
+      pendingDone: db.prepare('DELETE FROM activity_pending_writer WHERE rid = ?'),
+    })),
     finalize: db.prepare(
       `UPDATE activity SET seq = ?, ts = ?, type = ?, status = ?, server_name = ?, tool_name = ?, session_id = ?,
          request_id = ?, intent_type = ?, sensitive = ?, duration_ms = ?, error = ?, meta = ?, prev_hash = ?, hash = ?
@@ -100,6 +114,11 @@ function statements(db: Db): Statements {
   s = { ...st, run: (ops, skipExisting) => run.immediate(ops, skipExisting) }
   cache.set(db, s)
   return s
+}
+
+function once<T>(make: () => T): () => T {
+  let value: T | undefined
+  return () => (value ??= make())
 }
 
 /**
@@ -277,6 +296,12 @@ function insertPrepared(st: Omit<Statements, 'run'>, p: PreparedRecord, head: Ch
   const info = st.insertActivity.run(...rowParams(p.row))
   if (info.changes === 0) return null
   const rid = Number(info.lastInsertRowid)
+  if (p.row.status === 'pending') {
+    // which process wrote it: the orphan sweep completes it at once once that process is gone
+    const w = st.writers()
+    w.registerWriter.run(thisWriter.id, thisWriter.pid, thisWriter.started, new Date().toISOString())
+    w.pendingWriter.run(rid, thisWriter.id)
+  }
   counts.addRow(p.row, 1)
   st.insertBody.run(rid, p.body.arguments, p.body.response)
   if (p.fts) st.insertFts.run(rid, p.fts)
@@ -329,6 +354,7 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
       head = link(prepared, head)
       const p = rowParams(prepared.row)
       st.finalize.run(...p.slice(1), found.rid)
+      st.writers().pendingDone.run(found.rid)
       counts.addRow(found, -1)
       counts.addRow(prepared.row, 1)
       st.upsertBody.run(found.rid, prepared.body.arguments, prepared.body.response)

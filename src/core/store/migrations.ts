@@ -213,6 +213,25 @@ ${ADD_NEW}
       CREATE INDEX activity_tombstone_by_deletion ON activity_tombstone(deleted_by);
     `,
   },
+  {
+    version: 6,
+    name: 'the process that wrote each pending record',
+    // A process writing a pending record registers once (pid, and its start time where the OS
+    // tells it) and names itself for that record until it is completed: the orphan sweep completes
+    // the pending records of a process that is gone at once (writer-identity.ts, orphans.ts).
+    sql: `
+      CREATE TABLE activity_writer (
+        id          INTEGER PRIMARY KEY,
+        pid         INTEGER NOT NULL,
+        started     TEXT,
+        opened_at   TEXT    NOT NULL
+      ) STRICT;
+      CREATE TABLE activity_pending_writer (
+        rid     INTEGER PRIMARY KEY,
+        writer  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
