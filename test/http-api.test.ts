@@ -299,10 +299,21 @@ describe('sessions and approvals', () => {
     expect((await api('/sessions/nope')).status).toBe(404)
   })
 
+  it('shows an approval with the secrets in its arguments masked, as the log has them', async () => {
+    const token = 'ghp_' + 'abcdefghijklmnopqrstuvwxyz0123456789'
+    const { id, outcome } = s.approvals.request({ server: 'everything', tool: 'echo', args: { message: `token ${token}` }, timeoutMs: 60_000 })
+    const text = await (await api('/approvals')).text()
+    expect(text).not.toContain(token)
+    expect(JSON.parse(text).data.approvals[0].arguments.message).toMatch(/^token \[REDACTED:/)
+    await api(`/approvals/${id}`, { method: 'POST', body: JSON.stringify({ decision: 'deny' }) })
+    expect((await outcome).outcome).toBe('denied')
+  })
+
   it('lists approvals and decides one once', async () => {
     const { id, outcome } = s.approvals.request({ server: 'everything', tool: 'echo', args: { m: 1 }, timeoutMs: 60_000 })
     const list = await json(await api('/approvals'))
     expect(list.data.approvals.map((a: { id: string }) => a.id)).toEqual([id])
+    expect(list.data.approvals[0].arguments).toEqual({ m: 1 })
     const bad = await api(`/approvals/${id}`, { method: 'POST', body: JSON.stringify({ decision: 'maybe' }) })
     expect(bad.status).toBe(400)
     expect((await json(bad)).error).toBe('decision: must be one of approve, deny')

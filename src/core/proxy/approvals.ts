@@ -2,6 +2,7 @@ import type { IntentInfo } from '../../shared/activity'
 import type { ApprovalDecision, ApprovalInfo } from '../../shared/servers'
 import type { ActivityRecorder } from '../activity/types'
 import { CoreError } from '../errors'
+import { redactValue } from '../security/redact'
 import type { EventBus } from '../events/bus'
 import type { ApprovalService } from './types'
 
@@ -98,7 +99,8 @@ export function createApprovalRegistry(recorder: ActivityRecorder, bus: EventBus
         id,
         server: req.server,
         tool: req.tool,
-        arguments: req.args,
+        // what a person sees to decide: secrets masked as in the log (the upstream gets req.args)
+        arguments: redactValue(req.args, { redactPii: false }).value as ApprovalInfo['arguments'],
         intent: req.intent,
         rule: req.rule,
         reason: req.reason,
