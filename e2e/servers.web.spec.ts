@@ -110,4 +110,19 @@ test('a changed tool shows an old/new diff; Approve pins the new definition', as
   await expect
     .poll(async () => (await core.restData<{ servers: S[] }>('/api/v1/servers')).servers.find((s) => s.name === 'rugpull')?.changed_tools ?? ['?'])
     .toEqual([])
+
+  // a new process offers the old definition again: a change from the one just approved. Block refuses it
+  await core.restData('/api/v1/servers/rugpull/restart', { method: 'POST', body: '{}' })
+  await expect(change).toBeVisible({ timeout: 15_000 })
+  await change.getByRole('button', { name: 'Block' }).click()
+  await expect(change).toContainText('blocked by you')
+  await expect(change.getByRole('button', { name: 'Block' })).toBeHidden()
+  type R = S & { rejected_tools: string[] }
+  await expect
+    .poll(async () => (await core.restData<{ servers: R[] }>('/api/v1/servers')).servers.find((s) => s.name === 'rugpull')?.rejected_tools ?? [])
+    .toEqual(['get_weather'])
+  const blocked = (await mcp.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Oslo' } })) as { isError?: boolean }
+  expect(blocked.isError).toBe(true)
+  const records = await core.restData<{ activities: Array<{ tool_name?: string; metadata?: { action?: string } }> }>('/api/v1/activity?type=tool_change&tool=get_weather')
+  expect(records.activities.map((r) => r.metadata?.action)).toContain('rejected')
 })

@@ -87,7 +87,7 @@ describe('mcpproxy with a served core', () => {
     // the table's health hint is a command to run; releasing says the tools are pinned now
     expect((await cli(['servers', 'list'])).stdout).toMatch(/memory2 .*\(review: mcpproxy servers tools memory2, then servers unquarantine memory2\)/)
     const released = await cli(['servers', 'unquarantine', 'memory2'])
-    expect(released.stdout).toContain('its current tools are pinned: a later change to one is blocked until `mcpproxy servers approve-tools memory2`')
+    expect(released.stdout).toContain('its new tools are pinned: a later change to one is blocked until `mcpproxy servers approve-tools memory2 TOOL`')
     const gone = await cli(['servers', 'remove', 'memory2'])
     expect(gone.code).toBe(0)
     const missing = await cli(['servers', 'enable', 'nope'])
@@ -204,6 +204,18 @@ describe('mcpproxy with a served core', () => {
       expect(human.stdout).toMatch(/changed since approval: get_weather\n {2}description:\n {4}- "Gets the weather for a city\."\n {4}\+ "Gets the weather for a city, with an optional context\."/)
       const blocked = (await client.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Oslo' } })) as CallToolResult
       expect(blocked.isError).toBe(true)
+      // neither leaving quarantine nor approving "all" approves the changed tool
+      expect((await cli(['servers', 'quarantine', 'rugpull'])).code).toBe(0)
+      const released = await cli(['servers', 'unquarantine', 'rugpull'])
+      expect(released.stdout).toContain('still blocked, changed since approval: get_weather')
+      const all = await cli(['servers', 'approve-tools', 'rugpull'])
+      expect(all.stdout).toContain('still blocked, changed since approval: get_weather: approve each by name')
+      expect(((await client.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Oslo' } })) as CallToolResult).isError).toBe(true)
+      // refusing keeps it blocked and takes it off the list of changes waiting
+      const refused = await cli(['servers', 'reject-tools', 'rugpull', 'get_weather'])
+      expect(refused.stdout).toContain('refused the changes of get_weather on rugpull')
+      expect((await cli(['servers', 'tools', 'rugpull'])).stdout).toMatch(/changed since approval, refused \S+: get_weather/)
+      expect(((await client.callTool({ name: 'rugpull__get_weather', arguments: { city: 'Oslo' } })) as CallToolResult).isError).toBe(true)
       const approve = await cli(['servers', 'approve-tools', 'rugpull', 'get_weather'])
       expect(approve.code).toBe(0)
       expect(approve.stdout).toMatch(/approved 1 tools of rugpull: get_weather/)

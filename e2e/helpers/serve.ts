@@ -32,7 +32,8 @@ export interface ServedCore {
   /** POST a JSON Lines body to /activity/import on a fresh connection; returns status and body */
   importLines(body: string): Promise<{ status: number; body: string }>
   /** GET a REST route and return its `data` */
-  restData<T>(path: string): Promise<T>
+  /** a REST call with the key; its `data` (a POST when init says so) */
+  restData<T>(path: string, init?: { method: string; body: string }): Promise<T>
   stop(): Promise<void>
 }
 
@@ -142,8 +143,9 @@ export async function startServe(): Promise<ServedCore> {
         req.end(body)
       })
     },
-    async restData<T>(path: string): Promise<T> {
-      const res = await fetch(`${base}${path}`, { headers: { 'X-API-Key': API_KEY } })
+    async restData<T>(path: string, init?: { method: string; body: string }): Promise<T> {
+      const headers: Record<string, string> = { 'X-API-Key': API_KEY, ...(init ? { 'Content-Type': 'application/json' } : {}) }
+      const res = await fetch(`${base}${path}`, { ...init, headers })
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
       return ((await res.json()) as { data: T }).data
     },

@@ -90,6 +90,10 @@ export function createIpcHandlers(core: Core, deps: IpcShellDeps): Handlers {
       const r = parse(NameSchema.extend({ tools: z.array(z.string()).optional() }), req)
       return { approved: await core.upstreams.approveTools(server(r.name), r.tools, 'desktop') }
     },
+    'servers.rejectToolChanges': async (req) => {
+      const r = parse(NameSchema.extend({ tools: z.array(z.string()).min(1) }), req)
+      return { rejected: await core.upstreams.rejectToolChanges(server(r.name), r.tools, 'desktop') }
+    },
     // for review: the tools as they are now
     'servers.tools': (req) => core.upstreams.tools(server(parse(NameSchema, req).name)).map((t) => toToolInfo(t, undefined, true)),
     'servers.logs': (req) => {

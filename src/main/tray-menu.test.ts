@@ -12,6 +12,7 @@ function server(name: string, over: Partial<ServerInfo> = {}): ServerInfo {
     state: 'ready',
     tool_count: 3,
     changed_tools: [],
+    rejected_tools: [],
     findings: [],
     health: { level: 'healthy', admin_state: 'enabled', summary: 'Connected (3 tools)', action: '' },
     ...over,

@@ -61,6 +61,7 @@ export interface IpcInvokeMap {
   'servers.restart': [{ name: string }, void]
   'servers.quarantine': [{ name: string; quarantined: boolean }, void]
   'servers.approveTools': [{ name: string; tools?: string[] }, { approved: string[] }]
+  'servers.rejectToolChanges': [{ name: string; tools: string[] }, { rejected: string[] }]
   'servers.tools': [{ name: string }, ToolInfo[]]
   'servers.logs': [{ name: string; lines?: number }, { lines: string[] }]
   'servers.toolChanges': [{ name?: string }, ToolChangeInfo[]]
@@ -96,6 +97,7 @@ export const IPC_CHANNELS = [
   'servers.restart',
   'servers.quarantine',
   'servers.approveTools',
+  'servers.rejectToolChanges',
   'servers.tools',
   'servers.logs',
   'servers.toolChanges',

@@ -40,6 +40,8 @@ export interface ServerInfo {
   tool_count: number
   /** tools whose definition changed since approval (rug pull), blocked until re-approved */
   changed_tools: string[]
+  /** changed tools whose new definition a person refused: blocked, and no longer waiting for review */
+  rejected_tools: string[]
   /** tool-poisoning findings that put the server in quarantine */
   findings: ToolFindingInfo[]
   last_error?: string
@@ -76,6 +78,10 @@ export interface ToolChangeInfo {
   new_definition: Record<string, unknown>
   old_hash?: string
   new_hash: string
+  /** poisoning findings on the changed definition */
+  findings?: ToolFindingInfo[]
+  /** set when a person refused this change: the approved definition stays, the tool stays blocked */
+  rejected_at?: string
 }
 
 export interface SessionInfo {

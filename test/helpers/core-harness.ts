@@ -43,6 +43,7 @@ function serverInfo(name: string, p: Partial<ServerInfo> = {}): ServerInfo {
     state: enabled && !quarantined ? 'ready' : 'stopped',
     tool_count: 0,
     changed_tools: [],
+    rejected_tools: [],
     findings: [],
     health: {
       level: enabled && !quarantined ? 'healthy' : 'degraded',
@@ -100,6 +101,10 @@ export function createFakeUpstreams(bus: EventBus): UpstreamManager & { servers:
     restart: async (name) => set(name, {}, 'restarted'),
     setQuarantined: async (name, quarantined) => set(name, { quarantined }, quarantined ? 'quarantined' : 'unquarantined'),
     approveTools: async (name, tools) => need(name).tools.filter((t) => !tools || tools.includes(t.tool.name)).map((t) => t.tool.name),
+    rejectToolChanges: async (name, tools) => {
+      need(name)
+      return tools
+    },
     pendingToolChanges: () => [],
     tools: (name) => (name ? need(name).tools : [...servers.values()].flatMap((s) => s.tools)),
     logs: (name, lines = 200) => {

@@ -4,7 +4,7 @@
  * one watching the file, picks the change up).
  */
 import { Command } from 'commander'
-import { AddServerSchema, type AddServerInput, type ServerInfo, type ToolChangeInfo, type ToolInfo } from '../../shared/servers'
+import { AddServerSchema, type AddServerInput, type ServerInfo, type ToolChangeInfo, type ToolFindingInfo, type ToolInfo } from '../../shared/servers'
 import { describeIssues, loadConfig, writeConfigFile } from '../../core/config/load'
 import { ConfigSchema } from '../../core/config/schema'
 import type { CliContext } from '../context'
@@ -180,8 +180,12 @@ export function serversCommand(getCtx: Ctx): Command {
           const result = verb === 'remove' ? await core.client.delete(path) : await core.client.post(path, body)
           if (ctx.json || flags.json) return printJson(result)
           printLine(`${done} ${name}`)
-          // releasing pins the tools as they are now (upstream-manager): say what that means
-          if (verb === 'unquarantine') printLine(paint.dim(`its current tools are pinned: a later change to one is blocked until \`mcpproxy servers approve-tools ${name}\``))
+          // releasing pins the tools that had no pin; a changed one stays blocked (upstream-manager): say what that means
+          if (verb === 'unquarantine') {
+            const still = (result as { server?: ServerInfo }).server?.changed_tools ?? []
+            if (still.length) printLine(paint.yellow(`still blocked, changed since approval: ${still.join(', ')}: review with \`mcpproxy servers tools ${name}\`, then approve each by name`))
+            printLine(paint.dim(`its new tools are pinned: a later change to one is blocked until \`mcpproxy servers approve-tools ${name} TOOL\``))
+          }
           return
         }
         if (!edit) throw new CliError(`servers ${verb} needs a running mcpproxy core for ${ctx.dataDir} (start one with \`mcpproxy serve\` or the app)`, { code: 'NO_CORE' })
@@ -206,22 +210,35 @@ export function serversCommand(getCtx: Ctx): Command {
     .action(async (name: string, flags: { json?: boolean }) => {
       const ctx = getCtx()
       const core = await ctx.requireCore('servers tools')
-      const res = await core.client.get<{ tools: ToolInfo[]; changes: ToolChangeInfo[] }>(`${p(name)}/tools`)
+      const res = await core.client.get<{ tools: ToolInfo[]; changes: ToolChangeInfo[]; findings?: ToolFindingInfo[] }>(`${p(name)}/tools`)
       if (ctx.json || flags.json) return printJson(res)
       if (!res.tools.length) printLine(paint.dim(`${name} lists no tools (yet)`))
       else {
         const pin = (t: ToolInfo): string => (t.pin_state === 'changed' ? paint.red('changed') : t.pin_state === 'new' ? paint.yellow('new') : (t.pin_state ?? ''))
-        printLine(renderTable(['TOOL', 'PIN', 'DESCRIPTION'], res.tools.map((t) => [t.tool, pin(t), (t.description ?? '').replace(/\s+/g, ' ').slice(0, 60)])))
+        const flagged = new Set((res.findings ?? []).map((f) => f.tool))
+        printLine(
+          renderTable(
+            ['TOOL', 'PIN', 'FINDINGS', 'DESCRIPTION'],
+            res.tools.map((t) => [t.tool, pin(t), flagged.has(t.tool) ? paint.red(String(res.findings!.filter((f) => f.tool === t.tool).length)) : '', (t.description ?? '').replace(/\s+/g, ' ').slice(0, 60)]),
+          ),
+        )
+      }
+      const unchanged = (res.findings ?? []).filter((f) => !res.changes.some((c) => c.tool === f.tool))
+      if (unchanged.length) {
+        printLine(`\n${paint.red('tool-poisoning findings')}:`)
+        for (const f of unchanged) printLine(`  ${f.tool}: (${f.severity}) ${f.kind}: ${f.detail}`)
       }
       for (const c of res.changes) {
-        printLine(`\n${paint.yellow('changed since approval')}: ${c.tool}`)
+        printLine(`\n${c.rejected_at ? paint.dim(`changed since approval, refused ${c.rejected_at}`) : paint.yellow('changed since approval')}: ${c.tool}`)
+        for (const f of c.findings ?? []) printLine(`  ${paint.red(`finding (${f.severity}) ${f.kind}`)}: ${f.detail}`)
         for (const key of ['description', 'inputSchema', 'outputSchema', 'annotations']) {
           const before = JSON.stringify(c.old_definition?.[key])
           const after = JSON.stringify(c.new_definition[key])
           if (before !== after) printLine(`  ${key}:\n    - ${before ?? '(none)'}\n    + ${after ?? '(none)'}`)
         }
       }
-      if (res.changes.length) printLine(paint.dim(`\napprove with: mcpproxy servers approve-tools ${name} ${res.changes.map((c) => c.tool).join(' ')}`))
+      const waiting = res.changes.filter((c) => !c.rejected_at).map((c) => c.tool)
+      if (waiting.length) printLine(paint.dim(`\napprove with: mcpproxy servers approve-tools ${name} ${waiting.join(' ')}\nor refuse with: mcpproxy servers reject-tools ${name} ${waiting.join(' ')}`))
     })
 
   cmd
@@ -242,16 +259,32 @@ export function serversCommand(getCtx: Ctx): Command {
 
   cmd
     .command('approve-tools')
-    .description("approve (pin) a server's current tool definitions: all, or the named tools")
+    .description("approve (pin) a server's current tool definitions: the named tools, or all that have no pin yet (a changed tool only by name)")
     .argument('<name>', 'server name')
-    .argument('[tools...]', 'tool names (default: all)')
+    .argument('[tools...]', 'tool names (default: the tools with no pin yet)')
     .option('--json', 'print JSON')
     .action(async (name: string, tools: string[], flags: { json?: boolean }) => {
       const ctx = getCtx()
       const core = await ctx.requireCore('servers approve-tools')
-      const { approved } = await core.client.post<{ approved: string[] }>(`${p(name)}/tools/approve`, tools.length ? { tools } : {})
-      if (ctx.json || flags.json) return printJson({ approved })
-      printLine(approved.length ? `approved ${approved.length} tools of ${name}: ${approved.join(', ')}` : `nothing to approve for ${name}`)
+      const res = await core.client.post<{ approved: string[]; still_changed?: string[] }>(`${p(name)}/tools/approve`, tools.length ? { tools } : {})
+      if (ctx.json || flags.json) return printJson(res)
+      printLine(res.approved.length ? `approved ${res.approved.length} tools of ${name}: ${res.approved.join(', ')}` : `nothing to approve for ${name}`)
+      const still = res.still_changed ?? []
+      if (still.length) printLine(paint.yellow(`still blocked, changed since approval: ${still.join(', ')}: approve each by name (mcpproxy servers approve-tools ${name} ${still.join(' ')}) or refuse it (servers reject-tools)`))
+    })
+
+  cmd
+    .command('reject-tools')
+    .description('refuse the changed definitions of the named tools: their approved definitions stay, and they stay blocked')
+    .argument('<name>', 'server name')
+    .argument('<tools...>', 'tool names')
+    .option('--json', 'print JSON')
+    .action(async (name: string, tools: string[], flags: { json?: boolean }) => {
+      const ctx = getCtx()
+      const core = await ctx.requireCore('servers reject-tools')
+      const res = await core.client.post<{ rejected: string[] }>(`${p(name)}/tools/reject`, { tools })
+      if (ctx.json || flags.json) return printJson(res)
+      printLine(res.rejected.length ? `refused the changes of ${res.rejected.join(', ')} on ${name}: they stay blocked at their approved definitions` : `those changes of ${name} were already refused`)
     })
 
   return cmd

@@ -18,6 +18,9 @@ export interface ToolPin {
   hash: string
   definition: ToolDefinition
   approvedAt: string
+  /** the hash of a changed definition a person refused (the pin stays; the tool stays blocked) */
+  rejectedHash?: string
+  rejectedAt?: string
 }
 
 /** The pinned subset of a tool, with absent fields left out. */
@@ -49,6 +52,8 @@ export interface ToolPinStore {
   forServer(server: string): Map<string, ToolPin>
   /** pins (inserts or replaces) the given tools of a server in one transaction */
   pin(server: string, tools: Tool[], approvedAt?: string): void
+  /** marks a changed definition (by its hash) as refused, keeping the pin; a new pin clears it */
+  reject(server: string, tool: string, hash: string, rejectedAt?: string): void
   /** removes the pins of a server (all, or the named tools) */
   remove(server: string, tools?: string[]): number
 }
@@ -59,15 +64,21 @@ interface PinRow {
   hash: string
   definition: string
   approved_at: string
+  rejected_hash: string | null
+  rejected_at: string | null
 }
 
 export function createToolPinStore(db: Db): ToolPinStore {
   const selectServer = db.prepare<[string], PinRow>(
-    'SELECT server_name, tool_name, hash, definition, approved_at FROM tool_pin WHERE server_name = ?',
+    'SELECT server_name, tool_name, hash, definition, approved_at, rejected_hash, rejected_at FROM tool_pin WHERE server_name = ?',
   )
   const upsert = db.prepare<[string, string, string, string, string]>(
     `INSERT INTO tool_pin (server_name, tool_name, hash, definition, approved_at) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (server_name, tool_name) DO UPDATE SET hash = excluded.hash, definition = excluded.definition, approved_at = excluded.approved_at`,
+     ON CONFLICT (server_name, tool_name) DO UPDATE SET hash = excluded.hash, definition = excluded.definition, approved_at = excluded.approved_at,
+       rejected_hash = NULL, rejected_at = NULL`,
+  )
+  const setRejected = db.prepare<[string, string, string, string]>(
+    'UPDATE tool_pin SET rejected_hash = ?, rejected_at = ? WHERE server_name = ? AND tool_name = ?',
   )
   const deleteServer = db.prepare<[string]>('DELETE FROM tool_pin WHERE server_name = ?')
   const deleteTool = db.prepare<[string, string]>('DELETE FROM tool_pin WHERE server_name = ? AND tool_name = ?')
@@ -91,12 +102,16 @@ export function createToolPinStore(db: Db): ToolPinStore {
           hash: row.hash,
           definition: JSON.parse(row.definition) as ToolDefinition,
           approvedAt: row.approved_at,
+          ...(row.rejected_hash ? { rejectedHash: row.rejected_hash, rejectedAt: row.rejected_at ?? undefined } : {}),
         })
       }
       return pins
     },
     pin(server, tools, approvedAt = new Date().toISOString()) {
       if (tools.length) pinMany(server, tools, approvedAt)
+    },
+    reject(server, tool, hash, rejectedAt = new Date().toISOString()) {
+      setRejected.run(hash, rejectedAt, server, tool)
     },
     remove(server, tools) {
       return tools ? removeMany(server, tools) : deleteServer.run(server).changes

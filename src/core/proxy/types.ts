@@ -60,6 +60,8 @@ export interface UpstreamManager {
   setQuarantined(name: string, quarantined: boolean, actor?: string): Promise<void>
   /** approves the current definitions (all, or the named tools) of a server: pins their hashes */
   approveTools(name: string, tools?: string[], actor?: string): Promise<string[]>
+  /** refuses the current (changed) definitions of the named tools: their pins stay, they stay blocked */
+  rejectToolChanges(name: string, tools: string[], actor?: string): Promise<string[]>
   pendingToolChanges(name?: string): ToolChangeInfo[]
   tools(name?: string): UpstreamTool[]
   logs(name: string, lines?: number): string[]

@@ -82,7 +82,10 @@ function connectionKey(cfg: ServerConfig): string {
  * poisoning scan at list time.
  *
  * Pin policy: leaving quarantine (setQuarantined false, or approveTools without a tool list)
- * pins every current tool. On a trusted (not quarantined) server, a tool with no pin is pinned
+ * pins the current tools that have no pin yet; a tool whose definition changed since its pin
+ * stays blocked (shown to clients as its approved definition) until approveTools names it, or a
+ * person refuses the change (rejectToolChanges: the pin stays, the change is no longer listed as
+ * waiting, and its findings no longer quarantine the server). On a trusted (not quarantined) server, a tool with no pin is pinned
  * automatically when the poisoning scan finds nothing in it (recorded as tool_change `added`, or
  * `pinned` for the first listing of a server that never had pins); a tool whose definition
  * differs from its pin is `changed` (a rug pull) until approveTools re-pins it. Scan findings on
@@ -110,6 +113,11 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
     const pin = entry.pins.get(tool.name)
     if (!pin) return 'new'
     return pin.hash === hashOf(tool) ? 'approved' : 'changed'
+  }
+  /** a changed tool whose current definition a person refused: still blocked, no longer waiting for review */
+  const isRejected = (entry: Entry, tool: Tool): boolean => {
+    const pin = entry.pins.get(tool.name)
+    return !!pin && pin.hash !== hashOf(tool) && pin.rejectedHash === hashOf(tool)
   }
 
   const record = (input: ActivityInput): string | undefined => {
@@ -218,7 +226,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
     for (const tool of tools) {
       const pin = entry.pins.get(tool.name)
       const hash = hashOf(tool)
-      if (!pin || pin.hash === hash) continue
+      if (!pin || pin.hash === hash || pin.rejectedHash === hash) continue
       const key = `${tool.name}\0${hash}`
       if (entry.recordedChanges.has(key)) continue
       entry.recordedChanges.add(key)
@@ -251,7 +259,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
 
     const triggering = findings.filter((f) => {
       const tool = tools.find((t) => t.name === f.tool)
-      return !tool || pinStateOf(entry, tool) !== 'approved'
+      return !tool || (pinStateOf(entry, tool) !== 'approved' && !isRejected(entry, tool))
     })
     if (triggering.length && !isQuarantined(entry.config)) {
       setQuarantine(entry, true, SYSTEM, 'tool poisoning findings', true, triggering)
@@ -335,12 +343,15 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
   ): void => {
     if (isQuarantined(entry.config) === quarantined) return
     let pinned: string[] = []
+    let stillChanged: string[] = []
     if (!quarantined) {
       // pinned first: when the pins cannot be written (disk full), the server stays quarantined
-      const tools = entry.conn?.tools ?? []
+      // a tool that changed since its pin is not approved by releasing the server: it is named on
+      // the record and stays blocked until approved by name
+      const tools = (entry.conn?.tools ?? []).filter((t) => !entry.pins.has(t.name))
+      stillChanged = (entry.conn?.tools ?? []).filter((t) => pinStateOf(entry, t) === 'changed').map((t) => t.name)
       pinStore.pin(entry.name, tools)
       entry.pins = pinStore.forServer(entry.name)
-      entry.recordedChanges.clear()
       pinned = tools.map((t) => t.name)
     }
     entry.config = { ...entry.config, quarantined }
@@ -360,6 +371,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
         actor,
         ...(findings?.length ? { findings } : {}),
         ...(pinned.length ? { pinned_tools: pinned } : {}),
+        ...(stillChanged.length ? { still_blocked_tools: stillChanged } : {}),
       },
     })
     deps.bus.emit('activity.quarantine_change', { id: id ?? '', server: entry.name, quarantined, reason, timestamp: now() })
@@ -440,7 +452,8 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
     const cfg = entry.config
     const conn = entry.conn
     const tools = conn?.tools ?? []
-    const changedTools = tools.filter((t) => pinStateOf(entry, t) === 'changed').map((t) => t.name)
+    const changedTools = tools.filter((t) => pinStateOf(entry, t) === 'changed' && !isRejected(entry, t)).map((t) => t.name)
+    const rejectedTools = tools.filter((t) => isRejected(entry, t)).map((t) => t.name)
     const state = conn?.state ?? 'stopped'
     const out: ServerInfo = {
       name: entry.name,
@@ -451,6 +464,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
       state,
       tool_count: tools.length,
       changed_tools: changedTools,
+      rejected_tools: rejectedTools,
       findings: entry.findings,
       health: computeHealth({
         enabled: cfg.enabled,
@@ -621,7 +635,8 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
       return exclusive(async () => {
         const entry = mustGet(name)
         const current = entry.conn?.tools ?? []
-        let selected = current
+        // all: the tools with no pin yet; a changed tool is approved only by name
+        let selected = current.filter((t) => pinStateOf(entry, t) === 'new')
         if (tools) {
           const missing = tools.filter((t) => !current.some((c) => c.name === t))
           if (missing.length) throw new CoreError('NOT_FOUND', `server ${name} has no tool ${missing.join(', ')}`)
@@ -653,6 +668,43 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
       })
     },
 
+    rejectToolChanges(name, tools, actor = 'user') {
+      return exclusive(async () => {
+        const entry = mustGet(name)
+        const current = entry.conn?.tools ?? []
+        const selected = tools.map((t) => {
+          const tool = current.find((c) => c.name === t)
+          if (!tool) throw new CoreError('NOT_FOUND', `server ${name} has no tool ${t}`)
+          if (pinStateOf(entry, tool) !== 'changed') throw new CoreError('CONFLICT', `tool ${t} of ${name} has no change since its approval to block`)
+          return tool
+        })
+        const fresh = selected.filter((t) => !isRejected(entry, t))
+        if (!fresh.length) return []
+        const at = now()
+        for (const tool of fresh) pinStore.reject(name, tool.name, hashOf(tool), at)
+        entry.pins = pinStore.forServer(name)
+        for (const tool of fresh) {
+          const pin = entry.pins.get(tool.name)!
+          record({
+            type: 'tool_change',
+            status: 'success',
+            server_name: name,
+            tool_name: tool.name,
+            metadata: {
+              action: 'rejected',
+              actor,
+              old_hash: pin.hash,
+              new_hash: hashOf(tool),
+              kept: 'the approved definition; the tool stays blocked while the server offers the refused one',
+            },
+          })
+        }
+        log.info('tool change refused', { server: name, tools: fresh.map((t) => t.name), actor })
+        changed(name, 'tools_rejected')
+        return fresh.map((t) => t.name)
+      })
+    },
+
     pendingToolChanges(name) {
       const out: ToolChangeInfo[] = []
       for (const entry of name ? [mustGet(name)] : entries.values()) {
@@ -660,6 +712,7 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
           const pin = entry.pins.get(tool.name)
           const hash = hashOf(tool)
           if (!pin || pin.hash === hash) continue
+          const findings = entry.findings.filter((f) => f.tool === tool.name)
           out.push({
             server: entry.name,
             tool: tool.name,
@@ -667,6 +720,8 @@ export function createUpstreamManager(deps: UpstreamManagerDeps): UpstreamManage
             new_definition: toolDefinition(tool) as unknown as Record<string, unknown>,
             old_hash: pin.hash,
             new_hash: hash,
+            ...(findings.length ? { findings } : {}),
+            ...(pin.rejectedHash === hash ? { rejected_at: pin.rejectedAt } : {}),
           })
         }
       }

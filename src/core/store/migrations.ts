@@ -232,6 +232,16 @@ ${ADD_NEW}
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'tool changes a person refused',
+    // Blocking a changed tool keeps its pin and remembers the refused definition's hash, so the
+    // review lists it as blocked rather than waiting; a later, different change is listed again.
+    sql: `
+      ALTER TABLE tool_pin ADD COLUMN rejected_hash TEXT;
+      ALTER TABLE tool_pin ADD COLUMN rejected_at TEXT;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

@@ -100,8 +100,10 @@ export interface Api {
   serverLogs(name: string, lines?: number): Promise<string[]>
   serverAction(name: string, action: ServerAction): Promise<void>
   setQuarantined(name: string, quarantined: boolean): Promise<void>
-  /** pins the current definitions (all, or the named tools) */
+  /** pins the current definitions: the named tools, or all that have no pin yet (a changed tool only by name) */
   approveTools(name: string, tools?: string[]): Promise<string[]>
+  /** refuses the changed definitions of the named tools: the approved ones stay, the tools stay blocked */
+  rejectToolChanges(name: string, tools: string[]): Promise<string[]>
   addServer(input: AddServerInput): Promise<ServerInfo>
 
   approvals(): Promise<ApprovalInfo[]>

@@ -186,6 +186,11 @@ export class HttpApi implements Api {
     return listOf<string>(data, 'approved')
   }
 
+  async rejectToolChanges(name: string, tools: string[]): Promise<string[]> {
+    const data = await this.request('POST', `/api/v1/servers/${encodeURIComponent(name)}/tools/reject`, undefined, { tools })
+    return listOf<string>(data, 'rejected')
+  }
+
   async addServer(input: AddServerInput): Promise<ServerInfo> {
     const data = (await this.request('POST', '/api/v1/servers', undefined, input)) as Json
     return (data && 'server' in data ? data.server : data) as ServerInfo

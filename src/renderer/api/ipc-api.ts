@@ -113,6 +113,10 @@ export class IpcApi implements Api {
   async approveTools(name: string, tools?: string[]): Promise<string[]> {
     return (await this.call('servers.approveTools', { name, tools })).approved
   }
+
+  async rejectToolChanges(name: string, tools: string[]): Promise<string[]> {
+    return (await this.call('servers.rejectToolChanges', { name, tools })).rejected
+  }
   addServer(input: AddServerInput): Promise<ServerInfo> {
     return this.call('servers.add', input)
   }

@@ -114,6 +114,9 @@ export function createServersStore(api: Api): ServersStore {
           },
           `${name} approved and out of quarantine`,
         )
+        // a tool changed since its approval is not approved with the server: say it stays blocked
+        const still = get().servers.find((s) => s.name === name)?.changed_tools ?? []
+        if (still.length) set({ notice: `${name} approved and out of quarantine; still blocked until approved one by one: ${still.join(', ')}` })
         if (get().review?.name === name) await loadReview(name)
       },
       keptQuarantined(name) {
@@ -124,8 +127,8 @@ export function createServersStore(api: Api): ServersStore {
         await loadReview(name)
       },
       async toolChangeBlocked(name, tool) {
-        // a changed tool stays blocked until approved; blocking also quarantines the server
-        await withBusy(name, 'block-tool', () => api.setQuarantined(name, true), `${name}:${tool} blocked; ${name} quarantined`)
+        // the core keeps the approved definition and the tool blocked, and records the refusal
+        await withBusy(name, 'block-tool', () => api.rejectToolChanges(name, [tool]), `${name}:${tool} change refused; it stays blocked at its approved definition`)
         await loadReview(name)
       },
       async serverAdded(input) {

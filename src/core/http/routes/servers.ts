@@ -6,6 +6,7 @@ import { actorOf, ok, ServerNameParams, type HttpContext, type ZodApp } from '..
 
 const QuarantineBody = z.object({ quarantined: z.boolean() })
 const ApproveBody = z.object({ tools: z.array(z.string().min(1)).min(1).max(1000).optional() })
+const RejectBody = z.object({ tools: z.array(z.string().min(1)).min(1).max(1000) })
 const LogsQuery = z.object({ lines: z.coerce.number().int().min(1).max(10_000).default(200) })
 
 interface BulkResult {
@@ -79,18 +80,47 @@ export function registerServerRoutes(app: ZodApp, ctx: HttpContext): void {
 
   app.post(
     '/servers/:name/tools/approve',
-    { schema: { tags, summary: 'Approve (pin) the current tool definitions: all, or the named tools', params: ServerNameParams, body: ApproveBody.nullish() } },
+    {
+      schema: {
+        tags,
+        summary: 'Approve (pin) the current tool definitions: the named tools, or all that have no pin yet',
+        description: 'A tool whose definition changed since its approval is approved only by name; still_changed lists those left blocked.',
+        params: ServerNameParams,
+        body: ApproveBody.nullish(),
+      },
+    },
     async (req) => {
       requireServer(req.params.name)
       const approved = await up.approveTools(req.params.name, req.body?.tools, actorOf(req))
-      return ok({ approved })
+      return ok({ approved, still_changed: requireServer(req.params.name).changed_tools })
+    },
+  )
+
+  app.post(
+    '/servers/:name/tools/reject',
+    {
+      schema: {
+        tags,
+        summary: 'Refuse the changed definitions of the named tools: their approved definitions stay and they stay blocked',
+        params: ServerNameParams,
+        body: RejectBody,
+      },
+    },
+    async (req) => {
+      requireServer(req.params.name)
+      const rejected = await up.rejectToolChanges(req.params.name, req.body.tools, actorOf(req))
+      return ok({ rejected })
     },
   )
 
   app.get('/servers/:name/tools', { schema: { tags, summary: "A server's tools, with pending definition changes", params: ServerNameParams } }, async (req) => {
     requireServer(req.params.name)
     // for review: the tools as they are now, with what changed since approval
-    return ok({ tools: up.tools(req.params.name).map((t) => toToolInfo(t, undefined, true)), changes: up.pendingToolChanges(req.params.name) })
+    return ok({
+      tools: up.tools(req.params.name).map((t) => toToolInfo(t, undefined, true)),
+      changes: up.pendingToolChanges(req.params.name),
+      findings: requireServer(req.params.name).findings,
+    })
   })
 
   app.get('/servers/:name/logs', { schema: { tags, summary: "The last lines of a server's log", params: ServerNameParams, querystring: LogsQuery } }, async (req) => {

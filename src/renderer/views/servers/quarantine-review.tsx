@@ -26,6 +26,22 @@ export function revealHidden(text: string): ReactNode[] {
   return out
 }
 
+function Findings({ tool, findings }: { tool: string; findings: ToolFindingInfo[] }): ReactNode {
+  return (
+    <ul className="findings" aria-label={`Findings for ${tool}`}>
+      {findings.map((f, i) => (
+        <li key={i} className={`finding severity-${f.severity}`}>
+          <strong>
+            <span aria-hidden="true">⚠ </span>
+            {f.kind} ({f.severity})
+          </strong>
+          : {f.detail}
+        </li>
+      ))}
+    </ul>
+  )
+}
+
 function ToolCard({ tool, findings }: { tool: ToolInfo; findings: ToolFindingInfo[] }): ReactNode {
   return (
     <li className={`card tool${findings.length ? ' has-findings' : ''}`} aria-labelledby={`tool-${tool.tool}`}>
@@ -33,19 +49,7 @@ function ToolCard({ tool, findings }: { tool: ToolInfo; findings: ToolFindingInf
         <h3 id={`tool-${tool.tool}`}>{tool.tool}</h3>
         {tool.pin_state && tool.pin_state !== 'approved' && <span className="tag warn">{tool.pin_state}</span>}
       </header>
-      {findings.length > 0 && (
-        <ul className="findings" aria-label={`Findings for ${tool.tool}`}>
-          {findings.map((f, i) => (
-            <li key={i} className={`finding severity-${f.severity}`}>
-              <strong>
-                <span aria-hidden="true">⚠ </span>
-                {f.kind} ({f.severity})
-              </strong>
-              : {f.detail}
-            </li>
-          ))}
-        </ul>
-      )}
+      {findings.length > 0 && <Findings tool={tool.tool} findings={findings} />}
       <p className="description">{tool.description ? revealHidden(tool.description) : <span className="muted">No description.</span>}</p>
       {tool.input_schema && (
         <details>
@@ -109,19 +113,34 @@ export function QuarantineReview({ name }: { name: string }): ReactNode {
       {changes.length > 0 && (
         <section aria-labelledby="changes-title">
           <h2 id="changes-title">Changed tools</h2>
-          <p className="muted">These tools changed since you approved them and stay blocked until approved again.</p>
+          <p className="muted">
+            These tools changed since you approved them. Each stays blocked, and clients see its approved definition, until you approve it here: approving
+            the server does not approve them.
+          </p>
           <ul className="cards">
             {changes.map((c) => (
-              <li key={c.tool} className="card" aria-labelledby={`change-${c.tool}`}>
-                <h3 id={`change-${c.tool}`}>{c.tool}</h3>
+              <li key={c.tool} className={`card${c.findings?.length ? ' has-findings' : ''}`} aria-labelledby={`change-${c.tool}`}>
+                <header>
+                  <h3 id={`change-${c.tool}`}>{c.tool}</h3>
+                  {c.rejected_at && <span className="tag">blocked by you</span>}
+                </header>
+                {c.findings && c.findings.length > 0 && <Findings tool={c.tool} findings={c.findings} />}
                 <DefinitionDiff before={c.old_definition} after={c.new_definition} />
+                {c.rejected_at && (
+                  <p className="muted small">
+                    You refused this change on {new Date(c.rejected_at).toLocaleString()}: the approved definition stays, and calls to the tool are blocked while the server
+                    offers this one.
+                  </p>
+                )}
                 <div className="actions">
                   <button type="button" className="primary" disabled={!!busy} onClick={() => void approveChange(name, c.tool)}>
                     Approve
                   </button>
-                  <button type="button" className="danger" disabled={!!busy} onClick={() => void blockChange(name, c.tool)}>
-                    Block
-                  </button>
+                  {!c.rejected_at && (
+                    <button type="button" className="danger" disabled={!!busy} onClick={() => void blockChange(name, c.tool)}>
+                      Block
+                    </button>
+                  )}
                 </div>
               </li>
             ))}
