@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCore, type Core } from '../src/core/index'
+import { openSse, type SseStream } from './helpers/core-harness'
 import { records, waitFor, waitForRecord } from './helpers/core-scenario-helpers'
 
 const OLD_KEY = 'old-key-old-key-old-key-1'
@@ -41,6 +42,11 @@ let lastGood = ''
 describe('live edits of the config file', () => {
   it('a key changed in the file replaces the old one on REST and /mcp, and the edit is recorded by key name', async () => {
     expect(await status(OLD_KEY)).toBe(200)
+    const events = (query: string, headers: Record<string, string> = {}): Promise<SseStream> => openSse(`http://${core.listenAddress}/events${query}`, headers)
+    const oldByHeader = await events('', { 'x-api-key': OLD_KEY })
+    const oldByQuery = await events(`?apikey=${OLD_KEY}`)
+    const ended = (st: SseStream): Promise<void> => new Promise((r) => st.onEnd(r))
+    const oldEnded = Promise.all([ended(oldByHeader), ended(oldByQuery)])
     const raw = JSON.parse(readFileSync(core.paths.config, 'utf8')) as Record<string, unknown>
     lastGood = JSON.stringify({ ...raw, api_key: NEW_KEY, call_timeout_ms: 5000 })
     writeFileSync(core.paths.config, lastGood)
@@ -49,6 +55,16 @@ describe('live edits of the config file', () => {
     expect(await status(OLD_KEY)).toBe(401)
     expect(await mcpStatus(OLD_KEY)).toBe(401)
     expect(await mcpStatus(NEW_KEY)).toBe(200)
+    // streams opened with the old key end with a `revoked` event, before they see anything after the change
+    await oldEnded
+    for (const st of [oldByHeader, oldByQuery]) {
+      expect(st.messages.map((m) => m.event)).toEqual(['revoked'])
+      expect(JSON.parse(st.messages[0]!.data)).toMatchObject({ reason: expect.stringContaining('API key changed') })
+    }
+    const fresh = await events('', { 'x-api-key': NEW_KEY })
+    core.bus.emit('servers.changed', { server: 'x', reason: 'after rotation', timestamp: new Date().toISOString() })
+    await fresh.until((m) => m.some((x) => x.event === 'servers.changed'), 'an event on the new key')
+    fresh.close()
     const change = await waitForRecord(core, { type: ['config_change'] }, (r) => r.metadata?.action === 'config_reloaded', 'config_reloaded record')
     expect(change).toMatchObject({ status: 'success', metadata: { actor: 'file', changed: ['api_key', 'call_timeout_ms'] } })
     // names only: the key itself is nowhere in the record

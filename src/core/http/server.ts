@@ -132,6 +132,20 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
     return undefined
   }
 
+  /** for a stream that outlives its request: whether the key it opened with still opens the API (checked again only when the key changed) */
+  const keyStillValid = (req: FastifyRequest): (() => boolean) | undefined => {
+    if (viaSocket(req.raw)) return undefined
+    const presented = presentedKey(req.raw, req.query)
+    let checked = core.apiKey
+    return () => {
+      const key = core.apiKey
+      if (key === checked) return true
+      if (!keyMatches(presented, key)) return false
+      checked = key
+      return true
+    }
+  }
+
   await registerOpenApi(app, core.status().version)
 
   await app.register(
@@ -159,7 +173,7 @@ export async function createHttpServer(core: Core, options: HttpServerOptions): 
         reply.hijack()
         const header = req.headers['last-event-id']
         const types = req.query.types?.split(',').map((t) => t.trim()).filter(Boolean)
-        hub.attach(req.raw, reply.raw, { types, server: req.query.server }, typeof header === 'string' ? header : req.query.last_event_id)
+        hub.attach(req.raw, reply.raw, { types, server: req.query.server }, typeof header === 'string' ? header : req.query.last_event_id, keyStillValid(req))
       },
     )
   })

@@ -1,7 +1,9 @@
 /**
  * Server-sent events for `/events`. Every event gets a monotonic id and stays in a ring for
  * replay (Last-Event-ID). Each client has a bounded send buffer: one that stops reading is
- * dropped when its buffer overflows, so it never slows recording or the other clients.
+ * dropped when its buffer overflows, so it never slows recording or the other clients. A client
+ * attached with an `authorized` check is asked before each event and heartbeat: one whose key no
+ * longer opens the API (the key was rotated) gets a `revoked` event and its stream ends.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../logger'
@@ -29,6 +31,8 @@ export interface SseHubStats {
   clients: number
   published: number
   dropped_clients: number
+  /** streams ended because their key stopped being valid */
+  revoked_clients: number
   last_event_id: number
   ring_size: number
 }
@@ -36,7 +40,7 @@ export interface SseHubStats {
 export interface SseHub {
   publish(name: string, payload: object): number
   /** takes over a response and streams events to it until the client goes away */
-  attach(req: IncomingMessage, res: ServerResponse, filter: SseClientFilter, lastEventId?: string): void
+  attach(req: IncomingMessage, res: ServerResponse, filter: SseClientFilter, lastEventId?: string, authorized?: () => boolean): void
   stats(): SseHubStats
   close(): void
 }
@@ -55,6 +59,7 @@ const chunkOf = (e: RingEntry): string => (e.chunk ??= `id: ${e.id}\nevent: ${e.
 interface Client {
   res: ServerResponse
   filter: SseClientFilter
+  authorized?: () => boolean
 }
 
 export function createSseHub(options: SseHubOptions): SseHub {
@@ -69,6 +74,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
   const clients = new Set<Client>()
   let published = 0
   let dropped = 0
+  let revoked = 0
 
   const ringLength = (): number => ring.length - ringStart
   const pushRing = (e: RingEntry): void => {
@@ -88,6 +94,17 @@ export function createSseHub(options: SseHubOptions): SseHub {
     c.res.destroy()
   }
 
+  /** false (and the stream ended) when the client's key no longer opens the API */
+  const stillAuthorized = (c: Client): boolean => {
+    if (!c.authorized || c.authorized()) return true
+    if (clients.delete(c)) {
+      revoked++
+      logger.info('sse client revoked: its API key is no longer valid')
+      if (!c.res.destroyed && !c.res.writableEnded) c.res.end(`event: revoked\ndata: ${JSON.stringify({ reason: 'the API key changed; reconnect with the new key' })}\n\n`)
+    }
+    return false
+  }
+
   const send = (c: Client, chunk: string): void => {
     if (c.res.destroyed || c.res.writableEnded) {
       clients.delete(c)
@@ -98,7 +115,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
   }
 
   const heartbeat = setInterval(() => {
-    for (const c of clients) send(c, ': ping\n\n')
+    for (const c of clients) if (stillAuthorized(c)) send(c, ': ping\n\n')
   }, options.heartbeatMs ?? 15_000)
   heartbeat.unref()
 
@@ -109,11 +126,11 @@ export function createSseHub(options: SseHubOptions): SseHub {
       const entry: RingEntry = { id, name, server, payload }
       pushRing(entry)
       published++
-      for (const c of clients) if (matches(c.filter, entry)) send(c, chunkOf(entry))
+      for (const c of clients) if (stillAuthorized(c) && matches(c.filter, entry)) send(c, chunkOf(entry))
       return id
     },
 
-    attach(req, res, filter, lastEventId) {
+    attach(req, res, filter, lastEventId, authorized) {
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -122,7 +139,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
         'x-content-type-options': 'nosniff',
       })
       res.socket?.setNoDelay(true)
-      const client: Client = { res, filter }
+      const client: Client = { res, filter, authorized }
       let head = `retry: ${options.retryMs ?? 3000}\n: connected\n\n`
       if (lastEventId !== undefined && lastEventId !== '') {
         const after = Number(lastEventId)
@@ -146,7 +163,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
       res.on('error', gone)
     },
 
-    stats: () => ({ clients: clients.size, published, dropped_clients: dropped, last_event_id: lastId, ring_size: ringLength() }),
+    stats: () => ({ clients: clients.size, published, dropped_clients: dropped, revoked_clients: revoked, last_event_id: lastId, ring_size: ringLength() }),
 
     close() {
       clearInterval(heartbeat)
