@@ -83,6 +83,17 @@ describe('POST /activity/import', () => {
     const again = await post(b, exported, 'text/plain; charset=utf-8')
     expect((await readJson(again)).data).toMatchObject({ read: 40, imported: 0, skipped_existing: 40 })
     expect((await readJson((await get(b, '/activity/count')))).data.count).toBeGreaterThanOrEqual(40)
+    // a record deleted on b stays deleted when the same export is imported again
+    expect((await fetch(`${b.base}/api/v1/activity/${ids[7]}`, { method: 'DELETE', headers: { 'x-api-key': b.key } })).status).toBe(200)
+    const third = await post(b, exported)
+    expect((await readJson(third)).data).toMatchObject({ read: 40, imported: 0, skipped_existing: 39, skipped_deleted: 1 })
+    expect((await get(b, `/activity/${ids[7]}`)).status).toBe(404)
+    // each import is a record naming who did it
+    type Row = { metadata?: { action?: string } }
+    const imports = async (): Promise<Row[]> =>
+      (await readJson(await get(b, '/activity?type=config_change&limit=100'))).data.activities.filter((r: Row) => r.metadata?.action === 'activity_imported')
+    await expect.poll(async () => (await imports()).length).toBe(3)
+    expect((await imports())[0]!.metadata).toMatchObject({ source: 'upload', imported: 0, skipped_deleted: 1, actor: expect.any(String) })
   })
 
   it('reports bad lines by number and keeps the good ones', async () => {
@@ -104,7 +115,7 @@ describe('POST /activity/import', () => {
     expect(big.status).toBe(413)
     expect(await readJson(big)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', error: expect.stringMatching(/^body: larger than 65536 bytes/) })
     // chunked, without a content-length: refused once the limit is passed; b's count says what got in
-    const before = (await readJson(await get(b, '/activity/count'))).data.count
+    const before = (await readJson(await get(b, '/activity/count?type=tool_call'))).data.count
     const now = Date.now()
     const line = (i: number): string =>
       JSON.stringify({ id: ulid(now + i), type: 'tool_call', timestamp: new Date(now + i).toISOString(), status: 'success', arguments: { pad: 'p'.repeat(500) } }) + '\n'
@@ -123,7 +134,11 @@ describe('POST /activity/import', () => {
     expect(streamed.status).toBe(413)
     expect((await readJson(streamed)).code).toBe('PAYLOAD_TOO_LARGE')
     // nothing of that body was committed: it is refused before its first chunk of records is
-    expect((await readJson(await get(b, '/activity/count'))).data.count).toBe(before)
+    expect((await readJson(await get(b, '/activity/count?type=tool_call'))).data.count).toBe(before)
+    // and the failed import is on record
+    await expect
+      .poll(async () => (await readJson(await get(b, '/activity?type=config_change&limit=1'))).data.activities[0])
+      .toMatchObject({ status: 'error', error: expect.stringContaining('the import stopped'), metadata: { action: 'activity_imported' } })
   })
 
   it('takes a body larger than the JSON body limit when streamed', async () => {

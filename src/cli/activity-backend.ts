@@ -3,6 +3,7 @@
  * runs, by the database opened read-only (writes then open the store itself). One interface,
  * so each command is written once.
  */
+import { basename } from 'node:path'
 import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type {
@@ -129,7 +130,7 @@ export function localActivity(ctx: CliContext): ActivityBackend {
     async import(file, onProgress) {
       const store = await openLocalWriter(ctx)
       try {
-        return await store.import(wholeLines(createReadStream(file)), onProgress)
+        return await store.import(wholeLines(createReadStream(file)), onProgress, { actor: 'cli', source: basename(file) })
       } finally {
         await store.close()
       }

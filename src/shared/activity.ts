@@ -251,6 +251,8 @@ export interface ImportResultInfo {
   read: number
   imported: number
   skipped_existing: number
+  /** records a deletion removed from this log: not brought back */
+  skipped_deleted: number
   errors: Array<{ line: number; error: string }>
 }
 

@@ -171,7 +171,8 @@ export function activityCommand(getCtx: Ctx): Command {
       progress.done()
       if (ctx.json || flags.json) printJson(result)
       else {
-        printLine(`imported ${result.imported} of ${result.read} records (${result.skipped_existing} already present, ${result.errors.length} errors)`)
+        const deleted = result.skipped_deleted ? `, ${result.skipped_deleted} deleted here before and not brought back` : ''
+        printLine(`imported ${result.imported} of ${result.read} records (${result.skipped_existing} already present${deleted}, ${result.errors.length} errors)`)
         for (const e of result.errors.slice(0, 10)) printLine(paint.red(`  line ${e.line}: ${e.error}`))
         if (result.errors.length > 10) printLine(paint.dim(`  ... and ${result.errors.length - 10} more`))
       }

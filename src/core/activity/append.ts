@@ -70,7 +70,9 @@ interface Statements {
   upsertBody: Stmt
   counts: CountStatements
   run: (ops: readonly BatchOp[], skipExisting: boolean) => BatchResult
-  runPrepared?: Database.Transaction<(list: readonly PreparedRecord[], skipExisting: boolean) => { inserted: number; skipped: number; lastSeq: number }>
+  runPrepared?: Database.Transaction<(list: readonly PreparedRecord[], skipExisting: boolean, skipDeleted: boolean) => PreparedResult>
+  anyTombstone: Stmt
+  tombstoneById: Stmt
 }
 
 const cache = new WeakMap<Db, Statements>()
@@ -108,6 +110,8 @@ function statements(db: Db): Statements {
        WHERE rid = ? AND seq IS NULL`,
     ),
     upsertBody: db.prepare('INSERT OR REPLACE INTO activity_body (rid, arguments, response) VALUES (?, ?, ?)'),
+    anyTombstone: db.prepare('SELECT 1 FROM activity_tombstone LIMIT 1'),
+    tombstoneById: db.prepare('SELECT 1 FROM activity_tombstone WHERE id = ?'),
     counts: countStatements(db),
   } as Omit<Statements, 'run'>
   const run = db.transaction((ops: readonly BatchOp[], skipExisting: boolean) => runBatch(st, ops, skipExisting))
@@ -375,19 +379,35 @@ function runBatch(st: Omit<Statements, 'run'>, ops: readonly BatchOp[], skipExis
  * Appends records prepared earlier (prepareRecord, on any thread) in one IMMEDIATE transaction,
  * exactly as applyBatch appends records, without rebuilding them for a result: what bulk import uses.
  */
+export interface PreparedResult {
+  inserted: number
+  /** ids already present (skipExisting) */
+  skipped: number
+  /** ids a deletion removed (skipDeleted): a deleted record is not brought back */
+  deleted: number
+  lastSeq: number
+}
+
 export function appendPrepared(
   db: Db,
   records: readonly PreparedRecord[],
-  options: { skipExisting?: boolean } = {},
-): { inserted: number; skipped: number; lastSeq: number } {
+  options: { skipExisting?: boolean; skipDeleted?: boolean } = {},
+): PreparedResult {
   const st = statements(db)
-  const run = (st.runPrepared ??= db.transaction((list: readonly PreparedRecord[], skipExisting: boolean) => {
+  const run = (st.runPrepared ??= db.transaction((list: readonly PreparedRecord[], skipExisting: boolean, skipDeleted: boolean) => {
     const before = headOf(st)
     let head = before
     const counts = new CountDeltas()
     let inserted = 0
     let skipped = 0
+    let deleted = 0
+    // looked up per record only when some deletion left tombstones
+    const tombstones = skipDeleted && st.anyTombstone.get() !== undefined ? st.tombstoneById : null
     for (const p of list) {
+      if (tombstones && tombstones.get(p.row.id) !== undefined) {
+        deleted++
+        continue
+      }
       if (insertPrepared(st, p, head, counts) === null) {
         if (!skipExisting) throw new CoreError('CONFLICT', `an activity record with id ${p.row.id} already exists`)
         skipped++
@@ -398,9 +418,9 @@ export function appendPrepared(
     }
     counts.apply(st.counts)
     moveAnchor(st, before, head)
-    return { inserted, skipped, lastSeq: head.seq }
+    return { inserted, skipped, deleted, lastSeq: head.seq }
   }))
-  return run.immediate(records, options.skipExisting ?? false)
+  return run.immediate(records, options.skipExisting ?? false, options.skipDeleted ?? false)
 }
 
 /** Runs a mixed batch of inserts and completions in one IMMEDIATE transaction. */

@@ -237,7 +237,7 @@ describe('exportActivity as JSON Lines', () => {
     try {
       const progress: number[] = []
       const result = await importActivity(fresh, lines, (read) => progress.push(read))
-      expect(result).toEqual({ read: n + 1, imported: n + 1, skipped_existing: 0, errors: [] })
+      expect(result).toEqual({ read: n + 1, imported: n + 1, skipped_existing: 0, skipped_deleted: 0, errors: [] })
       expect(progress.at(-1)).toBe(n + 1)
       const back = createActivityQueries(fresh)
       const source = createActivityQueries(db)

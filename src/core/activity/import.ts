@@ -2,7 +2,8 @@
  * Reads our JSON Lines export back (migration, restore). Each line is validated on its own: a bad
  * line is reported with its number and the rest still import. Records join this database's hash
  * chain (their old prev_hash/hash are replaced); an id already present is skipped, so importing
- * the same file twice imports nothing the second time.
+ * the same file twice imports nothing the second time, and so is an id a deletion removed (its
+ * tombstone): an old export does not bring deleted records back.
  *
  * Parsing, validation and preparing records for the chain (import-parse.ts) run on a worker
  * thread when one is given, while this thread inserts what it got, IMPORT_CHUNK records per
@@ -113,7 +114,7 @@ export async function importActivity(
   onProgress?: (read: number) => void,
   options: ImportOptions = {},
 ): Promise<ImportResultInfo> {
-  const result: ImportResultInfo = { read: 0, imported: 0, skipped_existing: 0, errors: [] }
+  const result: ImportResultInfo = { read: 0, imported: 0, skipped_existing: 0, skipped_deleted: 0, errors: [] }
   const { maxResponseSize, metadataOnly, redactPii } = options.disk ?? DEFAULT_ACTIVITY_SETTINGS
   const disk: DiskFormSettings = { maxResponseSize, metadataOnly, redactPii }
   let chunk: PreparedRecord[] = []
@@ -135,9 +136,10 @@ export async function importActivity(
 
   const flush = (): void => {
     if (chunk.length === 0) return
-    const r = appendPrepared(db, chunk, { skipExisting: true })
+    const r = appendPrepared(db, chunk, { skipExisting: true, skipDeleted: true })
     result.imported += r.inserted
     result.skipped_existing += r.skipped
+    result.skipped_deleted += r.deleted
     chunk = []
     onProgress?.(result.read)
   }

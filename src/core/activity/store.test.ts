@@ -120,9 +120,36 @@ describe('activity store', () => {
     for await (const chunk of source.export({}, { format: 'json', includeBodies: true })) lines.push(chunk)
     const target = createActivityStore({ file: join(dir, 'restore.db'), retention: false })
     opened.push(target)
-    expect(await target.import(lines)).toMatchObject({ imported: 5, skipped_existing: 0 })
+    expect(await target.import(lines, undefined, { actor: 'tester', source: 'backup.jsonl' })).toMatchObject({ imported: 5, skipped_existing: 0, skipped_deleted: 0 })
     expect(await target.import(lines)).toMatchObject({ imported: 0, skipped_existing: 5 })
-    expect(await target.verify()).toMatchObject({ ok: true, checked: 5 })
+    // a record deleted here is not brought back by importing the old export again
+    const gone = JSON.parse(lines.join('').split('\n')[2]!) as { id: string }
+    expect(target.delete(gone.id, 'tester')).toBe(true)
+    expect(await target.import(lines)).toMatchObject({ imported: 0, skipped_existing: 4, skipped_deleted: 1 })
+    expect(target.get(gone.id)).toBeNull()
+    // each import is recorded, with its counts and who did it
+    await target.flush()
+    const imports = target.list({ type: ['config_change'] }, { limit: 100, offset: 0 }).activities.map((a) => target.get(a.id)!).filter((r) => r.metadata?.action === 'activity_imported')
+    expect(imports.map((r) => [r.metadata?.imported, r.metadata?.skipped_deleted]).reverse()).toEqual([
+      [5, 0],
+      [0, 0],
+      [0, 1],
+    ])
+    expect(imports.at(-1)!.metadata).toMatchObject({ actor: 'tester', source: 'backup.jsonl', read: 5, skipped_existing: 0 })
+    expect(await target.verify()).toMatchObject({ ok: true })
+  })
+
+  it('records an import that fails partway as an error', async () => {
+    const target = open()
+    async function* failing(): AsyncIterable<string> {
+      yield '{"nope": true}\n'
+      throw new Error('the source broke')
+    }
+    await expect(target.import(failing(), undefined, { actor: 'tester' })).rejects.toThrow('the source broke')
+    await target.flush()
+    const [failed] = target.list({ type: ['config_change'] }, { limit: 100, offset: 0 }).activities.map((a) => target.get(a.id)!)
+    expect(failed).toMatchObject({ status: 'error', metadata: { action: 'activity_imported', actor: 'tester' } })
+    expect(failed!.error).toContain('the source broke')
   })
 
   it('opens read-only for CLI reads, which cannot write', async () => {

@@ -4,7 +4,7 @@
  * commits at once and, while anyone listens, polls for records other processes (a `wrap`, the
  * CLI) appended to the same file, each record once.
  */
-import type { ActivityRecord, VerifyResultInfo } from '../../shared/activity'
+import type { ActivityRecord, ImportResultInfo, VerifyResultInfo } from '../../shared/activity'
 import { silentLogger, type Logger } from '../logger'
 import { openDb, type Db } from '../store/db'
 import type { BatchResult } from './append'
@@ -163,7 +163,25 @@ export function createActivityStore(options: ActivityStoreOptions): ActivityStor
     summary: heavy.summary,
     metrics: heavy.metrics,
     verify: heavy.verify,
-    import: (lines, onProgress) => importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger, disk: settings, chunkRecords: options.importChunkRecords }),
+    async import(lines, onProgress, by = {}) {
+      const recordImport = (status: 'success' | 'error', counts: Partial<ImportResultInfo>, error?: string): void => {
+        const { errors, ...rest } = counts
+        writer.record({
+          type: 'config_change',
+          status,
+          error,
+          metadata: { action: 'activity_imported', ...rest, ...(errors ? { line_errors: errors.length } : {}), source: by.source, actor: by.actor ?? 'system' },
+        })
+      }
+      try {
+        const result = await importActivity(db, lines, onProgress, { workerUrl: options.importWorkerUrl, logger, disk: settings, chunkRecords: options.importChunkRecords })
+        recordImport('success', result)
+        return result
+      } catch (err) {
+        recordImport('error', {}, `the import stopped: ${(err as Error).message}; the records of the chunks committed before stay`)
+        throw err
+      }
+    },
     record: (input) => writer.record(input),
     complete: (id, completion) => writer.complete(id, completion),
     flush: () => writer.flush(),

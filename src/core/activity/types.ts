@@ -102,8 +102,11 @@ export interface ActivityMaintenance {
   deleteWhere(filter: ActivityFilter, actor?: string): Promise<number>
   /** Streams matching records (oldest first) as JSON Lines or CSV chunks, with constant memory. */
   export(filter: ActivityFilter, options: ExportOptions): AsyncIterable<string>
-  /** Reads our JSON Lines export back; idempotent on id. */
-  import(lines: AsyncIterable<string> | Iterable<string>, onProgress?: (read: number) => void): Promise<ImportResultInfo>
+  /**
+   * Reads our JSON Lines export back; idempotent on id, and never brings back a deleted record.
+   * Each import, done or failed, is a config_change record (`activity_imported`) with its counts.
+   */
+  import(lines: AsyncIterable<string> | Iterable<string>, onProgress?: (read: number) => void, by?: ImportBy): Promise<ImportResultInfo>
   /** Applies retention by age, count and size; writes a checkpoint when it prunes. */
   prune(now?: Date): { pruned: number; reason?: string }
 }
@@ -116,4 +119,11 @@ export interface ActivityStore extends ActivityRecorder, Omit<ActivityQueries, '
   /** Called after each committed batch, and for records other processes appended (polled). */
   onAppended(listener: (batch: AppendedBatch) => void): () => void
   close(): Promise<void>
+}
+
+/** Who imported, and from what, for the import's record. */
+export interface ImportBy {
+  actor?: string
+  /** the file name or "upload" */
+  source?: string
 }

@@ -242,6 +242,14 @@ ${ADD_NEW}
       ALTER TABLE tool_pin ADD COLUMN rejected_at TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'tombstones by record id',
+    // an import skips the ids a deletion removed: looked up per imported record
+    sql: `
+      CREATE INDEX activity_tombstone_by_id ON activity_tombstone(id);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

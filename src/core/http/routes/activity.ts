@@ -158,7 +158,7 @@ export function registerActivityRoutes(app: ZodApp, ctx: HttpContext, options: A
         if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
           throw new CoreError('INVALID_PARAMETER', 'body: JSON Lines expected')
         }
-        return ok(await store.import(wholeLines(limitBytes(body, importLimit))))
+        return ok(await store.import(wholeLines(limitBytes(body, importLimit)), undefined, { actor: actorOf(req), source: 'upload' }))
       },
     )
   })
