@@ -23,6 +23,8 @@ const SECRETS: Array<[string, string, string]> = [
   ['aws_access_key', 'id AKIAIOSFODNN7EXAMPLE', 'AKIAIOSFODNN7EXAMPLE'],
   ['aws_access_key', 'ASIAY34FZKBOKMUTVV7A', 'ASIAY34FZKBOKMUTVV7A'],
   ['aws_secret_key', 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI/K7MDENG'],
+  ['aws_secret_key', 'AWS credentials for prod: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY (rotate monthly)', 'wJalrXUtnFEMI/K7MDENG'],
+  ['aws_secret_key', '{"aws": {"secret": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}}', 'je7MtGbClwBF/2Zp9Utk'],
   ['gcp_api_key', 'key=AIza' + 'SyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v', 'SyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v'],
   [
     'jwt',
@@ -49,6 +51,18 @@ describe('redactText secrets', () => {
     expect(r.text).toContain(`[REDACTED:${type}]`)
     expect(r.detection_types).toEqual([type])
     expect(r.pii_detected).toEqual([])
+  })
+
+  it('masks a bare AWS secret key beside its access key id, and leaves 40-character look-alikes alone', () => {
+    const pair = redactText('AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', off)
+    expect(pair.text).toBe('[REDACTED:aws_access_key] [REDACTED:aws_secret_key]')
+    // a commit hash (hex, one case) in an AWS text, a longer base64 run, and a mixed 40 with no AWS context
+    const sha = 'deploy to aws at commit 9fceb02d0ae598e95dc970b74767f19372d61af8'
+    expect(redactText(sha, off).text).toBe(sha)
+    const blob = `aws blob ${'Ab1/'.repeat(15)}`
+    expect(redactText(blob, off).text).toBe(blob)
+    const other = 'build id wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    expect(redactText(other, off).text).toBe(other)
   })
 
   it('masks the value after a secret-named flag in an argument list, and leaves other flags\' values alone', () => {

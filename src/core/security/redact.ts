@@ -103,6 +103,13 @@ const SECRET_RULES: SecretRule[] = [
   rule('openai_key', ['sk-'], String.raw`\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}`, 'g', true),
   rule('aws_access_key', ['akia', 'asia'], String.raw`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`, 'g', true),
   rule('aws_secret_key', ['secret'], String.raw`(?<pre>\baws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?)(?<val>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])`, 'gi'),
+  // without its name: 40 characters of its alphabet, mixed case with a digit (a hex SHA-1 is not),
+  // standing alone, in a text that speaks of AWS or holds an access key id
+  rule(
+    'aws_secret_key',
+    ['aws', 'akia', 'asia'],
+    String.raw`(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])`,
+  ),
   rule('gcp_api_key', ['aiza'], String.raw`\bAIza[0-9A-Za-z_-]{35}`, 'g', true),
   rule('jwt', ['eyj'], String.raw`\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}`, 'g', true),
   rule('bearer_token', ['bearer'], String.raw`(?<pre>\bBearer\s+)(?<val>[A-Za-z0-9._~+/=-]{8,})`, 'gi'),
